@@ -1,0 +1,84 @@
+//! The command-line surface (clap derive). Parsing only: each command's
+//! work lives in its own module, reached through [`crate::run`].
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pace-maker",
+    version,
+    about = "Keeps long Claude Code missions inside the usage windows, and working until done.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run as a Claude Code hook (reads the event JSON on stdin).
+    Hook(HookArgs),
+    /// Show usage, pacing state and sessions.
+    Status(StatusArgs),
+    /// Turn pacing and momentum on.
+    On,
+    /// Turn every hook off until `on` (the store is left as is).
+    Off,
+    /// Pause delays and stop blocks for a while (default 1h).
+    Pause(PauseArgs),
+    /// End a pause now.
+    Resume,
+    /// Read or change the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Show the log (the newest file).
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// The event, in kebab case: session-start, user-prompt-submit, post-tool-use,
+    /// stop, subagent-stop, session-end. Other events are ignored.
+    pub event: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON (schema in docs/status-json.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// How long: 90s, 15m, 2h, 1h30m.
+    #[arg(default_value = "1h")]
+    pub duration: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// List the keys set in config.toml, or every key with `--resolved`.
+    List {
+        /// Every key with its effective value and where it came from.
+        #[arg(long)]
+        resolved: bool,
+    },
+    /// Print the effective value of a key.
+    Get { key: String },
+    /// Set a key in config.toml (comments are kept).
+    Set { key: String, value: String },
+    /// Print the path of config.toml.
+    Path,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Keep printing new lines as they are written.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// Lines from the end to show first.
+    #[arg(long, short = 'n', default_value_t = 50)]
+    pub lines: usize,
+}

@@ -1,0 +1,43 @@
+//! The person-facing commands. Each takes parsed arguments and the tool
+//! home and returns an exit code; errors bubble up as `anyhow` with context
+//! and are printed as `error:`/`hint:` by `lib.rs`.
+
+pub mod config;
+pub mod controls;
+pub mod logs;
+pub mod status;
+
+use std::process::ExitCode;
+
+use crate::cli::Command;
+use crate::config::Config;
+use crate::paths::{self, ToolHome};
+use crate::store::Store;
+
+/// Dispatches a command other than `hook`.
+pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Hook(_) => unreachable!("hooks are run by lib.rs"),
+        Command::Status(args) => status::run(home, &args),
+        Command::On => controls::on(home),
+        Command::Off => controls::off(home),
+        Command::Pause(args) => controls::pause(home, &args.duration),
+        Command::Resume => controls::on(home),
+        Command::Config(command) => config::run(home, command),
+        Command::Logs(args) => logs::run(home, &args),
+    }
+}
+
+/// Loads config for a command, printing its warnings to stderr.
+pub fn load_config(home: &ToolHome) -> Config {
+    let loaded = Config::load(home, Some(&paths::project_dir()));
+    for warning in &loaded.warnings {
+        eprintln!("warning: config: {warning}");
+    }
+    loaded.config
+}
+
+/// Opens the store for a command.
+pub fn open_store(home: &ToolHome, config: &Config) -> anyhow::Result<Store> {
+    Store::open_home(home, config)
+}

@@ -1,0 +1,648 @@
+//! Configuration: every default in one `impl Default`, layered overrides.
+//!
+//! Layers, later wins: built-in defaults, `<tool home>/config.toml`, the
+//! project's `.claude/pace-maker.toml`, then `PACE_MAKER_<SECTION>_<KEY>`
+//! environment variables. Each key is applied on its own, so one bad value
+//! costs only that key (it falls back to the value below it, with a
+//! warning) and never the whole file: a hook must keep working with a
+//! half-broken config. `config set` edits the file with `toml_edit` so the
+//! user's comments survive.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+use crate::paths::{self, ToolHome};
+
+/// The whole configuration. Field names are the keys in `config.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub pacing: PacingConfig,
+    pub usage: UsageConfig,
+    pub momentum: MomentumConfig,
+    pub hooks: HooksConfig,
+    pub store: StoreConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacingConfig {
+    /// Pacing on or off (the `on`/`off` commands are the runtime switch).
+    pub enabled: bool,
+    /// Utilization (percent) a window should reach at most by its reset.
+    pub target_percent: f64,
+    /// Longest single sleep after a tool call, in seconds.
+    pub max_delay_seconds: u64,
+    /// Whether the 5-hour window is paced.
+    pub five_hour: bool,
+    /// Whether the weekly window is paced.
+    pub seven_day: bool,
+    /// Usage figures older than this mean "no data": no delay (fail open).
+    pub stale_after_seconds: u64,
+    /// A delay at least this long is announced to the user with a systemMessage.
+    pub message_threshold_seconds: u64,
+    /// Prompt-cache time-to-live assumed when the status line has not reported one.
+    pub default_cache_ttl_seconds: u64,
+    /// A single sleep stays this far below the cache time-to-live.
+    pub cache_ttl_margin_seconds: u64,
+    /// Pace on the local estimate when no official figure is fresh.
+    pub use_estimate: bool,
+    /// Percentage points subtracted from the target when pacing on the estimate.
+    pub estimate_safety_margin_percent: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageConfig {
+    /// Base URL of the OAuth usage API (`PACE_MAKER_API_BASE` overrides).
+    pub api_base: String,
+    /// A snapshot younger than this is used as is; older triggers one poll.
+    pub poll_interval_seconds: u64,
+    /// HTTP connect deadline.
+    pub connect_timeout_ms: u64,
+    /// HTTP deadline for the whole request.
+    pub total_timeout_ms: u64,
+    /// Longest backoff after failures.
+    pub max_backoff_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MomentumConfig {
+    /// Block premature stops while an epic with open criteria is attached.
+    pub enabled: bool,
+    /// Allow the stop after this many blocks in a row without tool use between them.
+    pub max_consecutive_blocks: u32,
+    /// Allow the stop after this many blocks in one session.
+    pub max_blocks_per_session: u32,
+    /// Allow the stop after blocking this long without a criterion being ticked.
+    pub max_blocking_minutes: u64,
+    /// How much of the transcript's end the Stop hook reads at most.
+    pub transcript_tail_bytes: u64,
+    /// Phrase with which the assistant declares the mission complete.
+    pub complete_phrase: String,
+    /// Phrase (followed by a reason) with which the assistant declares itself blocked.
+    pub blocked_phrase: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HooksConfig {
+    /// Timeout written for the PostToolUse hook; `max_delay_seconds` stays below it.
+    pub post_tool_use_timeout_seconds: u64,
+    /// Timeout written for every other hook.
+    pub other_timeout_seconds: u64,
+    /// Stdin beyond this many bytes is logged and ignored.
+    pub max_stdin_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// How long a process waits for the SQLite write lock.
+    pub busy_timeout_ms: u64,
+    /// Sessions idle this long are closed and pruned.
+    pub session_idle_hours: u64,
+    /// History (snapshots, decisions, tool calls) older than this is deleted.
+    pub history_days: u64,
+    /// Pruning runs at most this often.
+    pub prune_interval_minutes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `error`, `warn`, `info`, `debug` or `trace` (`PACE_MAKER_LOG` overrides).
+    pub level: String,
+    /// Daily log files kept.
+    pub keep_days: u64,
+}
+
+/// Seconds a hook keeps in hand between its longest sleep and its timeout.
+pub const HOOK_TIMEOUT_MARGIN_SECONDS: u64 = 30;
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            pacing: PacingConfig {
+                enabled: true,
+                target_percent: 95.0,
+                // Under the default 5-minute prompt-cache TTL minus its margin.
+                max_delay_seconds: 240,
+                five_hour: true,
+                seven_day: true,
+                stale_after_seconds: 900,
+                message_threshold_seconds: 10,
+                default_cache_ttl_seconds: 300,
+                cache_ttl_margin_seconds: 30,
+                use_estimate: true,
+                estimate_safety_margin_percent: 5.0,
+            },
+            usage: UsageConfig {
+                api_base: "https://api.anthropic.com".to_string(),
+                poll_interval_seconds: 300,
+                connect_timeout_ms: 1000,
+                total_timeout_ms: 3000,
+                max_backoff_seconds: 3600,
+            },
+            momentum: MomentumConfig {
+                enabled: true,
+                max_consecutive_blocks: 3,
+                max_blocks_per_session: 25,
+                max_blocking_minutes: 60,
+                transcript_tail_bytes: 1024 * 1024,
+                complete_phrase: "MISSION COMPLETE".to_string(),
+                blocked_phrase: "MISSION BLOCKED:".to_string(),
+            },
+            hooks: HooksConfig {
+                post_tool_use_timeout_seconds: 300,
+                other_timeout_seconds: 10,
+                max_stdin_bytes: 16 * 1024 * 1024,
+            },
+            store: StoreConfig {
+                busy_timeout_ms: 2000,
+                session_idle_hours: 24,
+                history_days: 60,
+                prune_interval_minutes: 60,
+            },
+            log: LogConfig {
+                level: "info".to_string(),
+                keep_days: 14,
+            },
+        }
+    }
+}
+
+/// Where a resolved value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    Default,
+    ConfigFile,
+    Project,
+    Environment,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Source::Default => "default",
+            Source::ConfigFile => "config.toml",
+            Source::Project => "project",
+            Source::Environment => "environment",
+        })
+    }
+}
+
+/// A loaded configuration with the warnings met while loading it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+    pub sources: Vec<(String, Source)>,
+}
+
+impl Config {
+    /// Every key, `section.name`, in file order.
+    pub fn keys() -> Vec<String> {
+        let table = Config::default().to_table();
+        let mut keys = Vec::new();
+        for (section, value) in &table {
+            if let toml::Value::Table(inner) = value {
+                for key in inner.keys() {
+                    keys.push(format!("{section}.{key}"));
+                }
+            }
+        }
+        keys
+    }
+
+    fn to_table(&self) -> toml::Table {
+        match toml::Value::try_from(self) {
+            Ok(toml::Value::Table(table)) => table,
+            _ => unreachable!("the config always serializes to a table"),
+        }
+    }
+
+    /// The value of one key.
+    pub fn get(&self, key: &str) -> Option<toml::Value> {
+        let (section, name) = key.split_once('.')?;
+        self.to_table().get(section)?.get(name).cloned()
+    }
+
+    /// Sets one key, checking its type and range; on error nothing changes.
+    pub fn set(&mut self, key: &str, value: toml::Value) -> Result<(), String> {
+        let (section, name) = key.split_once('.').ok_or_else(|| {
+            format!("unknown key `{key}` (keys look like `pacing.target_percent`)")
+        })?;
+        let mut table = self.to_table();
+        let slot = table
+            .get_mut(section)
+            .and_then(toml::Value::as_table_mut)
+            .and_then(|inner| inner.get_mut(name))
+            .ok_or_else(|| format!("unknown key `{key}`"))?;
+        // Integers are accepted where a float is expected.
+        let value = match (&*slot, value) {
+            (toml::Value::Float(_), toml::Value::Integer(i)) => toml::Value::Float(i as f64),
+            (_, value) => value,
+        };
+        if std::mem::discriminant(&*slot) != std::mem::discriminant(&value) {
+            return Err(format!(
+                "`{key}` expects {}, got {}",
+                type_name(slot),
+                type_name(&value)
+            ));
+        }
+        *slot = value;
+        let candidate: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|error: toml::de::Error| format!("`{key}`: {}", error.message()))?;
+        candidate.validate()?;
+        *self = candidate;
+        Ok(())
+    }
+
+    /// Range checks that types cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        let pacing = &self.pacing;
+        if !(pacing.target_percent > 0.0 && pacing.target_percent <= 100.0) {
+            return Err("`pacing.target_percent` must be in (0, 100]".into());
+        }
+        if pacing.max_delay_seconds + HOOK_TIMEOUT_MARGIN_SECONDS
+            > self.hooks.post_tool_use_timeout_seconds
+        {
+            return Err(format!(
+                "`pacing.max_delay_seconds` ({}) must stay {HOOK_TIMEOUT_MARGIN_SECONDS} s under `hooks.post_tool_use_timeout_seconds` ({})",
+                pacing.max_delay_seconds, self.hooks.post_tool_use_timeout_seconds
+            ));
+        }
+        if !(0.0..50.0).contains(&pacing.estimate_safety_margin_percent) {
+            return Err("`pacing.estimate_safety_margin_percent` must be in [0, 50)".into());
+        }
+        if self.usage.poll_interval_seconds < 30 {
+            return Err("`usage.poll_interval_seconds` must be at least 30".into());
+        }
+        if self.usage.total_timeout_ms == 0 || self.usage.connect_timeout_ms == 0 {
+            return Err("usage timeouts must be positive".into());
+        }
+        if self.usage.connect_timeout_ms > self.usage.total_timeout_ms {
+            return Err(
+                "`usage.connect_timeout_ms` must not exceed `usage.total_timeout_ms`".into(),
+            );
+        }
+        if self.hooks.other_timeout_seconds == 0 {
+            return Err("`hooks.other_timeout_seconds` must be positive".into());
+        }
+        if self.momentum.max_consecutive_blocks == 0 || self.momentum.max_blocks_per_session == 0 {
+            return Err("momentum block limits must be at least 1".into());
+        }
+        if self.momentum.complete_phrase.trim().is_empty()
+            || self.momentum.blocked_phrase.trim().is_empty()
+        {
+            return Err("momentum phrases must not be empty".into());
+        }
+        if self.log.level.parse::<tracing::Level>().is_err() {
+            return Err(format!(
+                "`log.level` must be one of error, warn, info, debug, trace (got `{}`)",
+                self.log.level
+            ));
+        }
+        Ok(())
+    }
+
+    /// Loads every layer for the current environment and project directory.
+    pub fn load(home: &ToolHome, project_dir: Option<&Path>) -> Loaded {
+        let mut loaded = Loaded {
+            config: Config::default(),
+            warnings: Vec::new(),
+            sources: Vec::new(),
+        };
+        loaded.apply_file(&home.config_file(), Source::ConfigFile);
+        if let Some(project) = project_dir {
+            loaded.apply_file(&project.join(paths::PROJECT_CONFIG), Source::Project);
+        }
+        loaded.apply_environment();
+        loaded
+    }
+}
+
+impl Loaded {
+    fn apply_file(&mut self, path: &Path, source: Source) {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return,
+            Err(error) => {
+                self.warnings.push(format!(
+                    "cannot read {}: {error}; using defaults",
+                    path.display()
+                ));
+                return;
+            }
+        };
+        let table: toml::Table = match text.parse() {
+            Ok(table) => table,
+            Err(error) => {
+                self.warnings.push(format!(
+                    "{} is not valid TOML ({}); its values are ignored",
+                    path.display(),
+                    error.message()
+                ));
+                return;
+            }
+        };
+        for (section, value) in table {
+            let Some(inner) = value.as_table() else {
+                self.warnings.push(format!(
+                    "{}: `{section}` should be a [section]; ignored",
+                    path.display()
+                ));
+                continue;
+            };
+            for (name, value) in inner {
+                self.apply(&format!("{section}.{name}"), value.clone(), source, path);
+            }
+        }
+    }
+
+    fn apply_environment(&mut self) {
+        let special = [
+            (paths::ENV_API_BASE, "usage.api_base"),
+            (paths::ENV_LOG, "log.level"),
+        ];
+        for key in Config::keys() {
+            let name = env_name(&key);
+            if let Some(raw) = paths::env(&name) {
+                self.apply(
+                    &key,
+                    parse_value(&raw),
+                    Source::Environment,
+                    Path::new(&name),
+                );
+            }
+        }
+        for (name, key) in special {
+            if let Some(raw) = paths::env(name) {
+                self.apply(key, parse_value(&raw), Source::Environment, Path::new(name));
+            }
+        }
+    }
+
+    fn apply(&mut self, key: &str, value: toml::Value, source: Source, origin: &Path) {
+        match self.config.set(key, value) {
+            Ok(()) => {
+                self.sources.retain(|(known, _)| known != key);
+                self.sources.push((key.to_string(), source));
+            }
+            Err(error) => self.warnings.push(format!(
+                "{}: {error}; keeping {}",
+                origin.display(),
+                self.config
+                    .get(key)
+                    .map(|value| value.to_string())
+                    .unwrap_or_else(|| "nothing".into())
+            )),
+        }
+    }
+
+    /// Where the effective value of a key came from.
+    pub fn source_of(&self, key: &str) -> Source {
+        self.sources
+            .iter()
+            .rev()
+            .find(|(known, _)| known == key)
+            .map(|(_, source)| *source)
+            .unwrap_or(Source::Default)
+    }
+}
+
+/// The environment variable that overrides a key.
+pub fn env_name(key: &str) -> String {
+    format!(
+        "{}{}",
+        paths::ENV_CONFIG_PREFIX,
+        key.replace('.', "_").to_ascii_uppercase()
+    )
+}
+
+/// Parses a command-line or environment value: a TOML literal when it is
+/// one (`95`, `true`, `"text"`), else the raw text as a string.
+pub fn parse_value(raw: &str) -> toml::Value {
+    let wrapped = format!("value = {raw}");
+    match wrapped.parse::<toml::Table>() {
+        Ok(mut table) => table
+            .remove("value")
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
+fn type_name(value: &toml::Value) -> &'static str {
+    match value {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a number",
+        toml::Value::Boolean(_) => "true or false",
+        toml::Value::Datetime(_) => "a date",
+        toml::Value::Array(_) => "a list",
+        toml::Value::Table(_) => "a table",
+    }
+}
+
+/// One line of documentation per key, written as comments into the default file.
+const KEY_DOCS: &[(&str, &str)] = &[
+    ("pacing.enabled", "Pacing on or off (`pace-maker on|off` is the runtime switch)."),
+    ("pacing.target_percent", "Utilization a window should reach at most by its reset."),
+    ("pacing.max_delay_seconds", "Longest single sleep after a tool call; stays under the prompt-cache TTL and the hook timeout."),
+    ("pacing.five_hour", "Pace the 5-hour window."),
+    ("pacing.seven_day", "Pace the weekly window."),
+    ("pacing.stale_after_seconds", "Usage figures older than this mean no data: no delay."),
+    ("pacing.message_threshold_seconds", "Announce delays at least this long to the user."),
+    ("pacing.default_cache_ttl_seconds", "Prompt-cache TTL assumed until the status line reports one."),
+    ("pacing.cache_ttl_margin_seconds", "A single sleep stays this far under the cache TTL."),
+    ("pacing.use_estimate", "Pace on the local transcript estimate when no official figure is fresh."),
+    ("pacing.estimate_safety_margin_percent", "Points taken off the target when pacing on the estimate."),
+    ("usage.api_base", "OAuth usage API base URL (https, or http to loopback)."),
+    ("usage.poll_interval_seconds", "Poll the usage API at most this often."),
+    ("usage.connect_timeout_ms", "HTTP connect deadline."),
+    ("usage.total_timeout_ms", "HTTP deadline for a whole request."),
+    ("usage.max_backoff_seconds", "Longest wait after usage API failures."),
+    ("momentum.enabled", "Keep a mission going while its epic has open criteria."),
+    ("momentum.max_consecutive_blocks", "Let Claude stop after this many blocks in a row without tool use."),
+    ("momentum.max_blocks_per_session", "Let Claude stop after this many blocks in a session."),
+    ("momentum.max_blocking_minutes", "Let Claude stop after blocking this long with no criterion ticked."),
+    ("momentum.transcript_tail_bytes", "Bytes read from the transcript's end at a Stop."),
+    ("momentum.complete_phrase", "Phrase that declares the mission complete."),
+    ("momentum.blocked_phrase", "Phrase (then a reason) that declares the mission blocked."),
+    ("hooks.post_tool_use_timeout_seconds", "Timeout installed for PostToolUse; at least max delay + 30 s."),
+    ("hooks.other_timeout_seconds", "Timeout installed for the other hooks."),
+    ("hooks.max_stdin_bytes", "Hook input beyond this size is ignored."),
+    ("store.busy_timeout_ms", "Wait at most this long for the store's write lock."),
+    ("store.session_idle_hours", "Forget sessions idle this long."),
+    ("store.history_days", "Keep history this many days."),
+    ("store.prune_interval_minutes", "Prune at most this often."),
+    ("log.level", "error, warn, info, debug or trace."),
+    ("log.keep_days", "Daily log files kept."),
+];
+
+/// The commented `config.toml` the first install writes: every key, commented
+/// out at its default, so the file documents itself.
+pub fn default_file_text() -> String {
+    let mut out = String::from(
+        "# pace-maker configuration. Every key is shown at its default, commented out.\n\
+         # Uncomment and edit, or use `pace-maker config set KEY VALUE`.\n\
+         # A project can override keys in <project>/.claude/pace-maker.toml, and the\n\
+         # environment with PACE_MAKER_<SECTION>_<KEY> (PACE_MAKER_PACING_TARGET_PERCENT=90).\n",
+    );
+    let table = Config::default().to_table();
+    for (section, value) in &table {
+        out.push_str(&format!("\n[{section}]\n"));
+        if let toml::Value::Table(inner) = value {
+            for (name, value) in inner {
+                let key = format!("{section}.{name}");
+                if let Some((_, doc)) = KEY_DOCS.iter().find(|(known, _)| *known == key) {
+                    out.push_str(&format!("# {doc}\n"));
+                }
+                out.push_str(&format!("# {name} = {value}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// The documentation line of a key.
+pub fn doc_of(key: &str) -> Option<&'static str> {
+    KEY_DOCS
+        .iter()
+        .find(|(known, _)| *known == key)
+        .map(|(_, doc)| *doc)
+}
+
+/// Writes `config set` into the file, keeping comments and layout.
+pub fn set_in_file(path: &Path, key: &str, raw: &str) -> anyhow::Result<toml::Value> {
+    let value = parse_value(raw);
+    // Validate against the file's current effective content first.
+    let mut check = Config::default();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let mut document: toml_edit::DocumentMut = text
+        .parse()
+        .with_context(|| format!("{} is not valid TOML; fix it first", path.display()))?;
+    if let Ok(table) = text.parse::<toml::Table>() {
+        for (section, inner) in table {
+            if let Some(inner) = inner.as_table() {
+                for (name, value) in inner {
+                    let _ = check.set(&format!("{section}.{name}"), value.clone());
+                }
+            }
+        }
+    }
+    if let Err(error) = check.set(key, value.clone()) {
+        bail!("{error}");
+    }
+    let stored = check.get(key).unwrap_or(value);
+    let (section, name) = key.split_once('.').expect("validated key has a section");
+    let section_item = document
+        .entry(section)
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+    let Some(table) = section_item.as_table_like_mut() else {
+        bail!("`{section}` in {} is not a table", path.display());
+    };
+    let edit_value: toml_edit::Value = stored
+        .to_string()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("cannot encode value for `{key}`"))?;
+    match table.get_mut(name) {
+        Some(item) if item.is_value() => {
+            let decor = item.as_value().map(|v| v.decor().clone());
+            let mut new_value = edit_value;
+            if let Some(decor) = decor {
+                *new_value.decor_mut() = decor;
+            }
+            *item = toml_edit::Item::Value(new_value);
+        }
+        _ => {
+            table.insert(name, toml_edit::Item::Value(edit_value));
+        }
+    }
+    if let Some(parent) = path.parent() {
+        paths::ensure_private_dir(parent)?;
+    }
+    crate::fsutil::write_atomic(path, document.to_string().as_bytes(), Some(0o600))?;
+    Ok(stored)
+}
+
+/// Resolves the project directory for config purposes.
+pub fn current_project() -> PathBuf {
+    paths::project_dir()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn every_key_is_documented() {
+        for key in Config::keys() {
+            assert!(doc_of(&key).is_some(), "{key} has no doc line");
+        }
+    }
+
+    #[test]
+    fn set_rejects_wrong_type_and_range_and_unknown_keys() {
+        let mut config = Config::default();
+        assert!(config
+            .set("pacing.target_percent", toml::Value::String("x".into()))
+            .is_err());
+        assert!(config
+            .set("pacing.target_percent", toml::Value::Float(150.0))
+            .is_err());
+        assert!(config
+            .set("pacing.nope", toml::Value::Boolean(true))
+            .is_err());
+        assert!(config.set("nope", toml::Value::Boolean(true)).is_err());
+        assert_eq!(config, Config::default());
+        config
+            .set("pacing.target_percent", toml::Value::Integer(90))
+            .unwrap();
+        assert_eq!(config.pacing.target_percent, 90.0);
+    }
+
+    #[test]
+    fn max_delay_must_stay_under_hook_timeout() {
+        let mut config = Config::default();
+        assert!(config
+            .set("pacing.max_delay_seconds", toml::Value::Integer(290))
+            .is_err());
+    }
+
+    #[test]
+    fn default_file_parses_to_defaults() {
+        let text = default_file_text();
+        let table: toml::Table = text.parse().unwrap();
+        assert!(table
+            .values()
+            .all(|v| v.as_table().is_some_and(|t| t.is_empty())));
+    }
+
+    #[test]
+    fn parse_value_reads_literals_and_falls_back_to_strings() {
+        assert_eq!(parse_value("95"), toml::Value::Integer(95));
+        assert_eq!(parse_value("true"), toml::Value::Boolean(true));
+        assert_eq!(parse_value("debug"), toml::Value::String("debug".into()));
+        assert_eq!(
+            parse_value("http://127.0.0.1:9"),
+            toml::Value::String("http://127.0.0.1:9".into())
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! `pace-maker hook <event>`: the entry point Claude Code runs.
+//!
+//! The order matters. The kill switch is checked before any file is opened
+//! (in `lib.rs`). Then config, stdin (bounded), the store and the runtime
+//! switch; then the event's bookkeeping in one write transaction; then the
+//! event's own work (pacing sleeps, momentum verdicts). Every failure is
+//! logged and ends in exit 0 with nothing on stdout: a hook never breaks a
+//! Claude Code session. Only a deliberate Stop decision prints a reply.
+
+pub mod event;
+pub mod wire;
+
+use std::io::Read;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::controls::{self, Control};
+use crate::paths::ToolHome;
+use crate::sessions;
+use crate::store::Store;
+use event::{Event, EventKind};
+
+/// What the hook prints on stdout (nothing, or one JSON object).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Nothing,
+    Json(serde_json::Value),
+}
+
+/// Everything a hook handler needs.
+pub struct HookContext<'a> {
+    pub home: &'a ToolHome,
+    pub config: &'a Config,
+    pub store: &'a mut Store,
+    pub control: Control,
+    pub now_ms: i64,
+}
+
+/// Runs one hook. Never fails: errors are logged and become `Reply::Nothing`.
+pub fn run(event_name: &str, home: &ToolHome, config: &Config, stdin: &mut dyn Read) -> Reply {
+    let Some(kind) = EventKind::parse(event_name) else {
+        tracing::debug!(
+            event = event_name,
+            "ignoring an event pace-maker does not handle"
+        );
+        return Reply::Nothing;
+    };
+    match run_kind(kind, home, config, stdin) {
+        Ok(reply) => reply,
+        Err(error) => {
+            tracing::warn!(event = kind.cli_name(), "hook failed open: {error:#}");
+            Reply::Nothing
+        }
+    }
+}
+
+fn run_kind(
+    kind: EventKind,
+    home: &ToolHome,
+    config: &Config,
+    stdin: &mut dyn Read,
+) -> anyhow::Result<Reply> {
+    let bytes = read_bounded(stdin, config.hooks.max_stdin_bytes)?;
+    let wire =
+        wire::parse(&bytes).context("the hook input is not a JSON object of the expected shape")?;
+    let project_env = crate::paths::env(crate::paths::ENV_CLAUDE_PROJECT_DIR).map(Into::into);
+    let event = Event::from_wire(kind, wire, project_env)?;
+
+    let now_ms = crate::clock::now_ms();
+    let mut store = Store::open_home(home, config)?;
+    let control = controls::read(store.connection(), now_ms)?;
+    if control == Control::Off {
+        return Ok(Reply::Nothing);
+    }
+    record(&mut store, config, &event, now_ms)?;
+    let mut context = HookContext {
+        home,
+        config,
+        store: &mut store,
+        control,
+        now_ms,
+    };
+    respond(&mut context, &event)
+}
+
+/// Reads stdin up to `limit` bytes; more is an error (the rest is left unread).
+fn read_bounded(stdin: &mut dyn Read, limit: u64) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(4096);
+    stdin
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .context("cannot read the hook input")?;
+    if bytes.len() as u64 > limit {
+        anyhow::bail!("the hook input exceeds {limit} bytes (hooks.max_stdin_bytes); ignored");
+    }
+    Ok(bytes)
+}
+
+/// The event's bookkeeping, in one transaction.
+fn record(store: &mut Store, config: &Config, event: &Event, now_ms: i64) -> anyhow::Result<()> {
+    let hour_ms = 3_600_000i64;
+    let store_config = &config.store;
+    store.write(|transaction| {
+        let session = event.session();
+        sessions::record_hook_event(
+            transaction,
+            &session.session_id,
+            event.kind().cli_name(),
+            now_ms,
+        )?;
+        match event {
+            Event::SessionStart { source, model, .. } => {
+                sessions::start(transaction, session, source, model.as_deref(), now_ms)?;
+            }
+            Event::UserPromptSubmit { .. } => {
+                sessions::record_prompt(transaction, session, now_ms)?
+            }
+            Event::PostToolUse {
+                tool_name,
+                duration_ms,
+                ..
+            } => sessions::record_tool_call(transaction, session, tool_name, *duration_ms, now_ms)?,
+            Event::Stop { .. } | Event::SubagentStop { .. } => {
+                sessions::touch(transaction, session, now_ms)?
+            }
+            Event::SessionEnd { reason, .. } => {
+                sessions::end(transaction, session, reason, now_ms)?
+            }
+        }
+        if matches!(event, Event::SessionStart { .. } | Event::SessionEnd { .. }) {
+            let pruned = sessions::prune_if_due(
+                transaction,
+                now_ms,
+                store_config.prune_interval_minutes as i64 * 60_000,
+                store_config.session_idle_hours as i64 * hour_ms,
+                store_config.history_days as i64 * 24 * hour_ms,
+            )?;
+            if let Some(pruned) = pruned {
+                tracing::debug!(
+                    sessions = pruned.sessions,
+                    rows = pruned.rows,
+                    "pruned the store"
+                );
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// The event's own work after bookkeeping.
+fn respond(_context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply> {
+    match event {
+        Event::SessionStart { .. }
+        | Event::UserPromptSubmit { .. }
+        | Event::PostToolUse { .. }
+        | Event::Stop { .. }
+        | Event::SubagentStop { .. }
+        | Event::SessionEnd { .. } => Ok(Reply::Nothing),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_bounded_refuses_oversized_input() {
+        let data = [b' '; 11];
+        assert!(read_bounded(&mut &data[..], 10).is_err());
+        assert_eq!(read_bounded(&mut &data[..10], 10).unwrap().len(), 10);
+    }
+}

@@ -1,0 +1,346 @@
+//! Session bookkeeping: what each Claude Code session did, kept in the store.
+//!
+//! Every function takes an open write transaction so a hook does all its
+//! bookkeeping in one lock hold. Counters are incremented in SQL
+//! (`tool_calls = tool_calls + 1`), never read-modify-written in Rust,
+//! so concurrent hooks cannot lose an update.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use crate::hook::event::SessionContext;
+
+/// Creates the session if it is new and marks it active.
+pub fn touch(
+    transaction: &Transaction<'_>,
+    session: &SessionContext,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    transaction.execute(
+        "INSERT INTO sessions (id, project_dir, transcript_path, started_at, last_activity_at)
+         VALUES (?1, ?2, ?3, ?4, ?4)
+         ON CONFLICT(id) DO UPDATE SET
+            last_activity_at = MAX(last_activity_at, excluded.last_activity_at),
+            project_dir = CASE WHEN excluded.project_dir <> '' THEN excluded.project_dir ELSE project_dir END,
+            transcript_path = CASE WHEN excluded.transcript_path <> '' THEN excluded.transcript_path ELSE transcript_path END,
+            ended_at = NULL",
+        params![
+            session.session_id,
+            session.project_dir.to_string_lossy(),
+            session.transcript_path.to_string_lossy(),
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// SessionStart: creates or refreshes the session.
+pub fn start(
+    transaction: &Transaction<'_>,
+    session: &SessionContext,
+    source: &str,
+    model: Option<&str>,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    touch(transaction, session, now_ms)?;
+    transaction.execute(
+        "UPDATE sessions SET source = ?2, model = COALESCE(?3, model),
+            started_at = CASE WHEN ?2 = 'startup' THEN ?4 ELSE started_at END,
+            end_reason = NULL
+         WHERE id = ?1",
+        params![session.session_id, source, model, now_ms],
+    )?;
+    Ok(())
+}
+
+/// UserPromptSubmit: the last time a person spoke to the session.
+pub fn record_prompt(
+    transaction: &Transaction<'_>,
+    session: &SessionContext,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    touch(transaction, session, now_ms)?;
+    transaction.execute(
+        "UPDATE sessions SET last_prompt_at = ?2 WHERE id = ?1",
+        params![session.session_id, now_ms],
+    )?;
+    Ok(())
+}
+
+/// PostToolUse: one more tool call.
+pub fn record_tool_call(
+    transaction: &Transaction<'_>,
+    session: &SessionContext,
+    tool_name: &str,
+    duration_ms: Option<u64>,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    touch(transaction, session, now_ms)?;
+    transaction.execute(
+        "UPDATE sessions SET tool_calls = tool_calls + 1, tool_time_ms = tool_time_ms + ?2 WHERE id = ?1",
+        params![session.session_id, duration_ms.unwrap_or(0) as i64],
+    )?;
+    transaction.execute(
+        "INSERT INTO tool_calls (session_id, at, tool_name, duration_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            session.session_id,
+            now_ms,
+            tool_name,
+            duration_ms.map(|ms| ms as i64)
+        ],
+    )?;
+    Ok(())
+}
+
+/// SessionEnd: closes the session.
+pub fn end(
+    transaction: &Transaction<'_>,
+    session: &SessionContext,
+    reason: &str,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    touch(transaction, session, now_ms)?;
+    transaction.execute(
+        "UPDATE sessions SET ended_at = ?2, end_reason = ?3 WHERE id = ?1",
+        params![session.session_id, now_ms, reason],
+    )?;
+    Ok(())
+}
+
+/// Records that a hook ran for a session (what `status` and the end-to-end
+/// tests count).
+pub fn record_hook_event(
+    transaction: &Transaction<'_>,
+    session_id: &str,
+    event: &str,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    transaction.execute(
+        "INSERT INTO hook_events (session_id, event, at) VALUES (?1, ?2, ?3)",
+        params![session_id, event, now_ms],
+    )?;
+    Ok(())
+}
+
+/// What pruning removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub sessions: usize,
+    pub rows: usize,
+}
+
+/// Deletes sessions idle longer than `idle_ms` and history older than `history_ms`.
+pub fn prune(
+    transaction: &Transaction<'_>,
+    now_ms: i64,
+    idle_ms: i64,
+    history_ms: i64,
+) -> rusqlite::Result<Pruned> {
+    let idle_cutoff = now_ms - idle_ms;
+    let history_cutoff = now_ms - history_ms;
+    // Idle sessions are closed; their rows stay as history until it expires.
+    transaction.execute(
+        "UPDATE sessions SET ended_at = last_activity_at, end_reason = 'idle'
+         WHERE ended_at IS NULL AND last_activity_at < ?1",
+        [idle_cutoff],
+    )?;
+    let sessions = transaction.execute(
+        "DELETE FROM sessions WHERE last_activity_at < ?1",
+        [history_cutoff],
+    )?;
+    let mut rows = 0;
+    for (table, column) in [
+        ("tool_calls", "at"),
+        ("hook_events", "at"),
+        ("usage_snapshots", "taken_at"),
+        ("pacing_decisions", "decided_at"),
+    ] {
+        rows += transaction.execute(
+            &format!("DELETE FROM {table} WHERE {column} < ?1"),
+            [history_cutoff],
+        )?;
+    }
+    Ok(Pruned { sessions, rows })
+}
+
+/// Key in `meta` holding the time of the last prune.
+pub const LAST_PRUNE_KEY: &str = "last_prune_ms";
+
+/// Prunes if the last prune is older than `interval_ms`; cheap otherwise.
+pub fn prune_if_due(
+    transaction: &Transaction<'_>,
+    now_ms: i64,
+    interval_ms: i64,
+    idle_ms: i64,
+    history_ms: i64,
+) -> rusqlite::Result<Option<Pruned>> {
+    let last: Option<i64> = transaction
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [LAST_PRUNE_KEY],
+            |row| row.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten()
+        .and_then(|value| value.parse().ok());
+    if last.is_some_and(|last| now_ms - last < interval_ms && last <= now_ms) {
+        return Ok(None);
+    }
+    let pruned = prune(transaction, now_ms, idle_ms, history_ms)?;
+    crate::store::set_meta(transaction, LAST_PRUNE_KEY, &now_ms.to_string())?;
+    Ok(Some(pruned))
+}
+
+/// A session as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionRow {
+    pub id: String,
+    pub project_dir: String,
+    pub transcript_path: String,
+    pub source: Option<String>,
+    pub model: Option<String>,
+    pub started_at_ms: i64,
+    pub last_activity_at_ms: i64,
+    pub last_prompt_at_ms: Option<i64>,
+    pub ended_at_ms: Option<i64>,
+    pub end_reason: Option<String>,
+    pub tool_calls: i64,
+    pub tool_time_ms: i64,
+    pub delay_ms_total: i64,
+    pub momentum_blocks: i64,
+}
+
+const SESSION_COLUMNS: &str = "id, project_dir, transcript_path, source, model, started_at, last_activity_at,
+    last_prompt_at, ended_at, end_reason, tool_calls, tool_time_ms, delay_ms_total, momentum_blocks";
+
+fn session_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        id: row.get(0)?,
+        project_dir: row.get(1)?,
+        transcript_path: row.get(2)?,
+        source: row.get(3)?,
+        model: row.get(4)?,
+        started_at_ms: row.get(5)?,
+        last_activity_at_ms: row.get(6)?,
+        last_prompt_at_ms: row.get(7)?,
+        ended_at_ms: row.get(8)?,
+        end_reason: row.get(9)?,
+        tool_calls: row.get(10)?,
+        tool_time_ms: row.get(11)?,
+        delay_ms_total: row.get(12)?,
+        momentum_blocks: row.get(13)?,
+    })
+}
+
+/// One session by id.
+pub fn get(connection: &Connection, id: &str) -> rusqlite::Result<Option<SessionRow>> {
+    connection
+        .query_row(
+            &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"),
+            [id],
+            session_from_row,
+        )
+        .optional()
+}
+
+/// Sessions active since `since_ms` (or not ended), most recent first.
+pub fn recent(
+    connection: &Connection,
+    since_ms: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<SessionRow>> {
+    let mut statement = connection.prepare(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions
+         WHERE last_activity_at >= ?1 OR ended_at IS NULL
+         ORDER BY last_activity_at DESC LIMIT ?2"
+    ))?;
+    let rows = statement.query_map(params![since_ms, limit as i64], session_from_row)?;
+    rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn context(id: &str) -> SessionContext {
+        SessionContext {
+            session_id: id.into(),
+            transcript_path: PathBuf::from("/t.jsonl"),
+            cwd: PathBuf::from("/p"),
+            project_dir: PathBuf::from("/p"),
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn tool_calls_count_up_and_end_closes() {
+        let (_dir, mut store) = store();
+        let session = context("a");
+        store
+            .write(|tx| start(tx, &session, "startup", Some("opus"), 1000))
+            .unwrap();
+        store
+            .write(|tx| record_tool_call(tx, &session, "Bash", Some(35), 2000))
+            .unwrap();
+        store
+            .write(|tx| record_tool_call(tx, &session, "Read", None, 3000))
+            .unwrap();
+        store.write(|tx| end(tx, &session, "other", 4000)).unwrap();
+        let row = get(store.connection(), "a").unwrap().unwrap();
+        assert_eq!(row.tool_calls, 2);
+        assert_eq!(row.tool_time_ms, 35);
+        assert_eq!(row.ended_at_ms, Some(4000));
+        assert_eq!(row.model.as_deref(), Some("opus"));
+    }
+
+    #[test]
+    fn pruning_closes_idle_sessions_and_drops_old_history() {
+        let (_dir, mut store) = store();
+        let hour = 3_600_000;
+        store
+            .write(|tx| start(tx, &context("old"), "startup", None, 0))
+            .unwrap();
+        store
+            .write(|tx| record_tool_call(tx, &context("old"), "Bash", None, 0))
+            .unwrap();
+        store
+            .write(|tx| start(tx, &context("idle"), "startup", None, 100 * hour))
+            .unwrap();
+        store
+            .write(|tx| start(tx, &context("live"), "startup", None, 130 * hour))
+            .unwrap();
+        let now = 131 * hour;
+        let pruned = store
+            .write(|tx| prune_if_due(tx, now, hour, 24 * hour, 60 * hour))
+            .unwrap()
+            .unwrap();
+        assert_eq!(pruned.sessions, 1);
+        assert!(get(store.connection(), "old").unwrap().is_none());
+        assert_eq!(
+            get(store.connection(), "idle")
+                .unwrap()
+                .unwrap()
+                .end_reason
+                .as_deref(),
+            Some("idle")
+        );
+        assert!(get(store.connection(), "live")
+            .unwrap()
+            .unwrap()
+            .ended_at_ms
+            .is_none());
+        // Not due again within the interval.
+        assert!(store
+            .write(|tx| prune_if_due(tx, now + 1000, hour, 24 * hour, 60 * hour))
+            .unwrap()
+            .is_none());
+    }
+}

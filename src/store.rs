@@ -1,0 +1,316 @@
+//! The store: one SQLite file in the tool home, shared by every hook process.
+//!
+//! Many hook processes run at once (parallel sessions, parallel hooks of one
+//! event), each for a few milliseconds. WAL mode lets readers go on while one
+//! writer writes; every write runs in a `BEGIN IMMEDIATE` transaction, so a
+//! writer takes the lock before it reads and the busy timeout (config
+//! `store.busy_timeout_ms`) queues it instead of failing with a lost update.
+//! The schema is versioned with `PRAGMA user_version`; each migration runs
+//! once, inside the same kind of transaction, by whichever process gets
+//! there first.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::paths;
+
+/// The schema, one entry per version. Append only: never edit a released step.
+const MIGRATIONS: &[&str] = &[
+    // 1: sessions, tool calls, usage snapshots, pacing decisions, API state,
+    //    controls, epics, hook events, maintenance metadata.
+    r#"
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        project_dir TEXT NOT NULL DEFAULT '',
+        transcript_path TEXT NOT NULL DEFAULT '',
+        source TEXT,
+        model TEXT,
+        started_at INTEGER NOT NULL,
+        last_activity_at INTEGER NOT NULL,
+        last_prompt_at INTEGER,
+        ended_at INTEGER,
+        end_reason TEXT,
+        tool_calls INTEGER NOT NULL DEFAULT 0,
+        tool_time_ms INTEGER NOT NULL DEFAULT 0,
+        delay_ms_total INTEGER NOT NULL DEFAULT 0,
+        momentum_blocks INTEGER NOT NULL DEFAULT 0,
+        consecutive_blocks INTEGER NOT NULL DEFAULT 0,
+        tool_calls_at_last_block INTEGER,
+        blocking_since INTEGER,
+        last_block_at INTEGER,
+        last_open_criteria INTEGER
+    );
+    CREATE INDEX sessions_last_activity ON sessions(last_activity_at);
+    CREATE TABLE tool_calls (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        tool_name TEXT NOT NULL,
+        duration_ms INTEGER
+    );
+    CREATE INDEX tool_calls_session_at ON tool_calls(session_id, at);
+    CREATE INDEX tool_calls_at ON tool_calls(at);
+    CREATE TABLE hook_events (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX hook_events_at ON hook_events(at);
+    CREATE INDEX hook_events_session ON hook_events(session_id, event);
+    CREATE TABLE usage_snapshots (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        taken_at INTEGER NOT NULL,
+        five_hour_percent REAL,
+        five_hour_resets_at INTEGER,
+        seven_day_percent REAL,
+        seven_day_resets_at INTEGER,
+        seven_day_opus_percent REAL,
+        seven_day_opus_resets_at INTEGER,
+        seven_day_sonnet_percent REAL,
+        seven_day_sonnet_resets_at INTEGER,
+        raw_json TEXT
+    );
+    CREATE INDEX usage_snapshots_taken_at ON usage_snapshots(taken_at);
+    CREATE TABLE pacing_decisions (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT,
+        decided_at INTEGER NOT NULL,
+        delay_ms INTEGER NOT NULL,
+        window TEXT,
+        utilization REAL,
+        projected_percent REAL,
+        target_percent REAL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX pacing_decisions_at ON pacing_decisions(decided_at);
+    CREATE TABLE api_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        state TEXT NOT NULL DEFAULT 'unknown',
+        lease_owner INTEGER,
+        lease_until INTEGER,
+        last_attempt_at INTEGER,
+        last_success_at INTEGER,
+        backoff_until INTEGER,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        credentials_fingerprint TEXT
+    );
+    INSERT INTO api_state (id) VALUES (1);
+    CREATE TABLE controls (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        mode TEXT NOT NULL DEFAULT 'on',
+        paused_until INTEGER,
+        changed_at INTEGER
+    );
+    INSERT INTO controls (id) VALUES (1);
+    CREATE TABLE epics (
+        project_dir TEXT PRIMARY KEY,
+        spec_path TEXT NOT NULL,
+        attached_at INTEGER NOT NULL
+    );
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// An open store.
+pub struct Store {
+    connection: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed, owner-only) the store at `path` and brings
+    /// its schema up to date.
+    pub fn open(path: &Path, busy_timeout: Duration) -> anyhow::Result<Self> {
+        if let Some(parent) = path.parent() {
+            paths::ensure_private_dir(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        if !path.exists() {
+            // Create the file ourselves so it is 0600 from its first byte;
+            // SQLite gives its -wal and -shm files the same mode.
+            crate::fsutil::create_private_file(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+        }
+        let connection = Connection::open(path)
+            .with_context(|| format!("cannot open the store {}", path.display()))?;
+        connection.busy_timeout(busy_timeout)?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        let mut store = Self {
+            connection,
+            path: path.to_path_buf(),
+        };
+        store.migrate().with_context(|| {
+            format!(
+                "cannot prepare the store {} (hint: raise store.busy_timeout_ms if it is busy)",
+                path.display()
+            )
+        })?;
+        Ok(store)
+    }
+
+    /// The store of a tool home.
+    pub fn open_home(
+        home: &paths::ToolHome,
+        config: &crate::config::Config,
+    ) -> anyhow::Result<Self> {
+        Self::open(
+            &home.store_file(),
+            Duration::from_millis(config.store.busy_timeout_ms),
+        )
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the file.
+    pub fn schema_version(&self) -> rusqlite::Result<i64> {
+        self.connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+    }
+
+    fn migrate(&mut self) -> anyhow::Result<()> {
+        let version = self.schema_version()?;
+        if version >= SCHEMA_VERSION {
+            return Ok(());
+        }
+        if version == 0 {
+            // Persistent for the file; needs no transaction.
+            let mode: String = self
+                .connection
+                .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(mode, "the store could not switch to WAL mode");
+            }
+        }
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        let current: i64 = transaction.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if current > SCHEMA_VERSION {
+            anyhow::bail!(
+                "the store has schema {current}, newer than this build's {SCHEMA_VERSION}: update pace-maker"
+            );
+        }
+        for (index, step) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            transaction
+                .execute_batch(step)
+                .with_context(|| format!("migration {} failed", index + 1))?;
+        }
+        transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Runs `work` in a write transaction that holds the write lock from the start.
+    pub fn write<T>(
+        &mut self,
+        work: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = work(&transaction)?;
+        transaction.commit()?;
+        Ok(value)
+    }
+
+    /// Read access.
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// A metadata value.
+    pub fn meta(&self, key: &str) -> rusqlite::Result<Option<String>> {
+        self.connection
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map(Option::flatten)
+    }
+}
+
+/// Sets a metadata value inside a transaction.
+pub fn set_meta(transaction: &Transaction<'_>, key: &str, value: &str) -> rusqlite::Result<()> {
+    transaction.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_new_store_is_owner_only_wal_and_current() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("home/pace-maker.db");
+        let store = Store::open(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let mode: String = store
+            .connection()
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let file_mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(file_mode, 0o600);
+        let dir_mode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(dir_mode, 0o700);
+    }
+
+    #[test]
+    fn reopening_does_not_migrate_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pace-maker.db");
+        drop(Store::open(&path, Duration::from_secs(1)).unwrap());
+        let store = Store::open(&path, Duration::from_secs(1)).unwrap();
+        let controls: i64 = store
+            .connection()
+            .query_row("SELECT count(*) FROM controls", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(controls, 1);
+    }
+
+    #[test]
+    fn a_store_from_a_newer_build_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pace-maker.db");
+        let store = Store::open(&path, Duration::from_secs(1)).unwrap();
+        store
+            .connection()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+            .unwrap();
+        drop(store);
+        // A newer schema is left alone by `migrate` (version >= ours).
+        let store = Store::open(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION + 5);
+    }
+}

@@ -1,0 +1,305 @@
+//! A usage snapshot: one reading of both windows from one source, as stored.
+//!
+//! Percentages are 0-100 whatever the source (the API and the status line
+//! both report percent; the rate-limit headers' 0..1 are converted before
+//! they get here). Reset times are epoch seconds. Everything else the
+//! source said is kept verbatim in `raw_json`.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+
+/// Where a snapshot came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SnapshotSource {
+    /// `rate_limits` in the status-line input.
+    Statusline,
+    /// The OAuth usage endpoint.
+    Api,
+    /// Local transcripts, calibrated against past official readings.
+    Estimate,
+}
+
+impl SnapshotSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotSource::Statusline => "statusline",
+            SnapshotSource::Api => "api",
+            SnapshotSource::Estimate => "estimate",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "statusline" => Some(SnapshotSource::Statusline),
+            "api" => Some(SnapshotSource::Api),
+            "estimate" => Some(SnapshotSource::Estimate),
+            _ => None,
+        }
+    }
+
+    pub fn is_official(self) -> bool {
+        !matches!(self, SnapshotSource::Estimate)
+    }
+}
+
+impl std::fmt::Display for SnapshotSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The two windows that are paced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowKind {
+    FiveHour,
+    SevenDay,
+}
+
+impl WindowKind {
+    pub const ALL: [WindowKind; 2] = [WindowKind::FiveHour, WindowKind::SevenDay];
+
+    /// Length of the window in seconds.
+    pub fn length_s(self) -> i64 {
+        match self {
+            WindowKind::FiveHour => 5 * 3600,
+            WindowKind::SevenDay => 7 * 24 * 3600,
+        }
+    }
+
+    /// How people call it: `5-hour`, `weekly`.
+    pub fn label(self) -> &'static str {
+        match self {
+            WindowKind::FiveHour => "5-hour",
+            WindowKind::SevenDay => "weekly",
+        }
+    }
+}
+
+/// One window's reading.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WindowReading {
+    /// Utilization, 0-100.
+    pub percent: f64,
+    /// When the window resets, epoch seconds; unknown for some sources.
+    pub resets_at_s: Option<i64>,
+}
+
+impl WindowReading {
+    /// The reading as it stands at `now_s`: a window whose reset has passed
+    /// is a fresh window at 0 % that resets one length after its old reset
+    /// (or several lengths, when the reading is that old), never a stale 100 %.
+    pub fn at(self, kind: WindowKind, now_s: i64) -> WindowReading {
+        match self.resets_at_s {
+            Some(resets_at) if resets_at <= now_s => {
+                let length = kind.length_s();
+                let periods = (now_s - resets_at) / length + 1;
+                WindowReading {
+                    percent: 0.0,
+                    resets_at_s: Some(resets_at + periods * length),
+                }
+            }
+            _ => self,
+        }
+    }
+}
+
+/// One reading of the windows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageSnapshot {
+    pub source: SnapshotSource,
+    /// When the reading was taken, epoch milliseconds.
+    pub taken_at_ms: i64,
+    pub five_hour: Option<WindowReading>,
+    pub seven_day: Option<WindowReading>,
+    pub seven_day_opus: Option<WindowReading>,
+    pub seven_day_sonnet: Option<WindowReading>,
+    /// What the source said, verbatim (unknown keys included).
+    pub raw_json: Option<String>,
+}
+
+impl UsageSnapshot {
+    pub fn window(&self, kind: WindowKind) -> Option<WindowReading> {
+        match kind {
+            WindowKind::FiveHour => self.five_hour,
+            WindowKind::SevenDay => self.seven_day,
+        }
+    }
+
+    /// Age in seconds at `now_ms`.
+    pub fn age_s(&self, now_ms: i64) -> i64 {
+        ((now_ms - self.taken_at_ms) / 1000).max(0)
+    }
+
+    /// Whether the windows read the same (ignoring time and raw JSON).
+    pub fn same_figures(&self, other: &UsageSnapshot) -> bool {
+        self.five_hour == other.five_hour
+            && self.seven_day == other.seven_day
+            && self.seven_day_opus == other.seven_day_opus
+            && self.seven_day_sonnet == other.seven_day_sonnet
+    }
+}
+
+const COLUMNS: &str = "source, taken_at, five_hour_percent, five_hour_resets_at,
+    seven_day_percent, seven_day_resets_at, seven_day_opus_percent, seven_day_opus_resets_at,
+    seven_day_sonnet_percent, seven_day_sonnet_resets_at, raw_json";
+
+fn reading(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<WindowReading>> {
+    let percent: Option<f64> = row.get(index)?;
+    let resets_at_s: Option<i64> = row.get(index + 1)?;
+    Ok(percent.map(|percent| WindowReading {
+        percent,
+        resets_at_s,
+    }))
+}
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UsageSnapshot> {
+    let source: String = row.get(0)?;
+    Ok(UsageSnapshot {
+        source: SnapshotSource::parse(&source).unwrap_or(SnapshotSource::Estimate),
+        taken_at_ms: row.get(1)?,
+        five_hour: reading(row, 2)?,
+        seven_day: reading(row, 4)?,
+        seven_day_opus: reading(row, 6)?,
+        seven_day_sonnet: reading(row, 8)?,
+        raw_json: row.get(10)?,
+    })
+}
+
+/// Stores a snapshot; returns its row id.
+pub fn insert(transaction: &Transaction<'_>, snapshot: &UsageSnapshot) -> rusqlite::Result<i64> {
+    let split = |reading: Option<WindowReading>| {
+        (
+            reading.map(|r| r.percent),
+            reading.and_then(|r| r.resets_at_s),
+        )
+    };
+    let (five_p, five_r) = split(snapshot.five_hour);
+    let (seven_p, seven_r) = split(snapshot.seven_day);
+    let (opus_p, opus_r) = split(snapshot.seven_day_opus);
+    let (sonnet_p, sonnet_r) = split(snapshot.seven_day_sonnet);
+    transaction.execute(
+        &format!("INSERT INTO usage_snapshots ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+        params![
+            snapshot.source.as_str(),
+            snapshot.taken_at_ms,
+            five_p,
+            five_r,
+            seven_p,
+            seven_r,
+            opus_p,
+            opus_r,
+            sonnet_p,
+            sonnet_r,
+            snapshot.raw_json
+        ],
+    )?;
+    Ok(transaction.last_insert_rowid())
+}
+
+/// The newest snapshot from one source.
+pub fn latest(
+    connection: &Connection,
+    source: SnapshotSource,
+) -> rusqlite::Result<Option<UsageSnapshot>> {
+    connection
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM usage_snapshots WHERE source = ?1 ORDER BY taken_at DESC, id DESC LIMIT 1"),
+            [source.as_str()],
+            from_row,
+        )
+        .optional()
+}
+
+/// The newest official snapshot (status line or API, whichever is fresher).
+pub fn freshest_official(connection: &Connection) -> rusqlite::Result<Option<UsageSnapshot>> {
+    connection
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM usage_snapshots WHERE source IN ('statusline', 'api')
+                 ORDER BY taken_at DESC, id DESC LIMIT 1"
+            ),
+            [],
+            from_row,
+        )
+        .optional()
+}
+
+/// Snapshots taken at or after `since_ms`, oldest first (history for pacing and charts).
+pub fn since(connection: &Connection, since_ms: i64) -> rusqlite::Result<Vec<UsageSnapshot>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM usage_snapshots WHERE taken_at >= ?1 ORDER BY taken_at, id"
+    ))?;
+    let rows = statement.query_map([since_ms], from_row)?;
+    rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use std::time::Duration;
+
+    fn snapshot(source: SnapshotSource, at: i64, five: f64) -> UsageSnapshot {
+        UsageSnapshot {
+            source,
+            taken_at_ms: at,
+            five_hour: Some(WindowReading {
+                percent: five,
+                resets_at_s: Some(10_000),
+            }),
+            seven_day: None,
+            seven_day_opus: None,
+            seven_day_sonnet: None,
+            raw_json: Some("{}".into()),
+        }
+    }
+
+    #[test]
+    fn freshest_official_ignores_estimates_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
+        let api = snapshot(SnapshotSource::Api, 1000, 10.0);
+        let line = snapshot(SnapshotSource::Statusline, 2000, 12.0);
+        let estimate = snapshot(SnapshotSource::Estimate, 3000, 15.0);
+        for s in [&api, &line, &estimate] {
+            store.write(|tx| insert(tx, s)).unwrap();
+        }
+        assert_eq!(
+            freshest_official(store.connection()).unwrap(),
+            Some(line.clone())
+        );
+        assert_eq!(
+            latest(store.connection(), SnapshotSource::Api).unwrap(),
+            Some(api)
+        );
+        assert_eq!(
+            since(store.connection(), 1500).unwrap(),
+            vec![line, estimate]
+        );
+    }
+
+    #[test]
+    fn a_passed_reset_reads_as_a_fresh_window() {
+        let reading = WindowReading {
+            percent: 100.0,
+            resets_at_s: Some(1000),
+        };
+        let five = WindowKind::FiveHour.length_s();
+        assert_eq!(reading.at(WindowKind::FiveHour, 999), reading);
+        assert_eq!(
+            reading.at(WindowKind::FiveHour, 1000),
+            WindowReading {
+                percent: 0.0,
+                resets_at_s: Some(1000 + five)
+            }
+        );
+        assert_eq!(
+            reading
+                .at(WindowKind::FiveHour, 1000 + 2 * five + 5)
+                .resets_at_s,
+            Some(1000 + 3 * five)
+        );
+    }
+}
