@@ -5,6 +5,11 @@
 //! they get here). Reset times are epoch seconds. Everything else the
 //! source said is kept verbatim in `raw_json`.
 
+/// `meta` key: the prompt-cache time-to-live in seconds last reported by the
+/// status line (`prompt_cache.ttl`), written by `pace-maker statusline`,
+/// read by pacing.
+pub const META_PROMPT_CACHE_TTL_SECONDS: &str = "prompt_cache_ttl_seconds";
+
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
