@@ -1,0 +1,139 @@
+//! A sandbox for running the built binary: a temporary HOME and tool home,
+//! fixture payloads, and read access to the store the binary wrote.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the support module"
+)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The captured Claude Code payloads shipped with the project's references.
+pub fn fixtures_dir() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for candidate in [
+        manifest.join("../shared/fixtures/claude-code-2.1.330"),
+        manifest.join("tests/fixtures/claude-code-2.1.330"),
+    ] {
+        if candidate.is_dir() {
+            return candidate;
+        }
+    }
+    panic!("fixtures not found next to {}", manifest.display());
+}
+
+/// Lines of a fixture JSONL file.
+pub fn fixture_lines(name: &str) -> Vec<String> {
+    std::fs::read_to_string(fixtures_dir().join(name))
+        .unwrap_or_else(|error| panic!("cannot read fixture {name}: {error}"))
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `PostToolUse` -> `post-tool-use`.
+pub fn kebab(event: &str) -> String {
+    let mut out = String::new();
+    for (index, character) in event.chars().enumerate() {
+        if character.is_ascii_uppercase() {
+            if index > 0 {
+                out.push('-');
+            }
+            out.push(character.to_ascii_lowercase());
+        } else {
+            out.push(character);
+        }
+    }
+    out
+}
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn tool_home(&self) -> PathBuf {
+        self.dir.path().join("tool-home")
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.tool_home().join("pace-maker.db")
+    }
+
+    /// The binary with a clean, sandboxed environment.
+    pub fn command(&self) -> Command {
+        let mut command = Command::cargo_bin("pace-maker").expect("binary built");
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("PACE_MAKER_HOME", self.tool_home())
+            .current_dir(self.dir.path());
+        command
+    }
+
+    /// `pace-maker hook <event>` with `payload` on stdin.
+    pub fn hook(&self, event: &str, payload: impl Into<Vec<u8>>) -> assert_cmd::assert::Assert {
+        self.command()
+            .args(["hook", event])
+            .write_stdin(payload)
+            .assert()
+    }
+
+    pub fn store(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.store_path()).expect("store opens")
+    }
+
+    pub fn query_i64(&self, sql: &str) -> i64 {
+        self.store()
+            .query_row(sql, [], |row| row.get(0))
+            .expect(sql)
+    }
+
+    /// Every line of every log file.
+    pub fn log_lines(&self) -> Vec<String> {
+        let dir = self.tool_home().join("logs");
+        let mut lines = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                lines.extend(text.lines().map(str::to_string));
+            }
+        }
+        lines
+    }
+
+    /// Paths and sizes of every file under the tool home.
+    pub fn tool_home_listing(&self) -> Vec<(PathBuf, u64)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) {
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        walk(&path, out);
+                    } else {
+                        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                        out.push((path, size));
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.tool_home(), &mut out);
+        out.sort();
+        out
+    }
+}
