@@ -40,7 +40,7 @@ pub struct HookContext<'a> {
 /// Runs one hook. Never fails: errors are logged and become `Reply::Nothing`.
 pub fn run(event_name: &str, home: &ToolHome, config: &Config, stdin: &mut dyn Read) -> Reply {
     let Some(kind) = EventKind::parse(event_name) else {
-        tracing::debug!(
+        tracing::info!(
             event = event_name,
             "ignoring an event pace-maker does not handle"
         );
