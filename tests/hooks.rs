@@ -350,6 +350,9 @@ fn off_makes_every_hook_inert_until_on() {
     let files_before = user_visible_files(&sandbox);
     for line in fixture_lines("hook-inputs-basic.jsonl") {
         let event = event_of(&line);
+        if event == "pre-tool-use" {
+            continue; // not one of ours; see the fixture test
+        }
         sandbox.hook(&event, line).success().stdout("");
     }
     assert_eq!(table_counts(&sandbox), before, "off changed rows");
