@@ -77,11 +77,10 @@ fn every_fixture_payload_exits_zero_with_empty_stdout_and_updates_the_session() 
         "SELECT count(*) FROM hook_events WHERE session_id = '0400adc5-2073-46c4-bc84-786c316a9a28' AND event = 'stop'",
     );
     assert_eq!(stops, 2);
-    assert!(
-        sandbox.log_lines().is_empty(),
-        "a healthy run logs nothing at info: {:?}",
-        sandbox.log_lines()
-    );
+    // The only line: PreToolUse, which the installer never registers, was ignored.
+    let lines = sandbox.log_lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("pre-tool-use"), "{lines:?}");
 }
 
 #[test]
