@@ -68,7 +68,11 @@ pub enum ConfigCommand {
     /// Print the effective value of a key.
     Get { key: String },
     /// Set a key in config.toml (comments are kept).
-    Set { key: String, value: String },
+    Set {
+        key: String,
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
     /// Print the path of config.toml.
     Path,
 }
