@@ -10,7 +10,7 @@
 //! thread that calls [`Server::start`], so it lives in that thread's
 //! network namespace.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
@@ -224,7 +224,11 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
 }
 
 fn write_response(writer: &mut TcpStream, response: Response) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason(response.status));
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        response.status,
+        reason(response.status)
+    );
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }

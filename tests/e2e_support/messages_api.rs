@@ -12,7 +12,7 @@
 //! for assertions.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
@@ -181,6 +181,12 @@ pub fn sequence(turns: Vec<Turn>) -> impl Fn(&Conversation<'_>) -> Turn + Send +
 /// The running stand-in.
 pub struct MessagesApi {
     server: Server,
+    state: Arc<Mutex<State>>,
+}
+
+struct State {
+    script: Arc<Script>,
+    rate_limits: Option<RateLimits>,
 }
 
 impl MessagesApi {
@@ -190,12 +196,30 @@ impl MessagesApi {
         script: impl Fn(&Conversation<'_>) -> Turn + Send + Sync + 'static,
         rate_limits: Option<RateLimits>,
     ) -> Self {
-        let script: Arc<Script> = Arc::new(script);
+        let state = Arc::new(Mutex::new(State {
+            script: Arc::new(script),
+            rate_limits,
+        }));
         let counter = Arc::new(AtomicU64::new(0));
+        let shared = Arc::clone(&state);
         let server = Server::start(move |request| {
+            let (script, rate_limits) = {
+                let state = shared.lock().unwrap();
+                (Arc::clone(&state.script), state.rate_limits)
+            };
             respond(request, &*script, rate_limits.as_ref(), &counter)
         });
-        Self { server }
+        Self { server, state }
+    }
+
+    /// Replaces the script for the requests that follow.
+    pub fn set_script(&self, script: impl Fn(&Conversation<'_>) -> Turn + Send + Sync + 'static) {
+        self.state.lock().unwrap().script = Arc::new(script);
+    }
+
+    /// Sends (or stops sending) rate-limit headers from now on.
+    pub fn set_rate_limits(&self, rate_limits: Option<RateLimits>) {
+        self.state.lock().unwrap().rate_limits = rate_limits;
     }
 
     pub fn base_url(&self) -> String {
@@ -236,9 +260,7 @@ fn respond(
                 Response::json(200, &whole_reply(&turn, &model, number))
             }
         }
-        ("POST", "/v1/messages/count_tokens") => {
-            Response::json(200, &json!({"input_tokens": 100}))
-        }
+        ("POST", "/v1/messages/count_tokens") => Response::json(200, &json!({"input_tokens": 100})),
         _ => Response::json(
             404,
             &json!({"type": "error", "error": {"type": "not_found_error", "message": "not scripted"}}),

@@ -16,6 +16,7 @@ pub mod http;
 pub mod messages_api;
 pub mod namespace;
 pub mod sandbox;
+pub mod terminal;
 pub mod usage_api;
 
 use std::io::Write;
@@ -54,7 +55,10 @@ pub fn scenario<T: Send + 'static>(
     let cli = match claude_cli::claude_cli() {
         Ok(cli) => cli,
         Err(why) => {
-            skip(name, &format!("the Claude Code CLI is not available: {why}"));
+            skip(
+                name,
+                &format!("the Claude Code CLI is not available: {why}"),
+            );
             return None;
         }
     };

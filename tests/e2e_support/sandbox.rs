@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::claude_cli::ClaudeCli;
-use super::messages_api::MessagesApi;
+use super::messages_api::{sequence, MessagesApi, Turn};
 use super::namespace;
-use super::usage_api::UsageApi;
+use super::terminal::TerminalSession;
+use super::usage_api::{UsageApi, Window};
 
 /// The built `pace-maker` binary.
 pub const PACE_MAKER: &str = env!("CARGO_BIN_EXE_pace-maker");
@@ -47,8 +48,13 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Creates the folders and takes the stand-ins (already started on this thread).
-    pub fn new(cli: &'static ClaudeCli, messages: MessagesApi, usage: UsageApi) -> Self {
+    /// Creates the folders and starts both stand-ins on this thread: the
+    /// Messages API with a script that only says "done" and no rate-limit
+    /// headers, the usage API with `five_hour` and `seven_day`. Scenarios
+    /// change either with their `set_*` methods.
+    pub fn new(cli: &'static ClaudeCli, five_hour: Window, seven_day: Window) -> Self {
+        let messages = MessagesApi::start(sequence(vec![Turn::text("done")]), None);
+        let usage = UsageApi::start(five_hour, seven_day);
         let root = tempfile::Builder::new()
             .prefix("pace-maker-e2e-")
             .tempdir()
@@ -169,6 +175,40 @@ impl Sandbox {
         self.pace_maker(&["install", "--scope", "user"]);
     }
 
+    /// A fake OAuth login for a Max subscription, valid for a day: what the
+    /// hooks' usage client reads, and what makes an interactive CLI run
+    /// without an API key send `Authorization: Bearer <token>`.
+    pub fn write_oauth_credentials(&self) {
+        let expires_at_ms = (jiff::Timestamp::now().as_second() + 86_400) * 1000;
+        let credentials = serde_json::json!({"claudeAiOauth": {
+            "accessToken": FAKE_ACCESS_TOKEN,
+            "refreshToken": "sk-ant-ort01-e2e-fake-refresh",
+            "expiresAt": expires_at_ms,
+            "scopes": ["user:inference", "user:profile"],
+            "subscriptionType": "max"
+        }});
+        write_private(
+            &self.claude_dir.join(".credentials.json"),
+            &credentials.to_string(),
+        );
+    }
+
+    /// Marks onboarding done and the project trusted in the CLI's own state
+    /// file, so an interactive session goes straight to the prompt.
+    pub fn trust_project(&self) {
+        let mut projects = serde_json::Map::new();
+        projects.insert(
+            path_str(&self.project).to_string(),
+            serde_json::json!({"hasTrustDialogAccepted": true, "hasCompletedProjectOnboarding": true}),
+        );
+        let state = serde_json::json!({
+            "hasCompletedOnboarding": true,
+            "theme": "dark",
+            "projects": projects
+        });
+        write_private(&self.claude_dir.join(".claude.json"), &state.to_string());
+    }
+
     /// The user settings file.
     pub fn settings_path(&self) -> PathBuf {
         self.claude_dir.join("settings.json")
@@ -198,6 +238,25 @@ impl Sandbox {
             .stderr(Stdio::piped())
             .process_group(0);
         run_to_end(command)
+    }
+
+    /// `claude [ARGS...]` as an interactive session in a pseudo-terminal.
+    /// With `oauth` the run has no API key, so the CLI uses the sandbox's
+    /// OAuth credentials file.
+    pub fn claude_interactive(&self, arguments: &[&str], oauth: bool) -> TerminalSession {
+        namespace::verify_loopback_only();
+        let mut command = Command::new(&self.cli.path);
+        let mut environment = self.claude_environment();
+        if oauth {
+            environment.retain(|(name, _)| name != "ANTHROPIC_API_KEY");
+        }
+        environment.push(("TERM".to_string(), "xterm-256color".to_string()));
+        command
+            .args(arguments)
+            .current_dir(&self.project)
+            .env_clear()
+            .envs(environment);
+        TerminalSession::spawn(command).expect("start claude in a pseudo-terminal")
     }
 
     /// The store, when a hook has created it.
@@ -251,6 +310,21 @@ impl Drop for Sandbox {
             }
         }
     }
+}
+
+/// The fake OAuth access token of [`Sandbox::write_oauth_credentials`].
+pub const FAKE_ACCESS_TOKEN: &str = "sk-ant-oat01-e2e-fake-access-token";
+
+fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
+    file.write_all(text.as_bytes()).unwrap();
 }
 
 fn path_str(path: &Path) -> &str {
