@@ -4,6 +4,7 @@
 //! Where things are:
 //! - `hook/`: the hook entry point, Claude Code's wire types, our events.
 //! - `sessions`, `controls`: bookkeeping and the on/off/pause switch.
+//! - `pacing/`: the pacing policy (pure) and its PostToolUse application.
 //! - `store`: the SQLite file every process shares.
 //! - `config`, `paths`: settings and every path or variable the tool reads.
 //! - `commands/`: the person-facing commands (status, config, logs).
@@ -16,6 +17,7 @@ pub mod controls;
 pub mod fsutil;
 pub mod hook;
 pub mod logging;
+pub mod pacing;
 pub mod paths;
 pub mod sessions;
 pub mod store;

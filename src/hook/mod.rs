@@ -150,11 +150,15 @@ fn record(store: &mut Store, config: &Config, event: &Event, now_ms: i64) -> any
 }
 
 /// The event's own work after bookkeeping.
-fn respond(_context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply> {
+fn respond(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply> {
     match event {
+        Event::PostToolUse {
+            session,
+            duration_ms,
+            ..
+        } => crate::pacing::apply::post_tool_use(context, session, *duration_ms),
         Event::SessionStart { .. }
         | Event::UserPromptSubmit { .. }
-        | Event::PostToolUse { .. }
         | Event::Stop { .. }
         | Event::SubagentStop { .. }
         | Event::SessionEnd { .. } => Ok(Reply::Nothing),

@@ -16,6 +16,8 @@ pub fn fixtures_dir() -> PathBuf {
     for candidate in [
         manifest.join("../shared/fixtures/claude-code-2.1.330"),
         manifest.join("tests/fixtures/claude-code-2.1.330"),
+        // A helper's git worktree sits one level deeper (`wt/<name>`).
+        manifest.join("../../shared/fixtures/claude-code-2.1.330"),
     ] {
         if candidate.is_dir() {
             return candidate;

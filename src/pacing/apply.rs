@@ -1,0 +1,200 @@
+//! PostToolUse: read the policy's inputs from the store, decide, record the
+//! decision, sleep, and tell the user when the pause is long.
+//!
+//! The decision is recorded *before* the sleep: if Claude Code kills the
+//! hook mid-sleep (timeout, the session ends), the store still says what
+//! was decided and why, and the next call's policy sees the delay that was
+//! in force. Only a delay at least `pacing.message_threshold_seconds` long
+//! prints a reply; everything else leaves stdout empty.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use rusqlite::{params, Connection};
+
+use super::policy::{self, Decision, PacingSettings, PolicyInput, Skip, ToolCall, Verdict};
+use crate::hook::event::SessionContext;
+use crate::hook::{HookContext, Reply};
+use crate::usage::snapshot::{self, UsageSnapshot, WindowKind, META_PROMPT_CACHE_TTL_SECONDS};
+
+/// The longest stretch of history the policy reads.
+const HISTORY_MS: i64 = policy::SEVEN_DAY_LOOKBACK_SECONDS * 1000;
+
+/// Runs pacing for one PostToolUse. Inactive (paused, or `pacing.enabled`
+/// off) means no delay and nothing recorded.
+pub fn post_tool_use(
+    context: &mut HookContext<'_>,
+    session: &SessionContext,
+    tool_duration_ms: Option<u64>,
+) -> anyhow::Result<Reply> {
+    if !context.control.is_active() || !context.config.pacing.enabled {
+        return Ok(Reply::Nothing);
+    }
+    let now_ms = context.now_ms;
+    let settings = PacingSettings::from_config(context.config);
+    let inputs = load_inputs(
+        context.store.connection(),
+        &session.session_id,
+        now_ms,
+        settings.stale_after_seconds as i64 * 1000,
+    )?;
+    let cache_ttl_seconds = cache_ttl_seconds(
+        context.store.meta(META_PROMPT_CACHE_TTL_SECONDS)?,
+        context.config.pacing.default_cache_ttl_seconds,
+    );
+    let decision = policy::decide(&PolicyInput {
+        now_ms,
+        snapshots: &inputs.snapshots,
+        calls: &inputs.calls,
+        tool_duration_ms: tool_duration_ms.map(|ms| ms.min(i64::MAX as u64) as i64),
+        cache_ttl_seconds,
+        settings: &settings,
+    });
+    record(context, &session.session_id, &decision)?;
+    log(&session.session_id, &decision);
+    if decision.delay_ms <= 0 {
+        return Ok(Reply::Nothing);
+    }
+    std::thread::sleep(Duration::from_millis(decision.delay_ms as u64));
+    let threshold_ms = context.config.pacing.message_threshold_seconds as i64 * 1000;
+    if decision.delay_ms >= threshold_ms {
+        Ok(Reply::Json(
+            serde_json::json!({ "systemMessage": decision.user_message() }),
+        ))
+    } else {
+        Ok(Reply::Nothing)
+    }
+}
+
+/// The policy's inputs as the store holds them.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    pub snapshots: Vec<UsageSnapshot>,
+    pub calls: Vec<ToolCall>,
+}
+
+/// Reads a day of snapshots (plus the staleness allowance) and the
+/// session's tool calls of the same day, each with the delay decided then.
+pub fn load_inputs(
+    connection: &Connection,
+    session_id: &str,
+    now_ms: i64,
+    stale_ms: i64,
+) -> anyhow::Result<Inputs> {
+    let since = now_ms - HISTORY_MS - stale_ms.max(0);
+    let snapshots = snapshot::since(connection, since).context("cannot read usage snapshots")?;
+    let mut statement = connection.prepare_cached(
+        "SELECT t.at, COALESCE(MAX(d.delay_ms), 0) FROM tool_calls t
+         LEFT JOIN pacing_decisions d ON d.decided_at = t.at AND d.session_id = t.session_id
+         WHERE t.session_id = ?1 AND t.at >= ?2 AND t.at <= ?3
+         GROUP BY t.id ORDER BY t.at, t.id",
+    )?;
+    let calls = statement
+        .query_map(params![session_id, now_ms - HISTORY_MS, now_ms], |row| {
+            Ok(ToolCall {
+                at_ms: row.get(0)?,
+                delay_ms: row.get(1)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()
+        .context("cannot read the session's tool calls")?;
+    Ok(Inputs { snapshots, calls })
+}
+
+/// The prompt-cache TTL in force: what the status line last reported, else
+/// the configured default. A value outside one second to a day is ignored.
+pub fn cache_ttl_seconds(reported: Option<String>, default_seconds: u64) -> u64 {
+    reported
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .filter(|seconds| (1..=86_400).contains(seconds))
+        .unwrap_or(default_seconds)
+}
+
+fn window_name(kind: WindowKind) -> &'static str {
+    match kind {
+        WindowKind::FiveHour => "five_hour",
+        WindowKind::SevenDay => "seven_day",
+    }
+}
+
+/// One `pacing_decisions` row, and the session's delay total, in one transaction.
+fn record(
+    context: &mut HookContext<'_>,
+    session_id: &str,
+    decision: &Decision,
+) -> anyhow::Result<()> {
+    let now_ms = context.now_ms;
+    let window = decision.reason.window;
+    let reason = decision.reason.to_string();
+    context
+        .store
+        .write(|transaction| {
+            transaction.execute(
+                "INSERT INTO pacing_decisions (session_id, decided_at, delay_ms, window,
+                    utilization, projected_percent, target_percent, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    session_id,
+                    now_ms,
+                    decision.delay_ms,
+                    window.map(|window| window_name(window.kind)),
+                    window.map(|window| window.utilization_percent),
+                    window.map(|window| window.projected_percent),
+                    window.map(|window| window.target_percent),
+                    reason
+                ],
+            )?;
+            if decision.delay_ms > 0 {
+                transaction.execute(
+                    "UPDATE sessions SET delay_ms_total = delay_ms_total + ?2 WHERE id = ?1",
+                    params![session_id, decision.delay_ms],
+                )?;
+            }
+            Ok(())
+        })
+        .context("cannot record the pacing decision")
+}
+
+/// Stale figures are worth a line at info (something stopped reporting);
+/// figures that never existed (a fresh install, an API-key login) only at
+/// debug, or every tool call would log the same line.
+fn log(session_id: &str, decision: &Decision) {
+    let stale = decision
+        .reason
+        .skipped
+        .iter()
+        .any(|(_, skip)| matches!(skip, Skip::Stale { .. }));
+    match decision.reason.verdict {
+        Verdict::NoData if stale => tracing::info!(
+            session = session_id,
+            "pacing fails open: {}",
+            decision.reason
+        ),
+        Verdict::NoData => tracing::debug!(
+            session = session_id,
+            "pacing fails open: {}",
+            decision.reason
+        ),
+        Verdict::Ahead => tracing::info!(
+            session = session_id,
+            delay_ms = decision.delay_ms,
+            "pacing: {}",
+            decision.reason
+        ),
+        Verdict::OnPace => tracing::debug!(session = session_id, "pacing: {}", decision.reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reported_cache_ttl_wins_and_nonsense_falls_back() {
+        assert_eq!(cache_ttl_seconds(Some("3600".into()), 300), 3600);
+        assert_eq!(cache_ttl_seconds(Some(" 300 ".into()), 60), 300);
+        assert_eq!(cache_ttl_seconds(Some("0".into()), 300), 300);
+        assert_eq!(cache_ttl_seconds(Some("soon".into()), 300), 300);
+        assert_eq!(cache_ttl_seconds(None, 300), 300);
+    }
+}

@@ -1,0 +1,12 @@
+//! Pacing: how long to sleep after a tool call so the mission's usage lands
+//! at or under the target by each window's reset.
+//!
+//! Split in two so the decision can be proven apart from the process that
+//! acts on it: `policy` is a pure function of the usage history, the
+//! session's own recent tool calls, settings and `now` (the simulator runs
+//! the very same function); `apply` is the PostToolUse edge that reads
+//! those inputs from the store, records the decision, sleeps and tells the
+//! user.
+
+pub mod apply;
+pub mod policy;

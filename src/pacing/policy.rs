@@ -1,0 +1,697 @@
+//! The pacing policy: a pure function from usage history, the session's own
+//! recent tool calls, settings and `now` to a delay and the reason for it.
+//!
+//! The idea, per window (5-hour and weekly; the one needing the longer delay
+//! decides):
+//! - The *observed* burn rate `b` is the rise of utilization over a lookback
+//!   span (an hour for the 5-hour window, a day for the weekly one). The
+//!   span is chosen from reading times only, never from their values, so a
+//!   higher reading can never pick a flatter span (the delay rises with
+//!   utilization), and a span is never shorter than a floor (15 min, 1 day)
+//!   so whole-percent steps and a fresh window cannot fake a steep rate.
+//! - Part of that span the session slept in pace-maker's own delays. The
+//!   *unpaced* rate `D = b / (1 - slept share)` is the rate the mission runs
+//!   at when left alone. Projecting `D`, not `b`, is what keeps the policy
+//!   from oscillating: the sleeps that brought the mission on pace do not
+//!   make it look as if no sleep were needed.
+//! - The projection at reset is `U + D * T`. Under the target: no delay.
+//!   Over it, the allowed rate is `a = (target - U) / T`, and every tool
+//!   cycle is stretched by `D / a`: the delay is the session's mean work per
+//!   cycle times `(D / a - 1)`. Each concurrent session sees the same
+//!   account-wide `b` and `a` and stretches its own cycles by the same
+//!   factor, so together they slow in proportion without knowing of each
+//!   other.
+//! - A single sleep stays under the prompt-cache time-to-live (minus a
+//!   margin and the time the current cycle has already used), under
+//!   `max_delay` and under the hook timeout. A larger slowdown is spread
+//!   over more calls: the shortfall shows up as a faster rise, which raises
+//!   the next delays. When even that cannot hold pace the reason says so.
+//! - Small changes to the previous delay are ignored (hysteresis), so the
+//!   delay does not jitter with every whole-percent step.
+//! - No fresh official figure (and no fresh estimate when estimates are
+//!   allowed) means no delay: pacing fails open.
+
+use serde::Serialize;
+
+use crate::config::{Config, HOOK_TIMEOUT_MARGIN_SECONDS};
+use crate::usage::snapshot::{SnapshotSource, UsageSnapshot, WindowKind, WindowReading};
+
+/// How far back the burn rate of the 5-hour window is measured.
+pub const FIVE_HOUR_LOOKBACK_SECONDS: i64 = 3600;
+/// The shortest span a 5-hour burn rate is divided by.
+pub const FIVE_HOUR_MIN_SPAN_SECONDS: i64 = 900;
+/// How far back the burn rate of the weekly window is measured: a whole
+/// day, so nights and breaks count and a busy hour is not taken for a week.
+pub const SEVEN_DAY_LOOKBACK_SECONDS: i64 = 24 * 3600;
+/// The shortest span a weekly burn rate is divided by.
+pub const SEVEN_DAY_MIN_SPAN_SECONDS: i64 = 24 * 3600;
+/// A gap between tool calls longer than this (after the sleep) is idle time
+/// (waiting for a person, a lockout), not work.
+pub const IDLE_GAP_MS: i64 = 15 * 60 * 1000;
+/// Calls closer than this are parallel tool calls of one cycle.
+pub const PARALLEL_CALL_GAP_MS: i64 = 2000;
+/// Work per cycle assumed before a session has a cycle of its own.
+pub const DEFAULT_CYCLE_WORK_MS: i64 = 30_000;
+/// The unpaced rate assumes at most this share of time was spent asleep.
+const MAX_SLEEP_SHARE: f64 = 0.95;
+/// A new delay within this many milliseconds of the previous one keeps it.
+const HYSTERESIS_MIN_MS: f64 = 2000.0;
+/// ... or within this share of the previous delay, whichever is larger.
+const HYSTERESIS_SHARE: f64 = 0.10;
+
+/// The settings the policy reads, taken from `Config`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PacingSettings {
+    pub target_percent: f64,
+    pub max_delay_seconds: u64,
+    pub hook_timeout_seconds: u64,
+    pub five_hour: bool,
+    pub seven_day: bool,
+    pub stale_after_seconds: u64,
+    pub cache_ttl_margin_seconds: u64,
+    pub use_estimate: bool,
+    pub estimate_safety_margin_percent: f64,
+}
+
+impl PacingSettings {
+    pub fn from_config(config: &Config) -> Self {
+        let pacing = &config.pacing;
+        Self {
+            target_percent: pacing.target_percent,
+            max_delay_seconds: pacing.max_delay_seconds,
+            hook_timeout_seconds: config.hooks.post_tool_use_timeout_seconds,
+            five_hour: pacing.five_hour,
+            seven_day: pacing.seven_day,
+            stale_after_seconds: pacing.stale_after_seconds,
+            cache_ttl_margin_seconds: pacing.cache_ttl_margin_seconds,
+            use_estimate: pacing.use_estimate,
+            estimate_safety_margin_percent: pacing.estimate_safety_margin_percent,
+        }
+    }
+
+    /// The longest sleep the hook may take: `max_delay`, and never closer to
+    /// the hook timeout than the margin (validation enforces this too; the
+    /// policy does not rely on it).
+    pub fn longest_delay_ms(&self) -> i64 {
+        let by_timeout = self
+            .hook_timeout_seconds
+            .saturating_sub(HOOK_TIMEOUT_MARGIN_SECONDS);
+        self.max_delay_seconds.min(by_timeout) as i64 * 1000
+    }
+
+    fn paces(&self, kind: WindowKind) -> bool {
+        match kind {
+            WindowKind::FiveHour => self.five_hour,
+            WindowKind::SevenDay => self.seven_day,
+        }
+    }
+}
+
+impl Default for PacingSettings {
+    fn default() -> Self {
+        Self::from_config(&Config::default())
+    }
+}
+
+/// One tool call of the session: when its PostToolUse hook ran and the
+/// delay pace-maker decided then (0 when none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ToolCall {
+    pub at_ms: i64,
+    pub delay_ms: i64,
+}
+
+/// Everything the policy looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyInput<'a> {
+    pub now_ms: i64,
+    /// Recent snapshots of every source, oldest first, the freshest included.
+    pub snapshots: &'a [UsageSnapshot],
+    /// This session's recent tool calls, oldest first; the current call
+    /// last (at `now_ms`, delay 0).
+    pub calls: &'a [ToolCall],
+    /// How long the tool that just finished ran, when Claude Code said.
+    pub tool_duration_ms: Option<i64>,
+    /// The prompt-cache time-to-live in force.
+    pub cache_ttl_seconds: u64,
+    pub settings: &'a PacingSettings,
+}
+
+/// What the policy decided.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub delay_ms: i64,
+    pub reason: Reason,
+}
+
+/// The outcome in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// No fresh usage figure for any paced window: no delay (fail open).
+    NoData,
+    /// Every window lands under its target at the unpaced rate.
+    OnPace,
+    /// A window is ahead of pace: a delay.
+    Ahead,
+}
+
+/// What cut a delay short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Limit {
+    /// `pacing.max_delay_seconds` (or the hook timeout minus its margin).
+    MaxDelay,
+    /// The prompt-cache time-to-live minus its margin and the cycle so far.
+    CacheTtl,
+}
+
+/// Why a window was left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "why", rename_all = "kebab-case")]
+pub enum Skip {
+    /// Not paced (`pacing.five_hour` / `pacing.seven_day` off).
+    Disabled,
+    /// No reading of this window at all.
+    Missing,
+    /// The freshest usable reading is this many seconds old.
+    Stale { age_seconds: i64 },
+    /// The reading has no reset time, so no pace can be computed.
+    NoResetTime,
+}
+
+/// How one window stands.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WindowAssessment {
+    pub kind: WindowKind,
+    pub source: SnapshotSource,
+    /// Utilization now (the reading, carried forward by the burn rate).
+    pub utilization_percent: f64,
+    /// Where an even pace to the target would stand now.
+    pub pace_percent: f64,
+    /// Utilization at reset if the mission ran unpaced from now on.
+    pub projected_percent: f64,
+    /// The target (lowered when pacing on an estimate).
+    pub target_percent: f64,
+    pub resets_at_s: i64,
+    /// Observed rise, percent per hour.
+    pub burn_percent_per_hour: f64,
+    /// The rise without pace-maker's sleeps, percent per hour.
+    pub unpaced_percent_per_hour: f64,
+    /// The delay this window asks for, before any cap (ms; `i64::MAX`
+    /// when the window is already at or past its target).
+    pub needed_delay_ms: i64,
+}
+
+impl WindowAssessment {
+    fn is_ahead(&self) -> bool {
+        self.projected_percent > self.target_percent
+    }
+}
+
+/// Why the policy decided what it did: for the log, the store and `status`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    pub verdict: Verdict,
+    /// The binding window (the one asking for the longest delay).
+    pub window: Option<WindowAssessment>,
+    /// Windows left out, and why.
+    pub skipped: Vec<(WindowKind, Skip)>,
+    /// The delay the binding window asked for, before hysteresis and caps.
+    pub needed_delay_ms: i64,
+    /// What cut the delay short, if anything.
+    pub limit: Option<Limit>,
+    /// Whether the delay is long enough to hold pace.
+    pub holds_pace: bool,
+    pub cache_ttl_seconds: u64,
+}
+
+impl Decision {
+    /// The one line shown to the user: `pace-maker: pausing 40 s, 5-hour
+    /// window at 63 % vs 50 % pace`.
+    pub fn user_message(&self) -> String {
+        let seconds = (self.delay_ms as f64 / 1000.0).round() as i64;
+        match &self.reason.window {
+            Some(window) => {
+                let mut text = format!(
+                    "pace-maker: pausing {seconds} s, {} window at {:.0} % vs {:.0} % pace",
+                    window.kind.label(),
+                    window.utilization_percent,
+                    window.pace_percent
+                );
+                if !self.reason.holds_pace && self.reason.limit == Some(Limit::CacheTtl) {
+                    text.push_str(&format!(
+                        " (kept under the {} s prompt-cache TTL; slowing over more calls)",
+                        self.reason.cache_ttl_seconds
+                    ));
+                }
+                text
+            }
+            None => format!("pace-maker: pausing {seconds} s"),
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.verdict {
+            Verdict::NoData => {
+                f.write_str("no fresh usage figure")?;
+                let mut first = true;
+                for (kind, skip) in &self.skipped {
+                    f.write_str(if first { " (" } else { "; " })?;
+                    first = false;
+                    write!(f, "{}: ", kind.label())?;
+                    match skip {
+                        Skip::Disabled => f.write_str("not paced")?,
+                        Skip::Missing => f.write_str("missing")?,
+                        Skip::Stale { age_seconds } => write!(f, "{age_seconds} s old")?,
+                        Skip::NoResetTime => f.write_str("no reset time")?,
+                    }
+                }
+                if !first {
+                    f.write_str(")")?;
+                }
+                f.write_str(": no delay")
+            }
+            Verdict::OnPace | Verdict::Ahead => {
+                let Some(window) = &self.window else {
+                    return f.write_str("on pace");
+                };
+                write!(
+                    f,
+                    "{} {} window at {:.1} % (pace {:.1} %), projected {:.0} % at reset vs target {:.0} %",
+                    if self.verdict == Verdict::Ahead {
+                        "ahead:"
+                    } else {
+                        "on pace:"
+                    },
+                    window.kind.label(),
+                    window.utilization_percent,
+                    window.pace_percent,
+                    window.projected_percent,
+                    window.target_percent
+                )?;
+                if window.source == SnapshotSource::Estimate {
+                    f.write_str(" (on the local estimate)")?;
+                }
+                match self.limit {
+                    Some(Limit::CacheTtl) if !self.holds_pace => write!(
+                        f,
+                        "; sleep capped under the {} s prompt-cache TTL, which cannot hold pace this call: the slowdown spreads over the next calls",
+                        self.cache_ttl_seconds
+                    ),
+                    Some(Limit::MaxDelay) if !self.holds_pace => f.write_str(
+                        "; sleep capped at the maximum delay, which cannot hold pace: the slowdown spreads over the next calls",
+                    ),
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// The policy.
+pub fn decide(input: &PolicyInput<'_>) -> Decision {
+    let settings = input.settings;
+    let mut assessments = Vec::with_capacity(2);
+    let mut skipped = Vec::new();
+    let work_ms = mean_work_per_cycle(input.calls, input.now_ms);
+    for kind in WindowKind::ALL {
+        if !settings.paces(kind) {
+            skipped.push((kind, Skip::Disabled));
+            continue;
+        }
+        match assess(kind, input, work_ms) {
+            Ok(assessment) => assessments.push(assessment),
+            Err(skip) => skipped.push((kind, skip)),
+        }
+    }
+    let ttl = input.cache_ttl_seconds;
+    let Some(binding) = assessments.into_iter().max_by(|left, right| {
+        (
+            left.is_ahead(),
+            left.needed_delay_ms,
+            left.projected_percent - left.target_percent,
+        )
+            .partial_cmp(&(
+                right.is_ahead(),
+                right.needed_delay_ms,
+                right.projected_percent - right.target_percent,
+            ))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    }) else {
+        return Decision {
+            delay_ms: 0,
+            reason: Reason {
+                verdict: Verdict::NoData,
+                window: None,
+                skipped,
+                needed_delay_ms: 0,
+                limit: None,
+                holds_pace: true,
+                cache_ttl_seconds: ttl,
+            },
+        };
+    };
+    if !binding.is_ahead() {
+        return Decision {
+            delay_ms: 0,
+            reason: Reason {
+                verdict: Verdict::OnPace,
+                window: Some(binding),
+                skipped,
+                needed_delay_ms: 0,
+                limit: None,
+                holds_pace: true,
+                cache_ttl_seconds: ttl,
+            },
+        };
+    }
+    let needed = binding.needed_delay_ms;
+    let held = match previous_delay(input.calls, input.now_ms) {
+        Some(previous) if previous > 0 => {
+            let band = HYSTERESIS_MIN_MS.max(HYSTERESIS_SHARE * previous as f64);
+            if (needed as f64 - previous as f64).abs() <= band {
+                previous
+            } else {
+                needed
+            }
+        }
+        _ => needed,
+    };
+    let longest = settings.longest_delay_ms();
+    let ttl_cap = ttl_cap_ms(input);
+    let (cap, cap_kind) = if ttl_cap < longest {
+        (ttl_cap, Limit::CacheTtl)
+    } else {
+        (longest, Limit::MaxDelay)
+    };
+    let capped = held.min(cap).max(0);
+    let delay_ms = round_to_second(capped);
+    let limit = (held > cap).then_some(cap_kind);
+    Decision {
+        delay_ms,
+        reason: Reason {
+            verdict: Verdict::Ahead,
+            window: Some(binding),
+            skipped,
+            needed_delay_ms: needed,
+            limit,
+            holds_pace: needed <= cap,
+            cache_ttl_seconds: ttl,
+        },
+    }
+}
+
+fn round_to_second(ms: i64) -> i64 {
+    (ms + 500) / 1000 * 1000
+}
+
+/// The longest single sleep that keeps the prompt cache warm: the TTL less
+/// its margin (at least a second) and the time this cycle already used
+/// since the cache was last touched.
+fn ttl_cap_ms(input: &PolicyInput<'_>) -> i64 {
+    let ttl_ms = input.cache_ttl_seconds as i64 * 1000;
+    let margin_ms = (input.settings.cache_ttl_margin_seconds.max(1) as i64) * 1000;
+    let elapsed = cycle_elapsed_ms(input).max(0);
+    (ttl_ms - margin_ms - elapsed).max(0)
+}
+
+/// Time since the cache was last touched, as well as it can be known: the
+/// end of the previous call's sleep (the next request left then) to now.
+/// After an idle gap that bound says nothing; the tool's own duration is
+/// the best remaining guess (the margin covers the model's reply).
+fn cycle_elapsed_ms(input: &PolicyInput<'_>) -> i64 {
+    let ttl_ms = input.cache_ttl_seconds as i64 * 1000;
+    let tool = input.tool_duration_ms.unwrap_or(0).max(0);
+    match input
+        .calls
+        .iter()
+        .rev()
+        .find(|call| call.at_ms < input.now_ms)
+    {
+        Some(previous) => {
+            let gap = input.now_ms - previous.at_ms;
+            let work = gap - previous.delay_ms.clamp(0, gap);
+            if work < ttl_ms {
+                work.max(tool)
+            } else {
+                tool
+            }
+        }
+        None => tool,
+    }
+}
+
+/// The delay decided at the session's previous call, if it was recent.
+fn previous_delay(calls: &[ToolCall], now_ms: i64) -> Option<i64> {
+    calls
+        .iter()
+        .rev()
+        .find(|call| call.at_ms < now_ms)
+        .filter(|call| now_ms - call.at_ms - call.delay_ms <= IDLE_GAP_MS)
+        .map(|call| call.delay_ms)
+}
+
+/// Work and sleep of the session between two moments.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Activity {
+    work_ms: i64,
+    sleep_ms: i64,
+    cycles: i64,
+}
+
+impl Activity {
+    fn sleep_share(&self) -> f64 {
+        let active = self.work_ms + self.sleep_ms;
+        if active <= 0 {
+            0.0
+        } else {
+            (self.sleep_ms as f64 / active as f64).clamp(0.0, MAX_SLEEP_SHARE)
+        }
+    }
+}
+
+/// Splits the time between consecutive calls starting in `[from_ms,
+/// to_ms)` into sleep (pace-maker's delay) and work (model and tool time);
+/// gaps longer than `IDLE_GAP_MS` after the sleep are idle and not counted.
+fn activity(calls: &[ToolCall], from_ms: i64, to_ms: i64) -> Activity {
+    let mut activity = Activity::default();
+    for pair in calls.windows(2) {
+        let (call, next) = (pair[0], pair[1]);
+        if call.at_ms < from_ms || call.at_ms >= to_ms {
+            continue;
+        }
+        let gap = (next.at_ms - call.at_ms).max(0);
+        let sleep = call.delay_ms.clamp(0, gap);
+        let work = gap - sleep;
+        activity.sleep_ms += sleep;
+        if work > IDLE_GAP_MS {
+            continue;
+        }
+        activity.work_ms += work;
+        if gap >= PARALLEL_CALL_GAP_MS {
+            activity.cycles += 1;
+        }
+    }
+    activity
+}
+
+/// The session's mean work (model plus tool time) per cycle over the last
+/// hour, or a default before it has any.
+fn mean_work_per_cycle(calls: &[ToolCall], now_ms: i64) -> i64 {
+    let recent = activity(calls, now_ms - FIVE_HOUR_LOOKBACK_SECONDS * 1000, now_ms);
+    if recent.cycles == 0 {
+        DEFAULT_CYCLE_WORK_MS
+    } else {
+        (recent.work_ms / recent.cycles).max(1000)
+    }
+}
+
+fn lookback_ms(kind: WindowKind) -> (i64, i64) {
+    match kind {
+        WindowKind::FiveHour => (
+            FIVE_HOUR_LOOKBACK_SECONDS * 1000,
+            FIVE_HOUR_MIN_SPAN_SECONDS * 1000,
+        ),
+        WindowKind::SevenDay => (
+            SEVEN_DAY_LOOKBACK_SECONDS * 1000,
+            SEVEN_DAY_MIN_SPAN_SECONDS * 1000,
+        ),
+    }
+}
+
+fn freshest(
+    snapshots: &[UsageSnapshot],
+    kind: WindowKind,
+    official: bool,
+) -> Option<(i64, SnapshotSource, WindowReading)> {
+    snapshots.iter().rev().find_map(|snapshot| {
+        if snapshot.source.is_official() != official {
+            return None;
+        }
+        snapshot
+            .window(kind)
+            .map(|reading| (snapshot.taken_at_ms, snapshot.source, reading))
+    })
+}
+
+fn assess(
+    kind: WindowKind,
+    input: &PolicyInput<'_>,
+    work_ms: i64,
+) -> Result<WindowAssessment, Skip> {
+    let settings = input.settings;
+    let now_ms = input.now_ms;
+    let stale_ms = settings.stale_after_seconds as i64 * 1000;
+    let official = freshest(input.snapshots, kind, true);
+    let fresh = |found: &Option<(i64, SnapshotSource, WindowReading)>| {
+        found.filter(|(taken_at, _, _)| now_ms - taken_at <= stale_ms)
+    };
+    let (taken_at_ms, source, reading, target) = match fresh(&official) {
+        Some((taken_at, source, reading)) => (taken_at, source, reading, settings.target_percent),
+        None => {
+            let estimate = if settings.use_estimate {
+                fresh(&freshest(input.snapshots, kind, false))
+            } else {
+                None
+            };
+            match estimate {
+                Some((taken_at, source, reading)) => (
+                    taken_at,
+                    source,
+                    reading,
+                    (settings.target_percent - settings.estimate_safety_margin_percent).max(1.0),
+                ),
+                None => {
+                    return Err(match official {
+                        Some((taken_at, _, _)) => Skip::Stale {
+                            age_seconds: (now_ms - taken_at) / 1000,
+                        },
+                        None => Skip::Missing,
+                    })
+                }
+            }
+        }
+    };
+    let resets_at_s = reading.resets_at_s.ok_or(Skip::NoResetTime)?;
+    let length_ms = kind.length_s() * 1000;
+    let now_s = now_ms.div_euclid(1000);
+    if resets_at_s <= now_s {
+        // The reading predates a reset: a fresh window with nothing known
+        // about its use yet. Never a throttle right after a reset.
+        let current = reading.at(kind, now_s);
+        let resets = current.resets_at_s.unwrap_or(resets_at_s);
+        let start_ms = resets * 1000 - length_ms;
+        return Ok(WindowAssessment {
+            kind,
+            source,
+            utilization_percent: 0.0,
+            pace_percent: target * ((now_ms - start_ms) as f64 / length_ms as f64).clamp(0.0, 1.0),
+            projected_percent: 0.0,
+            target_percent: target,
+            resets_at_s: resets,
+            burn_percent_per_hour: 0.0,
+            unpaced_percent_per_hour: 0.0,
+            needed_delay_ms: 0,
+        });
+    }
+    let resets_ms = resets_at_s * 1000;
+    let start_ms = resets_ms - length_ms;
+    let official_class = source.is_official();
+    let (then_ms, then_percent) =
+        rate_anchor(input.snapshots, kind, official_class, start_ms, taken_at_ms);
+    let (_, min_span_ms) = lookback_ms(kind);
+    let rise = (reading.percent - then_percent).max(0.0);
+    let span_ms = (taken_at_ms - then_ms).max(min_span_ms);
+    let burn_per_ms = rise / span_ms as f64;
+    let sleep_share = activity(input.calls, then_ms, taken_at_ms).sleep_share();
+    let unpaced_per_ms = burn_per_ms / (1.0 - sleep_share);
+    let age_ms = (now_ms - taken_at_ms).max(0);
+    let utilization = (reading.percent + burn_per_ms * age_ms as f64).min(100.0);
+    let left_ms = (resets_ms - now_ms).max(1) as f64;
+    let projected = utilization + unpaced_per_ms * left_ms;
+    let elapsed_share = ((now_ms - start_ms) as f64 / length_ms as f64).clamp(0.0, 1.0);
+    let needed_delay_ms = if projected <= target {
+        0
+    } else {
+        let allowed_per_ms = (target - utilization) / left_ms;
+        if allowed_per_ms <= 0.0 {
+            i64::MAX
+        } else {
+            let stretch = unpaced_per_ms / allowed_per_ms;
+            let delay = work_ms as f64 * (stretch - 1.0);
+            if delay >= i64::MAX as f64 {
+                i64::MAX
+            } else {
+                delay.max(0.0) as i64
+            }
+        }
+    };
+    let hour_ms = 3_600_000.0;
+    Ok(WindowAssessment {
+        kind,
+        source,
+        utilization_percent: utilization,
+        pace_percent: target * elapsed_share,
+        projected_percent: projected,
+        target_percent: target,
+        resets_at_s,
+        burn_percent_per_hour: burn_per_ms * hour_ms,
+        unpaced_percent_per_hour: unpaced_per_ms * hour_ms,
+        needed_delay_ms,
+    })
+}
+
+/// The earlier point the burn rate is measured from: the oldest reading of
+/// the same class (official or estimate) within the lookback, or the
+/// window's start (at 0 %) when that lies within it. When the readings in
+/// the lookback cover less than half of it (a gap, a new install), the
+/// newest older point of the same window is used instead, down to the
+/// window's start: a longer average beats a guess from a few minutes.
+/// Chosen by time only, never by value.
+fn rate_anchor(
+    snapshots: &[UsageSnapshot],
+    kind: WindowKind,
+    official: bool,
+    start_ms: i64,
+    taken_at_ms: i64,
+) -> (i64, f64) {
+    let (lookback_ms, _) = lookback_ms(kind);
+    let horizon = taken_at_ms - lookback_ms;
+    let mut oldest_in_range: Option<(i64, f64)> = None;
+    let mut newest_before: Option<(i64, f64)> = None;
+    let start = (start_ms, 0.0);
+    if start_ms >= horizon {
+        oldest_in_range = Some(start);
+    } else {
+        newest_before = Some(start);
+    }
+    for snapshot in snapshots {
+        let at = snapshot.taken_at_ms;
+        if at < start_ms || at > taken_at_ms || snapshot.source.is_official() != official {
+            continue;
+        }
+        let Some(reading) = snapshot.window(kind) else {
+            continue;
+        };
+        let point = (at, reading.percent);
+        if at >= horizon {
+            if oldest_in_range.is_none_or(|(known, _)| at < known) {
+                oldest_in_range = Some(point);
+            }
+        } else if newest_before.is_none_or(|(known, _)| at > known) {
+            newest_before = Some(point);
+        }
+    }
+    match (oldest_in_range, newest_before) {
+        (Some(oldest), Some(before)) if taken_at_ms - oldest.0 < lookback_ms / 2 => before,
+        (Some(oldest), _) => oldest,
+        (None, Some(before)) => before,
+        (None, None) => start,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,547 @@
+//! Named cases and properties of the pacing policy.
+
+use super::*;
+use proptest::prelude::*;
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 3_600_000;
+/// An arbitrary `now`, well away from zero.
+const NOW: i64 = 1_800_000_000_000;
+
+fn five(percent: f64, resets_at_ms: i64) -> Option<WindowReading> {
+    Some(WindowReading {
+        percent,
+        resets_at_s: Some(resets_at_ms / 1000),
+    })
+}
+
+fn snapshot(
+    source: SnapshotSource,
+    taken_at_ms: i64,
+    five_hour: Option<WindowReading>,
+    seven_day: Option<WindowReading>,
+) -> UsageSnapshot {
+    UsageSnapshot {
+        source,
+        taken_at_ms,
+        five_hour,
+        seven_day,
+        seven_day_opus: None,
+        seven_day_sonnet: None,
+        raw_json: None,
+    }
+}
+
+/// A 5-hour window that resets at `resets_at_ms`, read by the API at the
+/// given `(minutes before now, percent)` points.
+fn five_hour_history(resets_at_ms: i64, points: &[(i64, f64)]) -> Vec<UsageSnapshot> {
+    points
+        .iter()
+        .map(|&(minutes_ago, percent)| {
+            snapshot(
+                SnapshotSource::Api,
+                NOW - minutes_ago * MINUTE,
+                five(percent, resets_at_ms),
+                None,
+            )
+        })
+        .collect()
+}
+
+/// Tool calls every `every_ms` for the last `span_ms`, each followed by
+/// `delay_ms`, the current call last (at now, no delay yet).
+fn steady_calls(span_ms: i64, every_ms: i64, delay_ms: i64) -> Vec<ToolCall> {
+    let mut calls = Vec::new();
+    let mut at = NOW - span_ms;
+    while at < NOW {
+        calls.push(ToolCall {
+            at_ms: at,
+            delay_ms,
+        });
+        at += every_ms;
+    }
+    calls.push(ToolCall {
+        at_ms: NOW,
+        delay_ms: 0,
+    });
+    calls
+}
+
+fn decide_with(
+    snapshots: &[UsageSnapshot],
+    calls: &[ToolCall],
+    ttl_seconds: u64,
+    settings: &PacingSettings,
+) -> Decision {
+    decide(&PolicyInput {
+        now_ms: NOW,
+        snapshots,
+        calls,
+        tool_duration_ms: Some(1000),
+        cache_ttl_seconds: ttl_seconds,
+        settings,
+    })
+}
+
+fn only_five_hour() -> PacingSettings {
+    PacingSettings {
+        seven_day: false,
+        ..PacingSettings::default()
+    }
+}
+
+#[test]
+fn no_snapshot_at_all_means_no_delay_and_says_so() {
+    let decision = decide_with(
+        &[],
+        &steady_calls(HOUR, 30_000, 0),
+        300,
+        &PacingSettings::default(),
+    );
+    assert_eq!(decision.delay_ms, 0);
+    assert_eq!(decision.reason.verdict, Verdict::NoData);
+    assert_eq!(
+        decision.reason.to_string(),
+        "no fresh usage figure (5-hour: missing; weekly: missing): no delay"
+    );
+}
+
+#[test]
+fn a_stale_official_figure_fails_open_when_estimates_are_off() {
+    let resets = NOW + 3 * HOUR;
+    let history = five_hour_history(resets, &[(80, 30.0), (20, 90.0)]);
+    let settings = PacingSettings {
+        use_estimate: false,
+        ..only_five_hour()
+    };
+    let decision = decide_with(&history, &steady_calls(HOUR, 30_000, 0), 300, &settings);
+    assert_eq!(decision.delay_ms, 0);
+    assert_eq!(decision.reason.verdict, Verdict::NoData);
+    assert!(decision.reason.to_string().contains("5-hour: 1200 s old"));
+}
+
+#[test]
+fn a_fresh_estimate_stands_in_for_a_stale_official_figure_with_a_lower_target() {
+    let resets = NOW + 3 * HOUR;
+    let mut history = five_hour_history(resets, &[(80, 30.0), (20, 50.0)]);
+    history.push(snapshot(
+        SnapshotSource::Estimate,
+        NOW - 60 * MINUTE,
+        five(30.0, resets),
+        None,
+    ));
+    history.push(snapshot(
+        SnapshotSource::Estimate,
+        NOW - MINUTE,
+        five(60.0, resets),
+        None,
+    ));
+    history.sort_by_key(|snapshot| snapshot.taken_at_ms);
+    let decision = decide_with(
+        &history,
+        &steady_calls(HOUR, 30_000, 0),
+        300,
+        &only_five_hour(),
+    );
+    let window = decision.reason.window.unwrap();
+    assert_eq!(window.source, SnapshotSource::Estimate);
+    assert_eq!(window.target_percent, 90.0);
+    assert!(decision.delay_ms > 0, "{}", decision.reason);
+    assert!(decision
+        .reason
+        .to_string()
+        .contains("on the local estimate"));
+}
+
+#[test]
+fn under_target_at_the_current_rate_means_no_delay() {
+    // 2 h into the window at 20 %, 10 %/h: 20 + 3 h * 10 = 50 % at reset.
+    let resets = NOW + 3 * HOUR;
+    let history = five_hour_history(resets, &[(60, 10.0), (30, 15.0), (0, 20.0)]);
+    let decision = decide_with(
+        &history,
+        &steady_calls(HOUR, 30_000, 0),
+        300,
+        &only_five_hour(),
+    );
+    assert_eq!(decision.delay_ms, 0);
+    assert_eq!(decision.reason.verdict, Verdict::OnPace);
+    let window = decision.reason.window.unwrap();
+    assert!((window.projected_percent - 50.0).abs() < 0.5, "{window:?}");
+}
+
+#[test]
+fn ahead_of_pace_stretches_each_cycle_by_the_needed_factor() {
+    // 2 h in at 60 %, 30 %/h over the last hour: 150 % at reset. Allowed:
+    // (95 - 60) / 3 h = 11.67 %/h, so cycles stretch 30 / 11.67 = 2.571x;
+    // 30 s of work per cycle means 30 * 1.571 = 47 s of sleep.
+    let resets = NOW + 3 * HOUR;
+    let history = five_hour_history(resets, &[(60, 30.0), (30, 45.0), (0, 60.0)]);
+    let decision = decide_with(
+        &history,
+        &steady_calls(HOUR, 30_000, 0),
+        300,
+        &only_five_hour(),
+    );
+    assert_eq!(decision.reason.verdict, Verdict::Ahead);
+    assert_eq!(decision.delay_ms, 47_000);
+    let window = decision.reason.window.unwrap();
+    assert_eq!(window.kind, WindowKind::FiveHour);
+    assert!((window.projected_percent - 150.0).abs() < 0.5);
+    assert!((window.pace_percent - 38.0).abs() < 0.5);
+    assert!(decision.reason.holds_pace);
+    assert_eq!(
+        decision.user_message(),
+        "pace-maker: pausing 47 s, 5-hour window at 60 % vs 38 % pace"
+    );
+}
+
+#[test]
+fn the_sessions_own_sleep_is_taken_out_of_the_burn_rate() {
+    // Same rise as above, but the session slept half of each minute: left
+    // alone it would burn twice as fast, so it must stay slowed down.
+    let resets = NOW + 3 * HOUR;
+    let history = five_hour_history(resets, &[(60, 30.0), (30, 45.0), (0, 60.0)]);
+    let rested = decide_with(
+        &history,
+        &steady_calls(HOUR, 60_000, 30_000),
+        300,
+        &only_five_hour(),
+    );
+    let window = rested.reason.window.unwrap();
+    assert!(
+        (window.unpaced_percent_per_hour - 60.0).abs() < 1.0,
+        "{window:?}"
+    );
+    // 30 s work per cycle, stretch 60 / 11.67 = 5.14: 124 s of sleep.
+    assert_eq!(rested.delay_ms, 124_000);
+}
+
+#[test]
+fn right_after_a_reset_an_old_high_reading_never_throttles() {
+    let resets = NOW - 2 * MINUTE;
+    let history = five_hour_history(resets, &[(40, 80.0), (10, 97.0), (5, 98.0)]);
+    let decision = decide_with(
+        &history,
+        &steady_calls(HOUR, 30_000, 0),
+        300,
+        &only_five_hour(),
+    );
+    assert_eq!(decision.delay_ms, 0);
+    assert_eq!(decision.reason.window.unwrap().utilization_percent, 0.0);
+}
+
+#[test]
+fn a_few_percent_early_in_a_fresh_window_is_not_taken_for_a_steep_rate() {
+    // 5 min after the reset at 3 %: divided by at least 15 min, 12 %/h.
+    let resets = NOW + 5 * HOUR - 5 * MINUTE;
+    let history = five_hour_history(resets, &[(0, 3.0)]);
+    let decision = decide_with(
+        &history,
+        &steady_calls(5 * MINUTE, 30_000, 0),
+        300,
+        &only_five_hour(),
+    );
+    assert_eq!(decision.delay_ms, 0, "{}", decision.reason);
+}
+
+#[test]
+fn the_weekly_window_binds_when_it_is_the_one_ahead() {
+    let five_resets = NOW + 3 * HOUR;
+    let week_resets = NOW + 24 * HOUR;
+    let week = |percent| {
+        Some(WindowReading {
+            percent,
+            resets_at_s: Some(week_resets / 1000),
+        })
+    };
+    let history = vec![
+        snapshot(
+            SnapshotSource::Api,
+            NOW - 24 * HOUR,
+            five(0.0, NOW - 22 * HOUR),
+            week(70.0),
+        ),
+        snapshot(
+            SnapshotSource::Api,
+            NOW - 60 * MINUTE,
+            five(10.0, five_resets),
+            week(84.0),
+        ),
+        snapshot(
+            SnapshotSource::Api,
+            NOW,
+            five(20.0, five_resets),
+            week(85.0),
+        ),
+    ];
+    // Weekly: 15 %/day, 85 + 15 = 100 % at reset vs 95 %.
+    let decision = decide_with(
+        &history,
+        &steady_calls(HOUR, 30_000, 0),
+        300,
+        &PacingSettings::default(),
+    );
+    let window = decision.reason.window.unwrap();
+    assert_eq!(window.kind, WindowKind::SevenDay, "{}", decision.reason);
+    assert!(decision.delay_ms > 0);
+    // With the weekly window switched off nothing is ahead.
+    let five_only = decide_with(
+        &history,
+        &steady_calls(HOUR, 30_000, 0),
+        300,
+        &only_five_hour(),
+    );
+    assert_eq!(five_only.delay_ms, 0, "{}", five_only.reason);
+}
+
+#[test]
+fn a_sleep_never_outlasts_the_prompt_cache_and_the_reason_says_pace_is_not_held() {
+    // Far ahead: 4 h left at 80 %, 40 %/h.
+    let resets = NOW + 4 * HOUR;
+    let history = five_hour_history(resets, &[(60, 40.0), (0, 80.0)]);
+    let settings = PacingSettings {
+        max_delay_seconds: 1000,
+        hook_timeout_seconds: 1200,
+        ..only_five_hour()
+    };
+    let decision = decide_with(&history, &steady_calls(HOUR, 30_000, 0), 300, &settings);
+    // TTL 300 s - margin 30 s - 30 s of this cycle's work already used.
+    assert_eq!(decision.delay_ms, 240_000);
+    assert_eq!(decision.reason.limit, Some(Limit::CacheTtl));
+    assert!(!decision.reason.holds_pace);
+    assert!(decision.reason.to_string().contains("prompt-cache TTL"));
+    assert!(decision.user_message().contains("300 s prompt-cache TTL"));
+    // With a one-hour cache the whole 610 s fit: 80 %/h against 3.75 %/h
+    // allowed stretches 30 s of work by 21.3x.
+    let hour_cache = decide_with(&history, &steady_calls(HOUR, 30_000, 0), 3600, &settings);
+    assert_eq!(hour_cache.delay_ms, 610_000);
+    assert_eq!(hour_cache.reason.limit, None);
+    assert!(hour_cache.reason.holds_pace);
+}
+
+#[test]
+fn past_the_target_the_delay_is_the_longest_allowed() {
+    let resets = NOW + 2 * HOUR;
+    let history = five_hour_history(resets, &[(60, 90.0), (0, 96.0)]);
+    let decision = decide_with(
+        &history,
+        &steady_calls(HOUR, 30_000, 0),
+        3600,
+        &only_five_hour(),
+    );
+    assert_eq!(decision.delay_ms, 240_000);
+    assert_eq!(decision.reason.needed_delay_ms, i64::MAX);
+    assert_eq!(decision.reason.limit, Some(Limit::MaxDelay));
+}
+
+#[test]
+fn a_small_change_keeps_the_previous_delay() {
+    // The same situation as the 47 s case, the previous call slept 45 s.
+    let resets = NOW + 3 * HOUR;
+    let history = five_hour_history(resets, &[(60, 30.0), (30, 45.0), (0, 60.0)]);
+    let mut calls: Vec<ToolCall> = steady_calls(HOUR, 30_000, 0)
+        .into_iter()
+        .filter(|call| call.at_ms < NOW - 75_000)
+        .collect();
+    calls.push(ToolCall {
+        at_ms: NOW - 75_000,
+        delay_ms: 45_000,
+    });
+    calls.push(ToolCall {
+        at_ms: NOW,
+        delay_ms: 0,
+    });
+    let decision = decide_with(&history, &calls, 300, &only_five_hour());
+    assert_eq!(decision.delay_ms, 45_000, "{}", decision.reason);
+}
+
+#[test]
+fn the_max_delay_never_comes_closer_to_the_hook_timeout_than_the_margin() {
+    let settings = PacingSettings {
+        max_delay_seconds: 500,
+        hook_timeout_seconds: 300,
+        ..PacingSettings::default()
+    };
+    assert_eq!(settings.longest_delay_ms(), 270_000);
+}
+
+#[test]
+fn parallel_calls_count_as_one_cycle_and_idle_gaps_as_no_work() {
+    let calls = [
+        ToolCall {
+            at_ms: 0,
+            delay_ms: 10_000,
+        },
+        ToolCall {
+            at_ms: 100,
+            delay_ms: 10_000,
+        },
+        ToolCall {
+            at_ms: 40_100,
+            delay_ms: 0,
+        },
+        // A person was away for an hour.
+        ToolCall {
+            at_ms: 3_640_100,
+            delay_ms: 0,
+        },
+        ToolCall {
+            at_ms: 3_670_100,
+            delay_ms: 0,
+        },
+    ];
+    let activity = activity(&calls, 0, 4_000_000);
+    assert_eq!(activity.cycles, 2);
+    assert_eq!(activity.sleep_ms, 10_100);
+    assert_eq!(activity.work_ms, 30_000 + 30_000);
+}
+
+/// Builds a 5-hour history with a constant rate: `elapsed_ms` into the
+/// window, `percent` now, readings every five minutes of the last hour
+/// (rounded down to whole percent, as the real sources report, when asked).
+fn linear_history(elapsed_ms: i64, percent: f64, whole_percent: bool) -> Vec<UsageSnapshot> {
+    let start = NOW - elapsed_ms;
+    let resets = start + 5 * HOUR;
+    let mut history = Vec::new();
+    let mut at = NOW;
+    while at >= (NOW - HOUR).max(start) {
+        let share = (at - start) as f64 / elapsed_ms as f64;
+        history.push(snapshot(
+            SnapshotSource::Api,
+            at,
+            five(
+                if whole_percent {
+                    (percent * share).floor()
+                } else {
+                    percent * share
+                },
+                resets,
+            ),
+            None,
+        ));
+        at -= 5 * MINUTE;
+    }
+    history.reverse();
+    if let Some(last) = history.last_mut() {
+        last.five_hour = five(percent, resets);
+    }
+    history
+}
+
+proptest! {
+    #[test]
+    fn the_delay_stays_within_zero_and_max_delay(
+        elapsed_minutes in 1i64..299,
+        percent in 0.0f64..100.0,
+        delay in 0i64..300_000,
+        every in 2_000i64..200_000,
+        max_delay in 0u64..600,
+        ttl in prop::sample::select(vec![300u64, 3600]),
+    ) {
+        let settings = PacingSettings {
+            max_delay_seconds: max_delay,
+            hook_timeout_seconds: max_delay + 30,
+            seven_day: false,
+            ..PacingSettings::default()
+        };
+        let history = linear_history(elapsed_minutes * MINUTE, percent, true);
+        let calls = steady_calls(HOUR, every, delay);
+        let decision = decide_with(&history, &calls, ttl, &settings);
+        prop_assert!(decision.delay_ms >= 0);
+        prop_assert!(decision.delay_ms <= max_delay as i64 * 1000, "{decision:?}");
+    }
+
+    #[test]
+    fn the_delay_is_zero_whenever_the_projection_is_under_target(
+        elapsed_minutes in 16i64..299,
+        rate_per_hour in 0.0f64..40.0,
+        target in 50.0f64..100.0,
+    ) {
+        // A constant rate with whole-percent readings; the projection is
+        // computed here, independently, and kept a whole percent clear of
+        // the target (the readings are rounded down).
+        let elapsed = elapsed_minutes * MINUTE;
+        let percent = rate_per_hour * elapsed as f64 / HOUR as f64;
+        let left_hours = (5 * HOUR - elapsed) as f64 / HOUR as f64;
+        let projection = percent + rate_per_hour * left_hours;
+        prop_assume!(percent < 100.0);
+        prop_assume!(projection < target - 1.0);
+        let settings = PacingSettings {
+            target_percent: target,
+            seven_day: false,
+            ..PacingSettings::default()
+        };
+        let history = linear_history(elapsed, percent, false);
+        let decision = decide_with(&history, &steady_calls(HOUR, 30_000, 0), 300, &settings);
+        prop_assert_eq!(decision.delay_ms, 0, "{}", decision.reason);
+    }
+
+    #[test]
+    fn for_fixed_time_and_history_the_delay_never_falls_as_utilization_rises(
+        elapsed_minutes in 1i64..299,
+        low in 0.0f64..100.0,
+        extra in 0.0f64..50.0,
+        delay in 0i64..240_000,
+        every in 2_000i64..120_000,
+        weekly in 0.0f64..100.0,
+        estimate in any::<bool>(),
+    ) {
+        let high = (low + extra).min(100.0);
+        let history = linear_history(elapsed_minutes * MINUTE, low, true);
+        let calls = steady_calls(3 * HOUR, every, delay);
+        let settings = PacingSettings::default();
+        let week = Some(WindowReading { percent: weekly, resets_at_s: Some((NOW + 50 * HOUR) / 1000) });
+        let with = |percent: f64| {
+            let mut history = history.clone();
+            let last = history.last_mut().unwrap();
+            last.five_hour = last.five_hour.map(|reading| WindowReading { percent, ..reading });
+            last.seven_day = week;
+            if estimate {
+                last.source = SnapshotSource::Estimate;
+                last.taken_at_ms = NOW - 1000;
+                // The official figures are stale.
+                for snapshot in history.iter_mut().rev().skip(1) {
+                    snapshot.taken_at_ms -= 2 * HOUR;
+                }
+            }
+            decide_with(&history, &calls, 300, &settings)
+        };
+        let (lower, higher) = (with(low), with(high));
+        prop_assert!(
+            lower.delay_ms <= higher.delay_ms,
+            "{} -> {}: {} then {}", low, high, lower.reason, higher.reason
+        );
+    }
+
+    #[test]
+    fn no_single_delay_reaches_the_prompt_cache_ttl(
+        elapsed_minutes in 1i64..299,
+        percent in 0.0f64..100.0,
+        ttl in 1u64..4000,
+        margin in 0u64..120,
+        max_delay in 0u64..4000,
+        every in 2_000i64..600_000,
+        delay in 0i64..600_000,
+        tool in 0i64..600_000,
+    ) {
+        let settings = PacingSettings {
+            max_delay_seconds: max_delay,
+            hook_timeout_seconds: max_delay + 30,
+            cache_ttl_margin_seconds: margin,
+            seven_day: false,
+            ..PacingSettings::default()
+        };
+        let history = linear_history(elapsed_minutes * MINUTE, percent, true);
+        let calls = steady_calls(HOUR, every, delay);
+        let decision = decide(&PolicyInput {
+            now_ms: NOW,
+            snapshots: &history,
+            calls: &calls,
+            tool_duration_ms: Some(tool),
+            cache_ttl_seconds: ttl,
+            settings: &settings,
+        });
+        prop_assert!(decision.delay_ms < ttl as i64 * 1000, "{decision:?}");
+    }
+}

@@ -1,0 +1,236 @@
+//! Pacing through the built hook binary: a usage history ahead of pace is
+//! put in a sandboxed store through the library, then the real
+//! PostToolUse payload runs the hook. The decision must be recorded, the
+//! process must sleep, and a long enough pause must be announced.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use pace_maker::store::Store;
+use pace_maker::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowReading};
+use support::{fixture_lines, Sandbox};
+
+const SESSION: &str = "d095304d-895a-4782-9633-22c1acc3ecef";
+const MINUTE_MS: i64 = 60_000;
+
+fn post_tool_use() -> String {
+    fixture_lines("hook-inputs-basic.jsonl")
+        .into_iter()
+        .find(|line| line.contains("\"PostToolUse\""))
+        .expect("the fixture has a PostToolUse")
+}
+
+fn now_ms() -> i64 {
+    pace_maker::clock::now_ms()
+}
+
+/// Stores 5-hour readings `(minutes ago, percent)` of a window that
+/// started two hours ago.
+fn store_history(sandbox: &Sandbox, points: &[(i64, f64)]) {
+    let now = now_ms();
+    let resets_at_s = (now + 3 * 60 * MINUTE_MS) / 1000;
+    let mut store = Store::open(&sandbox.store_path(), Duration::from_secs(2)).unwrap();
+    for &(minutes_ago, percent) in points {
+        let reading = UsageSnapshot {
+            source: SnapshotSource::Api,
+            taken_at_ms: now - minutes_ago * MINUTE_MS,
+            five_hour: Some(WindowReading {
+                percent,
+                resets_at_s: Some(resets_at_s),
+            }),
+            seven_day: Some(WindowReading {
+                percent: 10.0,
+                resets_at_s: Some(resets_at_s + 4 * 86_400),
+            }),
+            seven_day_opus: None,
+            seven_day_sonnet: None,
+            raw_json: None,
+        };
+        store.write(|tx| snapshot::insert(tx, &reading)).unwrap();
+    }
+}
+
+struct Recorded {
+    delay_ms: i64,
+    window: Option<String>,
+    utilization: Option<f64>,
+    target: Option<f64>,
+    reason: String,
+}
+
+fn decisions(sandbox: &Sandbox) -> Vec<Recorded> {
+    let store = sandbox.store();
+    let mut statement = store
+        .prepare(
+            "SELECT delay_ms, window, utilization, target_percent, reason
+             FROM pacing_decisions WHERE session_id = ?1 ORDER BY id",
+        )
+        .unwrap();
+    statement
+        .query_map([SESSION], |row| {
+            Ok(Recorded {
+                delay_ms: row.get(0)?,
+                window: row.get(1)?,
+                utilization: row.get(2)?,
+                target: row.get(3)?,
+                reason: row.get(4)?,
+            })
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn ahead_of_pace_the_hook_records_sleeps_and_announces_the_pause() {
+    let sandbox = Sandbox::new();
+    // 60 % two hours into the window, rising 30 %/h: far ahead of pace.
+    store_history(&sandbox, &[(60, 30.0), (30, 45.0), (0, 60.0)]);
+    let started = Instant::now();
+    let output = sandbox
+        .command()
+        .args(["hook", "post-tool-use"])
+        .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "2")
+        .env("PACE_MAKER_HOOKS_POST_TOOL_USE_TIMEOUT_SECONDS", "40")
+        .env("PACE_MAKER_PACING_MESSAGE_THRESHOLD_SECONDS", "1")
+        .write_stdin(post_tool_use())
+        .assert()
+        .success()
+        .stderr("")
+        .get_output()
+        .clone();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(2),
+        "the hook slept only {elapsed:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(20),
+        "the hook slept {elapsed:?}"
+    );
+    let reply: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        reply,
+        serde_json::json!({
+            "systemMessage": "pace-maker: pausing 2 s, 5-hour window at 60 % vs 38 % pace"
+        })
+    );
+    let recorded = decisions(&sandbox);
+    assert_eq!(recorded.len(), 1);
+    let decision = &recorded[0];
+    assert_eq!(decision.delay_ms, 2000);
+    assert_eq!(decision.window.as_deref(), Some("five_hour"));
+    assert_eq!(decision.target, Some(95.0));
+    assert!((decision.utilization.unwrap() - 60.0).abs() < 0.5);
+    assert!(
+        decision
+            .reason
+            .starts_with("ahead: 5-hour window at 60.0 %"),
+        "{}",
+        decision.reason
+    );
+    assert!(decision.reason.contains("capped at the maximum delay"));
+    assert_eq!(
+        sandbox.query_i64(&format!(
+            "SELECT delay_ms_total FROM sessions WHERE id = '{SESSION}'"
+        )),
+        2000
+    );
+}
+
+#[test]
+fn a_pause_under_the_message_threshold_sleeps_silently() {
+    let sandbox = Sandbox::new();
+    store_history(&sandbox, &[(60, 30.0), (30, 45.0), (0, 60.0)]);
+    let started = Instant::now();
+    sandbox
+        .command()
+        .args(["hook", "post-tool-use"])
+        .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "1")
+        .write_stdin(post_tool_use())
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(decisions(&sandbox)[0].delay_ms, 1000);
+}
+
+#[test]
+fn on_pace_the_hook_records_a_zero_delay_and_prints_nothing() {
+    let sandbox = Sandbox::new();
+    // 20 % two hours in, 10 %/h: 50 % at reset.
+    store_history(&sandbox, &[(60, 10.0), (0, 20.0)]);
+    sandbox
+        .hook("post-tool-use", post_tool_use())
+        .success()
+        .stdout("")
+        .stderr("");
+    let recorded = decisions(&sandbox);
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].delay_ms, 0);
+    assert!(
+        recorded[0].reason.starts_with("on pace:"),
+        "{}",
+        recorded[0].reason
+    );
+}
+
+#[test]
+fn stale_usage_figures_fail_open_and_are_logged() {
+    let sandbox = Sandbox::new();
+    // The freshest figure is 40 minutes old (stale after 15).
+    store_history(&sandbox, &[(100, 30.0), (40, 90.0)]);
+    let started = Instant::now();
+    sandbox
+        .hook("post-tool-use", post_tool_use())
+        .success()
+        .stdout("")
+        .stderr("");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let recorded = decisions(&sandbox);
+    assert_eq!(recorded[0].delay_ms, 0);
+    assert!(
+        recorded[0].reason.contains("no fresh usage figure"),
+        "{}",
+        recorded[0].reason
+    );
+    assert!(
+        sandbox
+            .log_lines()
+            .iter()
+            .any(|line| line.contains("pacing fails open")),
+        "{:?}",
+        sandbox.log_lines()
+    );
+}
+
+#[test]
+fn paused_or_disabled_pacing_adds_no_delay_and_records_nothing() {
+    let sandbox = Sandbox::new();
+    store_history(&sandbox, &[(60, 30.0), (30, 45.0), (0, 60.0)]);
+    sandbox
+        .command()
+        .args(["hook", "post-tool-use"])
+        .env("PACE_MAKER_PACING_ENABLED", "false")
+        .write_stdin(post_tool_use())
+        .assert()
+        .success()
+        .stdout("");
+    sandbox.command().args(["pause", "10m"]).assert().success();
+    let started = Instant::now();
+    sandbox
+        .hook("post-tool-use", post_tool_use())
+        .success()
+        .stdout("");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(decisions(&sandbox).is_empty());
+    // The tool calls themselves are still counted.
+    assert_eq!(
+        sandbox.query_i64(&format!(
+            "SELECT tool_calls FROM sessions WHERE id = '{SESSION}'"
+        )),
+        2
+    );
+}
