@@ -137,8 +137,34 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens (creating if needed, owner-only) the store at `path` and brings
-    /// its schema up to date.
+    /// its schema up to date. A file that SQLite reports as corrupt or not a
+    /// database is moved aside (`pace-maker.db.corrupt-<ms>`) and a new store
+    /// is started, so a damaged file costs history, never a working hook;
+    /// `doctor` reports the recovery from the `meta` table.
     pub fn open(path: &Path, busy_timeout: Duration) -> anyhow::Result<Self> {
+        match Self::open_once(path, busy_timeout) {
+            Err(error) if is_corruption(&error) => {
+                let aside = quarantine(path, busy_timeout).with_context(|| {
+                    format!("cannot move the corrupt store {} aside", path.display())
+                })?;
+                let mut store = Self::open_once(path, busy_timeout)?;
+                if let Some(aside) = aside {
+                    tracing::error!(
+                        "the store {} was unreadable ({error:#}); moved it to {} and started a new one",
+                        path.display(),
+                        aside.display()
+                    );
+                    let note = format!("{} {}", crate::clock::now_ms(), aside.display());
+                    store
+                        .write(|transaction| set_meta(transaction, META_STORE_RECOVERED, &note))?;
+                }
+                Ok(store)
+            }
+            other => other,
+        }
+    }
+
+    fn open_once(path: &Path, busy_timeout: Duration) -> anyhow::Result<Self> {
         if let Some(parent) = path.parent() {
             paths::ensure_private_dir(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -152,12 +178,16 @@ impl Store {
         let connection = Connection::open(path)
             .with_context(|| format!("cannot open the store {}", path.display()))?;
         connection.busy_timeout(busy_timeout)?;
-        connection.pragma_update(None, "synchronous", "NORMAL")?;
         let mut store = Self {
             connection,
             path: path.to_path_buf(),
         };
-        store.migrate().with_context(|| {
+        let prepared = store
+            .connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(anyhow::Error::from)
+            .and_then(|()| store.migrate());
+        prepared.with_context(|| {
             format!(
                 "cannot prepare the store {} (hint: raise store.busy_timeout_ms if it is busy)",
                 path.display()
@@ -250,6 +280,71 @@ impl Store {
     }
 }
 
+/// `meta` key set when a corrupt store was moved aside: `<epoch ms> <path>`.
+pub const META_STORE_RECOVERED: &str = "store_recovered";
+
+/// Whether an error means the file is damaged (rather than busy or unwritable).
+fn is_corruption(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(failure, _))
+                if matches!(
+                    failure.code,
+                    rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+                )
+        )
+    })
+}
+
+/// Moves a corrupt store (and its -wal/-shm) aside under an exclusive lock,
+/// after checking again that it is still corrupt: many hooks may meet the
+/// same damaged file at once, and only the first may move it, never the
+/// fresh store another process has just created.
+fn quarantine(path: &Path, busy_timeout: Duration) -> anyhow::Result<Option<PathBuf>> {
+    use std::os::fd::AsRawFd;
+    let lock_path = path.with_extension("db.lock");
+    let lock = crate::fsutil::create_private_file(&lock_path)?;
+    let deadline = std::time::Instant::now() + busy_timeout;
+    // SAFETY: flock on a file descriptor we own; released when `lock` drops.
+    while unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        if std::time::Instant::now() >= deadline {
+            anyhow::bail!("another process holds {}", lock_path.display());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let still_corrupt = match Connection::open(path) {
+        Ok(connection) => connection
+            .query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
+            .and_then(|_| {
+                connection.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
+                    row.get::<_, i64>(0)
+                })
+            })
+            .is_err_and(|error| {
+                matches!(
+                    error.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+                )
+            }),
+        Err(_) => true,
+    };
+    if !still_corrupt {
+        return Ok(None);
+    }
+    let aside = PathBuf::from(format!(
+        "{}.corrupt-{}",
+        path.display(),
+        crate::clock::now_ms()
+    ));
+    std::fs::rename(path, &aside)?;
+    for suffix in ["-wal", "-shm"] {
+        let companion = PathBuf::from(format!("{}{suffix}", path.display()));
+        let _ = std::fs::rename(&companion, format!("{}{suffix}", aside.display()));
+    }
+    Ok(Some(aside))
+}
+
 /// Sets a metadata value inside a transaction.
 pub fn set_meta(transaction: &Transaction<'_>, key: &str, value: &str) -> rusqlite::Result<()> {
     transaction.execute(
@@ -297,6 +392,27 @@ mod tests {
             .query_row("SELECT count(*) FROM controls", [], |row| row.get(0))
             .unwrap();
         assert_eq!(controls, 1);
+    }
+
+    #[test]
+    fn a_garbage_store_is_moved_aside_and_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pace-maker.db");
+        std::fs::write(&path, vec![0xA5u8; 64 * 1024]).unwrap();
+        let store = Store::open(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let note = store.meta(META_STORE_RECOVERED).unwrap().unwrap();
+        assert!(note.contains(".corrupt-"), "{note}");
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|entry| entry.file_name().to_string_lossy().contains(".corrupt-"))
+            .collect();
+        assert_eq!(aside.len(), 1);
+        assert_eq!(
+            std::fs::read(aside[0].path()).unwrap(),
+            vec![0xA5u8; 64 * 1024]
+        );
     }
 
     #[test]

@@ -429,3 +429,31 @@ fn files_the_hook_creates_are_owner_only() {
         assert_eq!(mode(&path), 0o600, "{}", path.display());
     }
 }
+
+#[test]
+fn a_hook_meeting_a_garbage_store_moves_it_aside_and_records_the_event() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.tool_home()).unwrap();
+    std::fs::write(
+        sandbox.store_path(),
+        b"this is not a database, just bytes ".repeat(500),
+    )
+    .unwrap();
+    sandbox
+        .hook("post-tool-use", post_tool_use())
+        .success()
+        .stdout("");
+    assert_eq!(sandbox.query_i64("SELECT tool_calls FROM sessions"), 1);
+    let recovered: String = sandbox
+        .store()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'store_recovered'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(recovered.contains("pace-maker.db.corrupt-"), "{recovered}");
+    let lines = sandbox.log_lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("ERROR"), "{lines:?}");
+}
