@@ -34,6 +34,11 @@ pub enum Command {
     Config(ConfigCommand),
     /// Show the log (the newest file).
     Logs(LogsArgs),
+    /// Print the status line (Claude Code runs this with its JSON on stdin).
+    Statusline(StatuslineArgs),
+    /// The official usage figures.
+    #[command(subcommand)]
+    Usage(UsageCommand),
 }
 
 #[derive(Debug, Args)]
@@ -85,4 +90,22 @@ pub struct LogsArgs {
     /// Lines from the end to show first.
     #[arg(long, short = 'n', default_value_t = 50)]
     pub lines: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct StatuslineArgs {
+    /// Also run this status-line command (through `sh -c`, with the same
+    /// stdin) and append pace-maker's segment to its first line.
+    #[arg(long, value_name = "CMD")]
+    pub chain: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsageCommand {
+    /// Poll the usage API now (respecting backoff) and print the snapshot.
+    Refresh {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

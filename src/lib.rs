@@ -21,6 +21,7 @@ pub mod pacing;
 pub mod paths;
 pub mod sessions;
 pub mod store;
+pub mod subprocess;
 pub mod usage;
 
 use std::io::Write;

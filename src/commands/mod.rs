@@ -6,6 +6,8 @@ pub mod config;
 pub mod controls;
 pub mod logs;
 pub mod status;
+pub mod statusline;
+pub mod usage;
 
 use std::process::ExitCode;
 
@@ -25,6 +27,8 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
         Command::Resume => controls::on(home),
         Command::Config(command) => config::run(home, command),
         Command::Logs(args) => logs::run(home, &args),
+        Command::Statusline(args) => statusline::run(home, &args),
+        Command::Usage(command) => usage::run(home, command),
     }
 }
 

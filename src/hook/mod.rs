@@ -156,7 +156,10 @@ fn respond(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply
             session,
             duration_ms,
             ..
-        } => crate::pacing::apply::post_tool_use(context, session, *duration_ms),
+        } => {
+            crate::usage::poll::refresh_if_stale(context.config, context.store, context.now_ms);
+            crate::pacing::apply::post_tool_use(context, session, *duration_ms)
+        }
         Event::SessionStart { .. }
         | Event::UserPromptSubmit { .. }
         | Event::Stop { .. }

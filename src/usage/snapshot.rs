@@ -132,6 +132,24 @@ impl UsageSnapshot {
         }
     }
 
+    /// The snapshot as it stands at `now_s`: each window whose reset has
+    /// passed reads as a fresh window at 0 % (see [`WindowReading::at`]).
+    pub fn at(&self, now_s: i64) -> UsageSnapshot {
+        let five = |reading: Option<WindowReading>| {
+            reading.map(|reading| reading.at(WindowKind::FiveHour, now_s))
+        };
+        let week = |reading: Option<WindowReading>| {
+            reading.map(|reading| reading.at(WindowKind::SevenDay, now_s))
+        };
+        UsageSnapshot {
+            five_hour: five(self.five_hour),
+            seven_day: week(self.seven_day),
+            seven_day_opus: week(self.seven_day_opus),
+            seven_day_sonnet: week(self.seven_day_sonnet),
+            ..self.clone()
+        }
+    }
+
     /// Age in seconds at `now_ms`.
     pub fn age_s(&self, now_ms: i64) -> i64 {
         ((now_ms - self.taken_at_ms) / 1000).max(0)

@@ -1,0 +1,113 @@
+//! `pace-maker statusline [--chain CMD]`: what Claude Code runs as its status line.
+//!
+//! It runs on every status-line refresh, so it is built like a hook: no
+//! network, a short lock wait, and it never fails loudly. Whatever goes
+//! wrong (bad stdin, a busy or broken store), it prints a line and exits 0;
+//! problems go to the log file. With `--chain`, the user's own status-line
+//! command runs in parallel with our work, with the same stdin and a
+//! deadline, and its first line comes first, our segment appended.
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::cli::StatuslineArgs;
+use crate::config::Config;
+use crate::controls;
+use crate::paths::{self, ToolHome};
+use crate::store::Store;
+use crate::usage::snapshot;
+use crate::usage::statusline::{self, LineFacts};
+
+/// Longest wait for the chained command.
+pub const CHAIN_DEADLINE: Duration = Duration::from_millis(2000);
+/// Longest wait for the store's write lock: a status line must not hang.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(200);
+/// Status-line input beyond this size is ignored.
+const MAX_STDIN_BYTES: u64 = 1024 * 1024;
+/// Between the chained command's line and ours.
+const SEPARATOR: &str = " · ";
+
+pub fn run(home: &ToolHome, args: &StatuslineArgs) -> anyhow::Result<ExitCode> {
+    let input = read_stdin();
+    let chained = args.chain.clone().map(|command| {
+        let input = input.clone();
+        std::thread::spawn(move || chained_first_line(&command, &input))
+    });
+    let segment = segment(home, &input);
+    let line = match chained.and_then(|handle| handle.join().ok().flatten()) {
+        Some(first) => format!("{first}{SEPARATOR}{segment}"),
+        None => segment,
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe is not our problem, nor a reason to fail.
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_stdin() -> Vec<u8> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Vec::new();
+    }
+    let mut bytes = Vec::with_capacity(8192);
+    let _ = stdin.lock().take(MAX_STDIN_BYTES).read_to_end(&mut bytes);
+    bytes
+}
+
+/// The user's command's first non-empty line, if it printed one in time.
+fn chained_first_line(command: &str, input: &[u8]) -> Option<String> {
+    let mut shell = std::process::Command::new("sh");
+    shell.arg("-c").arg(command);
+    let finished = crate::subprocess::run_with_deadline(shell, input, CHAIN_DEADLINE).ok()?;
+    let text = String::from_utf8_lossy(&finished.stdout);
+    text.lines()
+        .map(str::trim_end)
+        .find(|line| !line.is_empty())
+        .map(str::to_string)
+}
+
+/// Our segment; on any internal error, a minimal one.
+fn segment(home: &ToolHome, input: &[u8]) -> String {
+    if paths::kill_switch() {
+        return "pace-maker disabled".to_string();
+    }
+    let loaded = Config::load(home, Some(&paths::project_dir()));
+    crate::logging::init(home, &loaded.config.log.level, loaded.config.log.keep_days);
+    for warning in &loaded.warnings {
+        tracing::warn!("config: {warning}");
+    }
+    match try_segment(home, &loaded.config, input) {
+        Ok(segment) => segment,
+        Err(error) => {
+            tracing::warn!("statusline: {error:#}");
+            "pace-maker: ?".to_string()
+        }
+    }
+}
+
+fn try_segment(home: &ToolHome, config: &Config, input: &[u8]) -> anyhow::Result<String> {
+    let now_ms = crate::clock::now_ms();
+    let reading = statusline::parse_input(input, now_ms);
+    let busy = BUSY_TIMEOUT.min(Duration::from_millis(config.store.busy_timeout_ms));
+    let mut store = Store::open(&home.store_file(), busy)?;
+    if let Err(error) = statusline::record(&mut store, &reading) {
+        // Showing the line matters more than this one record.
+        tracing::warn!("statusline: cannot record the reading: {error}");
+    }
+    let connection = store.connection();
+    // The input's own figures are the freshest; without them, the store's.
+    let shown = match reading.snapshot {
+        Some(snapshot) => Some(snapshot),
+        None => snapshot::freshest_official(connection)?,
+    };
+    let facts = LineFacts {
+        snapshot: shown.map(|snapshot| snapshot.at(now_ms.div_euclid(1000))),
+        stale_after_ms: config.pacing.stale_after_seconds as i64 * 1000,
+        target_percent: config.pacing.target_percent,
+        delay_ms: statusline::recent_delay_ms(connection, now_ms)?,
+        control: controls::read(connection, now_ms)?,
+    };
+    Ok(statusline::render(&facts, now_ms))
+}
