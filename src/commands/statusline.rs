@@ -99,11 +99,11 @@ fn try_segment(home: &ToolHome, config: &Config, input: &[u8]) -> anyhow::Result
     let connection = store.connection();
     // The input's own figures are the freshest; without them, the store's.
     let shown = match reading.snapshot {
-        Some(snapshot) => Some(snapshot),
-        None => snapshot::freshest_official(connection)?,
+        Some(snapshot) => Some(snapshot.at(now_ms.div_euclid(1000))),
+        None => snapshot::current_official(connection, now_ms)?,
     };
     let facts = LineFacts {
-        snapshot: shown.map(|snapshot| snapshot.at(now_ms.div_euclid(1000))),
+        snapshot: shown,
         stale_after_ms: config.pacing.stale_after_seconds as i64 * 1000,
         target_percent: config.pacing.target_percent,
         delay_ms: statusline::recent_delay_ms(connection, now_ms)?,

@@ -486,7 +486,20 @@ pub fn refresh(
             Ok(Refresh::Polled(snapshot))
         }
         Err(failure) => {
-            tracing::warn!(state = %next.status, "usage API poll failed: {failure}");
+            match &failure {
+                // The usual state of an API-key login, or of a token Claude
+                // Code will refresh itself: not worth a warning per interval.
+                PollFailure::Credentials(
+                    CredentialsError::Missing { .. } | CredentialsError::Expired { .. },
+                )
+                | PollFailure::CredentialsUnchanged => {
+                    tracing::debug!(state = %next.status, "usage API not polled: {failure}")
+                }
+                PollFailure::Api(UsageApiError::RateLimited { .. }) => {
+                    tracing::info!(state = %next.status, "usage API poll failed: {failure}")
+                }
+                _ => tracing::warn!(state = %next.status, "usage API poll failed: {failure}"),
+            }
             Ok(Refresh::Failed(failure))
         }
     }

@@ -249,6 +249,15 @@ pub fn freshest_official(connection: &Connection) -> rusqlite::Result<Option<Usa
         .optional()
 }
 
+/// The freshest official reading as it stands at `now_ms`: windows whose
+/// reset has passed read as fresh 0 % windows. What status views show.
+pub fn current_official(
+    connection: &Connection,
+    now_ms: i64,
+) -> rusqlite::Result<Option<UsageSnapshot>> {
+    Ok(freshest_official(connection)?.map(|snapshot| snapshot.at(now_ms.div_euclid(1000))))
+}
+
 /// Snapshots taken at or after `since_ms`, oldest first (history for pacing and charts).
 pub fn since(connection: &Connection, since_ms: i64) -> rusqlite::Result<Vec<UsageSnapshot>> {
     let mut statement = connection.prepare_cached(&format!(
@@ -301,6 +310,31 @@ mod tests {
             since(store.connection(), 1500).unwrap(),
             vec![line, estimate]
         );
+    }
+
+    #[test]
+    fn the_current_official_reading_is_the_freshest_as_it_stands_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
+        let mut old = snapshot(SnapshotSource::Api, 1_000, 90.0);
+        old.seven_day = Some(WindowReading {
+            percent: 50.0,
+            resets_at_s: Some(50_000),
+        });
+        store.write(|tx| insert(tx, &old)).unwrap();
+        // At 20 000 s the 5-hour window (reset at 10 000 s) has started over.
+        let current = current_official(store.connection(), 20_000_000)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            current.five_hour,
+            Some(WindowReading {
+                percent: 0.0,
+                resets_at_s: Some(10_000 + WindowKind::FiveHour.length_s())
+            })
+        );
+        assert_eq!(current.seven_day, old.seven_day);
+        assert_eq!(current.taken_at_ms, 1_000);
     }
 
     #[test]

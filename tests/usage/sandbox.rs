@@ -93,7 +93,9 @@ impl Sandbox {
             .env("CLAUDE_PROJECT_DIR", self.project_dir())
             .env("PACE_MAKER_API_BASE", api_base)
             .env("PACE_MAKER_USAGE_CONNECT_TIMEOUT_MS", "500")
-            .env("PACE_MAKER_USAGE_TOTAL_TIMEOUT_MS", "1000");
+            .env("PACE_MAKER_USAGE_TOTAL_TIMEOUT_MS", "1000")
+            // These tests are about the figures; a pacing sleep would only slow them.
+            .env("PACE_MAKER_PACING_ENABLED", "false");
         command
     }
 
