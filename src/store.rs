@@ -129,6 +129,25 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// The WAL size past which a closing process checkpoints and truncates it.
+pub const WAL_CHECKPOINT_BYTES: u64 = 1024 * 1024;
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let wal = PathBuf::from(format!("{}-wal", self.path.display()));
+        if std::fs::metadata(&wal).is_ok_and(|meta| meta.len() > WAL_CHECKPOINT_BYTES) {
+            // Never wait long for readers here: the next process will try again.
+            let _ = self.connection.busy_timeout(Duration::from_millis(20));
+            if let Err(error) =
+                self.connection
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            {
+                tracing::debug!("WAL checkpoint postponed: {error}");
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("path", &self.path).finish()
@@ -178,6 +197,18 @@ impl Store {
         let connection = Connection::open(path)
             .with_context(|| format!("cannot open the store {}", path.display()))?;
         connection.busy_timeout(busy_timeout)?;
+        // A hook process is short-lived and usually the last connection to
+        // close. By default that close checkpoints the WAL into the database
+        // with four fsyncs and deletes it: most of a hook's time. Instead the
+        // WAL is left in place and truncated once it passes
+        // `WAL_CHECKPOINT_BYTES` (see `Drop`), so a checkpoint's cost is
+        // shared by dozens of hook calls and the recovery scan that the next
+        // process runs over the WAL stays short. `synchronous=NORMAL` keeps
+        // the file consistent through power loss either way.
+        connection.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )?;
         let mut store = Self {
             connection,
             path: path.to_path_buf(),
@@ -392,6 +423,37 @@ mod tests {
             .query_row("SELECT count(*) FROM controls", [], |row| row.get(0))
             .unwrap();
         assert_eq!(controls, 1);
+    }
+
+    #[test]
+    fn the_wal_is_truncated_once_it_grows_past_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pace-maker.db");
+        let wal = dir.path().join("pace-maker.db-wal");
+        let blob = vec![7u8; 64 * 1024];
+        for _ in 0..40 {
+            let mut store = Store::open(&path, Duration::from_secs(1)).unwrap();
+            store
+                .write(|tx| {
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES (hex(randomblob(8)), ?1)",
+                        [&blob],
+                    )
+                })
+                .unwrap();
+            drop(store);
+            let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+            assert!(
+                size <= WAL_CHECKPOINT_BYTES + 200 * 1024,
+                "WAL grew to {size}"
+            );
+        }
+        let store = Store::open(&path, Duration::from_secs(1)).unwrap();
+        let rows: i64 = store
+            .connection()
+            .query_row("SELECT count(*) FROM meta", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(rows, 40);
     }
 
     #[test]
