@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use crate::cli::StatuslineArgs;
 use crate::config::Config;
-use crate::controls;
+use crate::controls::{self, Control};
 use crate::paths::{self, ToolHome};
 use crate::store::Store;
-use crate::usage::snapshot;
-use crate::usage::statusline::{self, LineFacts};
+use crate::usage::snapshot::{self, UsageSnapshot};
+use crate::usage::statusline::{self, LineFacts, StatuslineReading};
 
 /// Longest wait for the chained command.
 pub const CHAIN_DEADLINE: Duration = Duration::from_millis(2000);
@@ -68,7 +68,7 @@ fn chained_first_line(command: &str, input: &[u8]) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Our segment; on any internal error, a minimal one.
+/// Our segment. A store that cannot be opened costs only what it knows.
 fn segment(home: &ToolHome, input: &[u8]) -> String {
     if paths::kill_switch() {
         return "pace-maker disabled".to_string();
@@ -78,36 +78,56 @@ fn segment(home: &ToolHome, input: &[u8]) -> String {
     for warning in &loaded.warnings {
         tracing::warn!("config: {warning}");
     }
-    match try_segment(home, &loaded.config, input) {
-        Ok(segment) => segment,
-        Err(error) => {
-            tracing::warn!("statusline: {error:#}");
-            "pace-maker: ?".to_string()
-        }
-    }
-}
-
-fn try_segment(home: &ToolHome, config: &Config, input: &[u8]) -> anyhow::Result<String> {
+    let config = &loaded.config;
     let now_ms = crate::clock::now_ms();
     let reading = statusline::parse_input(input, now_ms);
+    let (stored, delay_ms, control) = match from_store(home, config, &reading, now_ms) {
+        Ok(found) => found,
+        Err(error) => {
+            // The input's own figures can still be shown.
+            tracing::warn!("statusline: {error:#}");
+            (None, None, Control::On)
+        }
+    };
+    // The input's own figures are the freshest; without them, the store's.
+    let shown = match reading.snapshot {
+        Some(snapshot) => Some(snapshot.at(now_ms.div_euclid(1000))),
+        None => stored,
+    };
+    statusline::render(
+        &LineFacts {
+            snapshot: shown,
+            stale_after_ms: config.pacing.stale_after_seconds as i64 * 1000,
+            target_percent: config.pacing.target_percent,
+            delay_ms,
+            control,
+        },
+        now_ms,
+    )
+}
+
+/// Records the reading, and reads what the store knows: the current
+/// official figures, the recent delay, the switch.
+fn from_store(
+    home: &ToolHome,
+    config: &Config,
+    reading: &StatuslineReading,
+    now_ms: i64,
+) -> anyhow::Result<(Option<UsageSnapshot>, Option<i64>, Control)> {
     let busy = BUSY_TIMEOUT.min(Duration::from_millis(config.store.busy_timeout_ms));
     let mut store = Store::open(&home.store_file(), busy)?;
-    if let Err(error) = statusline::record(&mut store, &reading) {
+    if let Err(error) = statusline::record(&mut store, reading) {
         // Showing the line matters more than this one record.
         tracing::warn!("statusline: cannot record the reading: {error}");
     }
     let connection = store.connection();
-    // The input's own figures are the freshest; without them, the store's.
-    let shown = match reading.snapshot {
-        Some(snapshot) => Some(snapshot.at(now_ms.div_euclid(1000))),
+    let stored = match reading.snapshot {
+        Some(_) => None,
         None => snapshot::current_official(connection, now_ms)?,
     };
-    let facts = LineFacts {
-        snapshot: shown,
-        stale_after_ms: config.pacing.stale_after_seconds as i64 * 1000,
-        target_percent: config.pacing.target_percent,
-        delay_ms: statusline::recent_delay_ms(connection, now_ms)?,
-        control: controls::read(connection, now_ms)?,
-    };
-    Ok(statusline::render(&facts, now_ms))
+    Ok((
+        stored,
+        statusline::recent_delay_ms(connection, now_ms)?,
+        controls::read(connection, now_ms)?,
+    ))
 }

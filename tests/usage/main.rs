@@ -773,7 +773,8 @@ fn the_token_is_nowhere_but_in_claude_codes_own_file() {
     for (name, reply) in scenarios {
         let server = Server::always(reply);
         let base = server.base();
-        let runs: Vec<(Command, Option<String>)> = vec![
+        // (command, stdin, whether the state is reset first)
+        let runs: Vec<(Command, Option<String>, bool)> = vec![
             (
                 {
                     let mut command = sandbox.command(&base);
@@ -781,10 +782,22 @@ fn the_token_is_nowhere_but_in_claude_codes_own_file() {
                     command
                 },
                 None,
+                true,
+            ),
+            // Again at once: backing off, or refused credentials not resent.
+            (
+                {
+                    let mut command = sandbox.command(&base);
+                    command.args(["usage", "refresh", "--json"]);
+                    command
+                },
+                None,
+                false,
             ),
             (
                 hook_post_tool_use(&sandbox, &base),
                 Some(sandbox::post_tool_use_payload()),
+                true,
             ),
             (
                 {
@@ -793,6 +806,7 @@ fn the_token_is_nowhere_but_in_claude_codes_own_file() {
                     command
                 },
                 None,
+                true,
             ),
             (
                 {
@@ -801,10 +815,13 @@ fn the_token_is_nowhere_but_in_claude_codes_own_file() {
                     command
                 },
                 Some(statusline.lines().nth(1).unwrap().to_string()),
+                true,
             ),
         ];
-        for (mut command, stdin) in runs {
-            reset();
+        for (mut command, stdin, reset_first) in runs {
+            if reset_first {
+                reset();
+            }
             command.env("PACE_MAKER_LOG", "trace");
             let output = run_with_stdin(command, stdin.as_deref().unwrap_or(""));
             captured.push((format!("{name} stdout"), output.stdout));
@@ -828,10 +845,9 @@ fn the_token_is_nowhere_but_in_claude_codes_own_file() {
     let output = command.output().unwrap();
     captured.push(("expired stderr".into(), output.stderr));
 
-    assert_eq!(
-        requests_with_token, 30,
-        "every scenario sent the token three times (two refreshes and a hook)"
-    );
+    // Each scenario: two refreshes and a hook after a reset; the refresh
+    // right after the first sends again only after a success.
+    assert_eq!(requests_with_token, 10 * 3 + 1);
     assert_eq!(elsewhere.count(), 0);
     for (what, bytes) in &captured {
         assert!(!contains(bytes, TOKEN.as_bytes()), "the token is in {what}");
@@ -859,4 +875,22 @@ fn the_token_is_nowhere_but_in_claude_codes_own_file() {
             path.display()
         );
     }
+}
+
+#[test]
+fn a_broken_store_still_shows_the_inputs_figures() {
+    let sandbox = Sandbox::new();
+    // The tool home is a file: no store can be opened there.
+    std::fs::create_dir_all(sandbox.user_home()).unwrap();
+    std::fs::write(sandbox.tool_home(), "not a folder").unwrap();
+    let input = statusline_input(60.0, 9_000, 20.0, 302_400);
+    let mut command = sandbox.command("http://127.0.0.1:9");
+    command.arg("statusline");
+    let output = run_with_stdin(command, &input);
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "5h 60% (12 ahead) · wk 20% (28 behind)\n"
+    );
+    assert!(output.stderr.is_empty());
 }
