@@ -39,6 +39,8 @@ pub enum Command {
     /// The official usage figures.
     #[command(subcommand)]
     Usage(UsageCommand),
+    /// Token usage and cost from the local transcripts (ccusage-compatible JSON).
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -108,4 +110,37 @@ pub enum UsageCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Which report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportKind {
+    /// Per calendar day.
+    Daily,
+    /// Per session (subagents count for their session).
+    Session,
+    /// Per 5-hour block.
+    Blocks,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// daily, session or blocks.
+    #[arg(value_enum)]
+    pub kind: ReportKind,
+    /// Print JSON (the shape of ccusage's Claude reports).
+    #[arg(long)]
+    pub json: bool,
+    /// First day to include (YYYY-MM-DD or YYYYMMDD), inclusive.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Last day to include (YYYY-MM-DD or YYYYMMDD), inclusive.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only this project (its folder name under `projects/`).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Time zone for calendar days (IANA name, e.g. UTC, Europe/Paris); default: the system's.
+    #[arg(long, short = 'z')]
+    pub timezone: Option<String>,
 }

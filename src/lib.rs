@@ -16,6 +16,7 @@ pub mod config;
 pub mod controls;
 pub mod fsutil;
 pub mod hook;
+pub mod local_usage;
 pub mod logging;
 pub mod pacing;
 pub mod paths;

@@ -118,6 +118,44 @@ const MIGRATIONS: &[&str] = &[
         value TEXT
     );
     "#,
+    // 2: local usage: transcript files read so far, the usage entries read
+    //    from them (in chunks), and the estimate's calibration.
+    r#"
+    CREATE TABLE transcript_files (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        project TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        offset INTEGER NOT NULL,
+        modified_ns INTEGER NOT NULL,
+        tail_hash INTEGER NOT NULL,
+        scanned_at INTEGER NOT NULL
+    );
+    CREATE TABLE transcript_chunks (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL,
+        start_offset INTEGER NOT NULL,
+        end_offset INTEGER NOT NULL,
+        min_timestamp INTEGER NOT NULL,
+        max_timestamp INTEGER NOT NULL,
+        entries INTEGER NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE INDEX transcript_chunks_file ON transcript_chunks(file_id, start_offset);
+    CREATE INDEX transcript_chunks_max_timestamp ON transcript_chunks(max_timestamp);
+    CREATE TABLE usage_calibration (
+        plan TEXT NOT NULL,
+        window TEXT NOT NULL,
+        percent_sum REAL NOT NULL,
+        cost_sum REAL NOT NULL,
+        samples INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (plan, window)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod controls;
 pub mod logs;
+pub mod report;
 pub mod status;
 pub mod statusline;
 pub mod usage;
@@ -29,6 +30,7 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => logs::run(home, &args),
         Command::Statusline(args) => statusline::run(home, &args),
         Command::Usage(command) => usage::run(home, command),
+        Command::Report(args) => report::run(home, &args),
     }
 }
 

@@ -1,0 +1,369 @@
+//! Local usage accounting against real files and a real store: generated
+//! transcript trees checked against the generator's own truth, and the
+//! ways files change under a scanner (appends, truncation, replacement,
+//! half-written and invalid lines) checked for nothing counted twice and
+//! nothing lost.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use pace_maker::local_usage::entry::TokenCounts;
+use pace_maker::local_usage::generator::{generate, GeneratorOptions};
+use pace_maker::local_usage::load::{load, LoadFilter};
+use pace_maker::local_usage::report::{daily, Period};
+use pace_maker::local_usage::scanner::{scan, ScanOptions, ScanSummary};
+use pace_maker::store::Store;
+
+struct Sandbox {
+    _dir: tempfile::TempDir,
+    claude: PathBuf,
+    store: Store,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let claude = dir.path().join("claude");
+        std::fs::create_dir_all(claude.join("projects/-p")).unwrap();
+        let store = Store::open(
+            &dir.path().join("home/pace-maker.db"),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        Self {
+            _dir: dir,
+            claude,
+            store,
+        }
+    }
+
+    fn options(&self) -> ScanOptions {
+        ScanOptions {
+            roots: vec![self.claude.clone()],
+            max_bytes: None,
+            threads: 2,
+        }
+    }
+
+    fn scan(&mut self) -> ScanSummary {
+        let options = self.options();
+        scan(&mut self.store, &options, 0).unwrap()
+    }
+
+    fn totals(&self) -> (TokenCounts, usize) {
+        let filter = LoadFilter {
+            roots: Some(vec![self.claude.clone()]),
+            ..LoadFilter::default()
+        };
+        let loaded = load(self.store.connection(), &filter).unwrap();
+        let mut total = TokenCounts::default();
+        for entry in &loaded.entries {
+            total.add(&entry.tokens);
+        }
+        (total, loaded.entries.len())
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.claude.join("projects/-p").join(name)
+    }
+}
+
+/// A reply line whose input count is `input` (other counts fixed), padded to `width`.
+fn reply(id: &str, input: u64) -> String {
+    format!(
+        r#"{{"parentUuid":null,"isSidechain":false,"message":{{"id":"msg_{id}","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{{"type":"text","text":"hi"}}],"usage":{{"input_tokens":{input},"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":10}}}},"requestId":"req_{id}","type":"assistant","timestamp":"2026-10-01T10:00:00.000Z","sessionId":"s","version":"2.1.330"}}"#
+    )
+}
+
+fn inputs(total: &TokenCounts) -> u64 {
+    total.input
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+fn append(path: &Path, text: &str) {
+    let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+}
+
+#[test]
+fn generated_transcripts_add_up_to_the_generators_truth() {
+    let mut sandbox = Sandbox::new();
+    let options = GeneratorOptions {
+        target_bytes: 3 << 20,
+        seed: 11,
+        ..GeneratorOptions::default()
+    };
+    let manifest = generate(&sandbox.claude, &options).unwrap();
+    let first = sandbox.scan();
+    assert!(first.complete);
+    assert_eq!(first.entries_read, manifest.usage_lines);
+    let filter = LoadFilter {
+        roots: Some(vec![sandbox.claude.clone()]),
+        ..LoadFilter::default()
+    };
+    let loaded = load(sandbox.store.connection(), &filter).unwrap();
+    assert_eq!(loaded.entries.len() as u64, manifest.replies);
+    let report = daily(&loaded, &Period::all(jiff::tz::TimeZone::UTC));
+    let days: Vec<(String, u64, u64, u64, u64)> = report
+        .daily
+        .iter()
+        .map(|row| {
+            let s = &row.sums;
+            (
+                row.date.clone(),
+                s.input_tokens,
+                s.output_tokens,
+                s.cache_creation_tokens,
+                s.cache_read_tokens,
+            )
+        })
+        .collect();
+    let truth: Vec<(String, u64, u64, u64, u64)> = manifest
+        .daily
+        .iter()
+        .map(|(day, t)| {
+            (
+                day.clone(),
+                t.input,
+                t.output,
+                t.cache_creation(),
+                t.cache_read,
+            )
+        })
+        .collect();
+    assert_eq!(days, truth);
+    assert_eq!(report.totals.sums.total_tokens, manifest.total.total());
+    // Nothing changed: a rescan reads nothing.
+    let again = sandbox.scan();
+    assert_eq!((again.files_read, again.bytes_read), (0, 0));
+    assert_eq!(sandbox.totals().0, manifest.total);
+}
+
+#[test]
+fn a_rescan_reads_only_appended_bytes() {
+    let mut sandbox = Sandbox::new();
+    let path = sandbox.file("s.jsonl");
+    write(&path, &format!("{}\n{}\n", reply("a", 1), reply("b", 2)));
+    sandbox.scan();
+    let added = format!("{}\n", reply("c", 4));
+    append(&path, &added);
+    let summary = sandbox.scan();
+    assert_eq!(summary.bytes_read, added.len() as u64);
+    assert_eq!(summary.entries_read, 1);
+    assert_eq!(inputs(&sandbox.totals().0), 7);
+}
+
+#[test]
+fn a_truncated_file_is_read_again_without_double_counting() {
+    let mut sandbox = Sandbox::new();
+    let path = sandbox.file("s.jsonl");
+    write(
+        &path,
+        &format!("{}\n{}\n{}\n", reply("a", 1), reply("b", 2), reply("c", 4)),
+    );
+    sandbox.scan();
+    assert_eq!(inputs(&sandbox.totals().0), 7);
+    write(&path, &format!("{}\n", reply("a", 1)));
+    let summary = sandbox.scan();
+    assert_eq!(summary.files_reset, 1);
+    assert_eq!(
+        sandbox.totals(),
+        (
+            TokenCounts {
+                input: 1,
+                output: 10,
+                ..TokenCounts::default()
+            },
+            1
+        )
+    );
+    append(&path, &format!("{}\n", reply("d", 8)));
+    sandbox.scan();
+    assert_eq!(inputs(&sandbox.totals().0), 9);
+}
+
+#[test]
+fn a_file_replaced_under_the_same_name_counts_only_its_new_content() {
+    let mut sandbox = Sandbox::new();
+    let path = sandbox.file("s.jsonl");
+    write(&path, &format!("{}\n{}\n", reply("a", 1), reply("b", 2)));
+    sandbox.scan();
+    // Replaced by rename: a new inode, longer than before.
+    let replacement = sandbox.file("s.jsonl.tmp");
+    write(
+        &replacement,
+        &format!(
+            "{}\n{}\n{}\n",
+            reply("x", 16),
+            reply("y", 32),
+            reply("z", 64)
+        ),
+    );
+    std::fs::rename(&replacement, &path).unwrap();
+    sandbox.scan();
+    assert_eq!(inputs(&sandbox.totals().0), 112);
+    // Rewritten in place with the same length: caught by the bytes before the read point.
+    std::thread::sleep(Duration::from_millis(20));
+    write(
+        &path,
+        &format!(
+            "{}\n{}\n{}\n",
+            reply("x", 16),
+            reply("y", 32),
+            reply("w", 99)
+        ),
+    );
+    let summary = sandbox.scan();
+    assert_eq!(summary.files_reset, 1);
+    assert_eq!(
+        sandbox.totals(),
+        (
+            TokenCounts {
+                input: 147,
+                output: 30,
+                ..TokenCounts::default()
+            },
+            3
+        )
+    );
+}
+
+#[test]
+fn a_half_written_last_line_is_counted_once_when_finished() {
+    let mut sandbox = Sandbox::new();
+    let path = sandbox.file("s.jsonl");
+    let second = reply("b", 2);
+    let (head, tail) = second.split_at(second.len() / 2);
+    write(&path, &format!("{}\n{head}", reply("a", 1)));
+    sandbox.scan();
+    assert_eq!(inputs(&sandbox.totals().0), 1);
+    append(&path, &format!("{tail}\n"));
+    sandbox.scan();
+    assert_eq!(sandbox.totals().1, 2);
+    assert_eq!(inputs(&sandbox.totals().0), 3);
+    sandbox.scan();
+    assert_eq!(inputs(&sandbox.totals().0), 3);
+}
+
+#[test]
+fn invalid_lines_in_the_middle_lose_nothing_around_them() {
+    let mut sandbox = Sandbox::new();
+    let path = sandbox.file("s.jsonl");
+    let broken = &reply("broken", 1000)[..80];
+    write(
+        &path,
+        &format!(
+            "{}\nnot json at all\n{broken}\n\n{{\"usage\":{{\"input_tokens\":\"many\"}}}}\n{}\n",
+            reply("a", 1),
+            reply("b", 2)
+        ),
+    );
+    sandbox.scan();
+    assert_eq!(sandbox.totals().1, 2);
+    assert_eq!(inputs(&sandbox.totals().0), 3);
+    append(&path, &format!("\u{0}\u{1}garbage\n{}\n", reply("c", 4)));
+    sandbox.scan();
+    assert_eq!(inputs(&sandbox.totals().0), 7);
+}
+
+#[test]
+fn copies_across_files_count_once_and_the_main_chain_copy_wins() {
+    let mut sandbox = Sandbox::new();
+    write(
+        &sandbox.file("s1.jsonl"),
+        &format!("{}\n{}\n", reply("a", 1), reply("b", 2)),
+    );
+    // A resumed session copies the old lines, then goes on.
+    write(
+        &sandbox.file("s2.jsonl"),
+        &format!("{}\n{}\n{}\n", reply("a", 1), reply("b", 2), reply("c", 4)),
+    );
+    // A subagent log repeats reply c as a sidechain copy with a bigger count.
+    let subagents = sandbox.file("s2/subagents");
+    std::fs::create_dir_all(&subagents).unwrap();
+    let sidechain = reply("c", 4000).replace("\"isSidechain\":false", "\"isSidechain\":true");
+    write(&subagents.join("agent-1.jsonl"), &format!("{sidechain}\n"));
+    sandbox.scan();
+    assert_eq!(sandbox.totals().1, 3);
+    assert_eq!(inputs(&sandbox.totals().0), 7);
+}
+
+#[test]
+fn a_byte_budget_leaves_the_rest_for_the_next_scan() {
+    let mut sandbox = Sandbox::new();
+    for index in 0..4 {
+        write(
+            &sandbox.file(&format!("s{index}.jsonl")),
+            &format!("{}\n", reply(&index.to_string(), 1)),
+        );
+    }
+    let mut options = sandbox.options();
+    options.max_bytes = Some(1);
+    let first = scan(&mut sandbox.store, &options, 0).unwrap();
+    assert!(!first.complete);
+    assert_eq!(first.files_read, 1);
+    let rest = sandbox.scan();
+    assert!(rest.complete);
+    assert_eq!(rest.files_read, 3);
+    assert_eq!(inputs(&sandbox.totals().0), 4);
+}
+
+#[test]
+fn the_report_command_prints_ccusage_shaped_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let claude = dir.path().join("claude");
+    let manifest = generate(
+        &claude,
+        &GeneratorOptions {
+            target_bytes: 400_000,
+            seed: 5,
+            ..GeneratorOptions::default()
+        },
+    )
+    .unwrap();
+    let run = |kind: &str| -> serde_json::Value {
+        let output = Command::cargo_bin("pace-maker")
+            .unwrap()
+            .args(["report", kind, "--json", "--timezone", "UTC"])
+            .env("HOME", dir.path())
+            .env("PACE_MAKER_HOME", dir.path().join("home"))
+            .env("CLAUDE_CONFIG_DIR", &claude)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let report = run("daily");
+    let totals = &report["totals"];
+    assert_eq!(totals["inputTokens"], manifest.total.input);
+    assert_eq!(totals["outputTokens"], manifest.total.output);
+    assert_eq!(
+        totals["cacheCreationTokens"],
+        manifest.total.cache_creation()
+    );
+    assert_eq!(totals["cacheReadTokens"], manifest.total.cache_read);
+    assert_eq!(totals["totalTokens"], manifest.total.total());
+    assert_eq!(
+        report["daily"].as_array().unwrap().len(),
+        manifest.daily.len()
+    );
+    let blocks = run("blocks");
+    let block_tokens: u64 = blocks["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["totalTokens"].as_u64().unwrap())
+        .sum();
+    assert_eq!(block_tokens, manifest.total.total());
+    let sessions = run("session");
+    assert_eq!(sessions["totals"]["totalTokens"], manifest.total.total());
+}
