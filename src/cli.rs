@@ -41,6 +41,9 @@ pub enum Command {
     Usage(UsageCommand),
     /// Token usage and cost from the local transcripts (ccusage-compatible JSON).
     Report(ReportArgs),
+    /// Attach, detach or show the epic spec that keeps this project's missions going.
+    #[command(subcommand)]
+    Epic(EpicCommand),
 }
 
 #[derive(Debug, Args)]
@@ -143,4 +146,21 @@ pub struct ReportArgs {
     /// Time zone for calendar days (IANA name, e.g. UTC, Europe/Paris); default: the system's.
     #[arg(long, short = 'z')]
     pub timezone: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EpicCommand {
+    /// Bind a Markdown spec to this project directory (CLAUDE_PROJECT_DIR, else the cwd).
+    Attach {
+        /// The spec: its task items under an "Acceptance criteria" heading are the criteria.
+        spec: std::path::PathBuf,
+    },
+    /// Unbind the spec from this project directory.
+    Detach,
+    /// List the criteria of this project's epic with their state.
+    Show {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

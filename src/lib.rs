@@ -7,6 +7,7 @@
 //! - `pacing/`: the pacing policy (pure) and its PostToolUse application.
 //! - `store`: the SQLite file every process shares.
 //! - `config`, `paths`: settings and every path or variable the tool reads.
+//! - `momentum/`: epic specs, the transcript's tail and the Stop verdict.
 //! - `commands/`: the person-facing commands (status, config, logs).
 
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod fsutil;
 pub mod hook;
 pub mod local_usage;
 pub mod logging;
+pub mod momentum;
 pub mod pacing;
 pub mod paths;
 pub mod sessions;

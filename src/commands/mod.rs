@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod controls;
+pub mod epic;
 pub mod logs;
 pub mod report;
 pub mod status;
@@ -31,6 +32,7 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
         Command::Statusline(args) => statusline::run(home, &args),
         Command::Usage(command) => usage::run(home, command),
         Command::Report(args) => report::run(home, &args),
+        Command::Epic(command) => epic::run(home, command),
     }
 }
 

@@ -160,9 +160,9 @@ fn respond(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply
             crate::usage::poll::refresh_if_stale(context.config, context.store, context.now_ms);
             crate::pacing::apply::post_tool_use(context, session, *duration_ms)
         }
-        Event::SessionStart { .. }
-        | Event::UserPromptSubmit { .. }
-        | Event::Stop { .. }
+        Event::SessionStart { .. } => crate::momentum::on_session_start(context, event),
+        Event::Stop { .. } => crate::momentum::on_stop(context, event),
+        Event::UserPromptSubmit { .. }
         | Event::SubagentStop { .. }
         | Event::SessionEnd { .. } => Ok(Reply::Nothing),
     }

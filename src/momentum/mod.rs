@@ -1,0 +1,409 @@
+//! Momentum: keeps a mission going until its acceptance criteria are met,
+//! and never loops.
+//!
+//! A project directory can have an epic attached: a Markdown spec whose
+//! task items are the mission's acceptance criteria ([`spec`]). While one
+//! is attached and `momentum.enabled` is set, SessionStart tells the model
+//! about the mission and the Stop hook refuses premature stops. The
+//! decision is the pure [`verdict::decide`]; this module is its edge: it
+//! finds the epic, reads the spec and the transcript's end
+//! ([`transcript_tail`]), and reads and writes the session's counters in one
+//! write transaction so two hooks of a session cannot lose an update.
+
+pub mod spec;
+pub mod transcript_tail;
+pub mod verdict;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::json;
+
+use crate::config::MomentumConfig;
+use crate::hook::event::{Event, SessionContext};
+use crate::hook::{HookContext, Reply};
+use spec::Spec;
+use transcript_tail::TranscriptFacts;
+use verdict::{Counters, Decision, Limits, Mission, Phrases, SpecState, StopInput};
+
+/// An epic attached to a project directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Epic {
+    pub project_dir: String,
+    pub spec_path: PathBuf,
+    pub attached_at_ms: i64,
+}
+
+/// The epic of `project_dir`: attached to it or to its nearest ancestor,
+/// so a session started in a subfolder still finds its mission.
+pub fn find_epic(connection: &Connection, project_dir: &Path) -> rusqlite::Result<Option<Epic>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT project_dir, spec_path, attached_at FROM epics WHERE project_dir = ?1",
+    )?;
+    for directory in project_dir.ancestors() {
+        let key = directory.to_string_lossy();
+        if key.is_empty() {
+            continue;
+        }
+        let found = statement
+            .query_row([key.as_ref()], |row| {
+                Ok(Epic {
+                    project_dir: row.get(0)?,
+                    spec_path: PathBuf::from(row.get::<_, String>(1)?),
+                    attached_at_ms: row.get(2)?,
+                })
+            })
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
+/// Attaches (or re-attaches) a spec to a project directory.
+pub fn attach_epic(
+    transaction: &Transaction<'_>,
+    project_dir: &Path,
+    spec_path: &Path,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    transaction.execute(
+        "INSERT INTO epics (project_dir, spec_path, attached_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(project_dir) DO UPDATE SET spec_path = excluded.spec_path, attached_at = excluded.attached_at",
+        params![
+            project_dir.to_string_lossy(),
+            spec_path.to_string_lossy(),
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// Detaches the epic of exactly `project_dir`; returns whether there was one.
+pub fn detach_epic(transaction: &Transaction<'_>, project_dir: &Path) -> rusqlite::Result<bool> {
+    let removed = transaction.execute(
+        "DELETE FROM epics WHERE project_dir = ?1",
+        [project_dir.to_string_lossy()],
+    )?;
+    Ok(removed > 0)
+}
+
+/// The epic in force for a hook, when mission mode is on.
+fn mission_epic(
+    context: &HookContext<'_>,
+    session: &SessionContext,
+) -> anyhow::Result<Option<Epic>> {
+    if !context.control.is_active() || !context.config.momentum.enabled {
+        return Ok(None);
+    }
+    Ok(find_epic(context.store.connection(), &session.project_dir)?)
+}
+
+/// SessionStart: tells the model about the mission.
+pub fn on_session_start(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply> {
+    let session = event.session();
+    let Some(epic) = mission_epic(context, session)? else {
+        return Ok(Reply::Nothing);
+    };
+    let spec = match spec::read(&epic.spec_path) {
+        Ok(spec) => spec,
+        Err(error) => {
+            tracing::warn!(
+                session = session.session_id,
+                "mission mode without context: {error}"
+            );
+            return Ok(Reply::Nothing);
+        }
+    };
+    let text = session_start_context(
+        &epic.spec_path.to_string_lossy(),
+        &spec,
+        &context.config.momentum,
+    );
+    tracing::info!(
+        session = session.session_id,
+        spec = %epic.spec_path.display(),
+        open = spec.open(),
+        "mission mode: context injected"
+    );
+    Ok(Reply::Json(json!({
+        "hookSpecificOutput": {
+            "hookEventName": "SessionStart",
+            "additionalContext": text,
+        }
+    })))
+}
+
+/// The `additionalContext` of a mission's SessionStart.
+pub fn session_start_context(spec_path: &str, spec: &Spec, config: &MomentumConfig) -> String {
+    format!(
+        "pace-maker mission mode: this project has an epic attached, {spec_path}. \
+         {open} of {total} acceptance criteria in it are open. \
+         Work until every criterion is met. When you have met one, tick it in that file \
+         (change `- [ ]` to `- [x]`); the file is re-read at every stop, and the session is \
+         not allowed to stop while a criterion is open. \
+         When every criterion is ticked, say `{complete}`. \
+         If you cannot go on without a person (missing access, a decision only they can make), \
+         end your reply with `{blocked} <the reason>`.",
+        open = spec.open(),
+        total = spec.total(),
+        complete = config.complete_phrase,
+        blocked = config.blocked_phrase,
+    )
+}
+
+/// Stop: allow, or send the session back to work.
+pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply> {
+    let Event::Stop {
+        session,
+        stop_hook_active,
+        last_assistant_message,
+    } = event
+    else {
+        return Ok(Reply::Nothing);
+    };
+    let Some(epic) = mission_epic(context, session)? else {
+        return Ok(Reply::Nothing);
+    };
+    let config = &context.config.momentum;
+    let parsed = spec::read(&epic.spec_path);
+    let spec_state = match &parsed {
+        Ok(spec) => SpecState::Parsed(spec),
+        Err(spec::SpecError::Missing { .. }) => SpecState::Missing,
+        Err(spec::SpecError::Unreadable { .. }) => SpecState::Unreadable,
+    };
+    if let Err(error) = &parsed {
+        tracing::warn!(session = session.session_id, "{error}; the stop is allowed");
+    }
+    // The transcript matters only while criteria are open.
+    let transcript = match &parsed {
+        Ok(spec) if spec.open() > 0 => read_transcript(session, config.transcript_tail_bytes),
+        _ => TranscriptFacts::default(),
+    };
+    let spec_path = epic.spec_path.to_string_lossy();
+    let limits = Limits {
+        max_consecutive_blocks: config.max_consecutive_blocks,
+        max_blocks_per_session: config.max_blocks_per_session,
+        max_blocking_ms: i64::try_from(config.max_blocking_minutes.saturating_mul(60_000))
+            .unwrap_or(i64::MAX),
+    };
+    let phrases = Phrases {
+        complete: &config.complete_phrase,
+        blocked: &config.blocked_phrase,
+    };
+    let now_ms = context.now_ms;
+    let verdict = context.store.write(|transaction| {
+        let counters = read_counters(transaction, &session.session_id)?;
+        let verdict = verdict::decide(&StopInput {
+            mission: Some(Mission {
+                spec_path: &spec_path,
+                spec: spec_state,
+            }),
+            last_assistant_message: last_assistant_message.as_deref(),
+            transcript: &transcript,
+            counters,
+            limits,
+            phrases,
+            now_ms,
+        });
+        if verdict.counters != counters {
+            write_counters(transaction, &session.session_id, &verdict.counters)?;
+        }
+        Ok(verdict)
+    })?;
+    match verdict.decision {
+        Decision::Block { reason } => {
+            tracing::info!(
+                session = session.session_id,
+                stop_hook_active,
+                blocks = verdict.counters.momentum_blocks,
+                in_a_row = verdict.counters.consecutive_blocks,
+                open = verdict.counters.last_open_criteria,
+                "momentum: stop blocked"
+            );
+            Ok(Reply::Json(
+                json!({ "decision": "block", "reason": reason }),
+            ))
+        }
+        Decision::Allow(allow) => {
+            tracing::info!(
+                session = session.session_id,
+                stop_hook_active,
+                "momentum: stop allowed: {}",
+                allow.describe()
+            );
+            if allow.is_breaker() {
+                let open = verdict.counters.last_open_criteria.unwrap_or(0);
+                return Ok(Reply::Json(json!({
+                    "systemMessage": format!(
+                        "pace-maker let the session stop with {open} acceptance criteria open: {}.",
+                        allow.describe()
+                    )
+                })));
+            }
+            Ok(Reply::Nothing)
+        }
+    }
+}
+
+/// The transcript's facts; an unreadable transcript yields none (and a log line).
+fn read_transcript(session: &SessionContext, budget: u64) -> TranscriptFacts {
+    if session.transcript_path.as_os_str().is_empty() {
+        return TranscriptFacts::default();
+    }
+    match transcript_tail::read_facts(&session.transcript_path, budget) {
+        Ok(facts) => facts,
+        Err(error) => {
+            tracing::debug!(
+                path = %session.transcript_path.display(),
+                "cannot read the transcript: {error}"
+            );
+            TranscriptFacts::default()
+        }
+    }
+}
+
+fn read_counters(transaction: &Transaction<'_>, session_id: &str) -> rusqlite::Result<Counters> {
+    Ok(transaction
+        .query_row(
+            "SELECT momentum_blocks, consecutive_blocks, tool_calls, tool_calls_at_last_block,
+                    blocking_since, last_block_at, last_open_criteria
+             FROM sessions WHERE id = ?1",
+            [session_id],
+            |row| {
+                Ok(Counters {
+                    momentum_blocks: row.get(0)?,
+                    consecutive_blocks: row.get(1)?,
+                    tool_calls: row.get(2)?,
+                    tool_calls_at_last_block: row.get(3)?,
+                    blocking_since: row.get(4)?,
+                    last_block_at: row.get(5)?,
+                    last_open_criteria: row.get(6)?,
+                })
+            },
+        )
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Writes the momentum counters; `tool_calls` belongs to PostToolUse and is left alone.
+fn write_counters(
+    transaction: &Transaction<'_>,
+    session_id: &str,
+    counters: &Counters,
+) -> rusqlite::Result<()> {
+    transaction.execute(
+        "UPDATE sessions SET momentum_blocks = ?2, consecutive_blocks = ?3,
+            tool_calls_at_last_block = ?4, blocking_since = ?5, last_block_at = ?6,
+            last_open_criteria = ?7
+         WHERE id = ?1",
+        params![
+            session_id,
+            counters.momentum_blocks,
+            counters.consecutive_blocks,
+            counters.tool_calls_at_last_block,
+            counters.blocking_since,
+            counters.last_block_at,
+            counters.last_open_criteria,
+        ],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use std::time::Duration;
+
+    #[test]
+    fn an_epic_is_found_from_a_subfolder_and_detached() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
+        store
+            .write(|tx| {
+                attach_epic(
+                    tx,
+                    Path::new("/work/repo"),
+                    Path::new("/work/repo/epic.md"),
+                    5,
+                )
+            })
+            .unwrap();
+        let found = find_epic(store.connection(), Path::new("/work/repo/src/deep"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.spec_path, PathBuf::from("/work/repo/epic.md"));
+        assert_eq!(found.attached_at_ms, 5);
+        assert!(find_epic(store.connection(), Path::new("/work/other"))
+            .unwrap()
+            .is_none());
+        assert!(find_epic(store.connection(), Path::new("/work"))
+            .unwrap()
+            .is_none());
+        assert!(store
+            .write(|tx| detach_epic(tx, Path::new("/work/repo")))
+            .unwrap());
+        assert!(!store
+            .write(|tx| detach_epic(tx, Path::new("/work/repo")))
+            .unwrap());
+        assert!(find_epic(store.connection(), Path::new("/work/repo"))
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn the_session_start_context_names_the_spec_the_count_and_the_phrases() {
+        let spec = spec::parse("# Acceptance criteria\n- [ ] a\n- [x] b\n- [ ] c\n");
+        let config = crate::config::Config::default().momentum;
+        let text = session_start_context("/p/epic.md", &spec, &config);
+        assert!(text.contains("/p/epic.md"), "{text}");
+        assert!(text.contains("2 of 3 acceptance criteria"), "{text}");
+        assert!(text.contains("`- [x]`"), "{text}");
+        assert!(text.contains("`MISSION COMPLETE`"), "{text}");
+        assert!(text.contains("`MISSION BLOCKED: <the reason>`"), "{text}");
+    }
+
+    #[test]
+    fn counters_round_trip_through_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
+        let session = SessionContext {
+            session_id: "s".into(),
+            transcript_path: PathBuf::new(),
+            cwd: PathBuf::from("/p"),
+            project_dir: PathBuf::from("/p"),
+        };
+        store
+            .write(|tx| crate::sessions::touch(tx, &session, 1))
+            .unwrap();
+        store
+            .write(|tx| crate::sessions::record_tool_call(tx, &session, "Bash", None, 2))
+            .unwrap();
+        let counters = Counters {
+            momentum_blocks: 4,
+            consecutive_blocks: 2,
+            tool_calls: 99,
+            tool_calls_at_last_block: Some(1),
+            blocking_since: Some(10),
+            last_block_at: Some(20),
+            last_open_criteria: Some(3),
+        };
+        store
+            .write(|tx| write_counters(tx, "s", &counters))
+            .unwrap();
+        let read = store.write(|tx| read_counters(tx, "s")).unwrap();
+        assert_eq!(
+            read,
+            Counters {
+                tool_calls: 1,
+                ..counters
+            }
+        );
+        assert_eq!(
+            store.write(|tx| read_counters(tx, "none")).unwrap(),
+            Counters::default()
+        );
+    }
+}

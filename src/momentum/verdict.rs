@@ -1,0 +1,876 @@
+//! The Stop verdict: let the session stop, or send it back to work.
+//!
+//! A pure function of everything the hook gathered (the spec as it is now,
+//! the last assistant message, facts from the transcript's end, the
+//! session's counters, the limits and `now`), returning the decision and
+//! the counters to store. Keeping it pure is what lets the table below
+//! prove that it never loops: every path that blocks moves a counter
+//! towards a breaker, and every breaker allows.
+//!
+//! The order of the rules matters and is the policy:
+//! 1. no mission, a missing or unreadable spec, or a spec without criteria:
+//!    nothing to enforce, allow;
+//! 2. every criterion ticked: allow (the criteria rule; the complete phrase
+//!    alone never ends a mission with open criteria);
+//! 3. the session ended on an API error (usage limit, context exhausted,
+//!    anything else Claude Code gave up on): blocking would only retry it;
+//! 4. the escape hatch: the blocked phrase followed by a reason;
+//! 5. the breakers: N blocks in a row without tool use between them, M
+//!    blocks in the session, T minutes of blocking with no criterion ticked;
+//! 6. otherwise block, listing the open criteria.
+
+use super::spec::Spec;
+use super::transcript_tail::{ApiError, TranscriptFacts};
+
+/// How many open criteria a block reason lists by name.
+pub const LISTED_CRITERIA: usize = 10;
+/// Longest criterion text quoted in a reason, in characters.
+const QUOTED_CRITERION_CHARS: usize = 200;
+
+/// The session's momentum counters, as stored in the `sessions` table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Blocks in this session.
+    pub momentum_blocks: i64,
+    /// Blocks in the current run without tool use between them.
+    pub consecutive_blocks: i64,
+    /// Tool calls the PostToolUse hook has counted in this session.
+    pub tool_calls: i64,
+    /// `tool_calls` when the last block was given; `None` before any block.
+    pub tool_calls_at_last_block: Option<i64>,
+    /// When the current run of blocks without a ticked criterion began.
+    pub blocking_since: Option<i64>,
+    pub last_block_at: Option<i64>,
+    /// Open criteria at the previous Stop (to see a criterion being ticked).
+    pub last_open_criteria: Option<i64>,
+}
+
+/// The breakers' limits (from config `momentum.*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_consecutive_blocks: u32,
+    pub max_blocks_per_session: u32,
+    pub max_blocking_ms: i64,
+}
+
+/// The phrases the assistant uses to declare the mission's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Phrases<'a> {
+    pub complete: &'a str,
+    pub blocked: &'a str,
+}
+
+/// The spec as the hook found it at this Stop.
+#[derive(Debug, Clone, Copy)]
+pub enum SpecState<'a> {
+    Missing,
+    Unreadable,
+    Parsed(&'a Spec),
+}
+
+/// The project's attached epic.
+#[derive(Debug, Clone, Copy)]
+pub struct Mission<'a> {
+    pub spec_path: &'a str,
+    pub spec: SpecState<'a>,
+}
+
+/// Everything the verdict depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct StopInput<'a> {
+    /// `None`: no epic attached, momentum disabled or paused.
+    pub mission: Option<Mission<'a>>,
+    /// The hook input's `last_assistant_message`; the transcript's when absent.
+    pub last_assistant_message: Option<&'a str>,
+    pub transcript: &'a TranscriptFacts,
+    pub counters: Counters,
+    pub limits: Limits,
+    pub phrases: Phrases<'a>,
+    pub now_ms: i64,
+}
+
+/// Why a stop is allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allow {
+    NoMission,
+    SpecMissing,
+    SpecUnreadable,
+    NoCriteria,
+    AllCriteriaMet,
+    UsageLimit { resets_at: Option<i64> },
+    ContextExhausted,
+    ApiError { text: String },
+    DeclaredBlocked { reason: String },
+    ConsecutiveBlocks { blocks: i64 },
+    SessionBlocks { blocks: i64 },
+    BlockingTime { minutes: i64 },
+}
+
+impl Allow {
+    /// A breaker let the stop through while criteria are open: the person
+    /// should hear about it.
+    pub fn is_breaker(&self) -> bool {
+        matches!(
+            self,
+            Allow::ConsecutiveBlocks { .. }
+                | Allow::SessionBlocks { .. }
+                | Allow::BlockingTime { .. }
+        )
+    }
+
+    /// One line for the log and for the person.
+    pub fn describe(&self) -> String {
+        match self {
+            Allow::NoMission => "no mission".into(),
+            Allow::SpecMissing => "the spec file is missing".into(),
+            Allow::SpecUnreadable => "the spec file cannot be read".into(),
+            Allow::NoCriteria => "the spec has no acceptance criteria".into(),
+            Allow::AllCriteriaMet => "every acceptance criterion is ticked".into(),
+            Allow::UsageLimit { resets_at: Some(at) } => format!(
+                "the usage limit was reached (resets {})",
+                crate::clock::iso(at.saturating_mul(1000))
+            ),
+            Allow::UsageLimit { resets_at: None } => "the usage limit was reached".into(),
+            Allow::ContextExhausted => "the context window is exhausted".into(),
+            Allow::ApiError { text } => format!("the session ended on an API error: {text}"),
+            Allow::DeclaredBlocked { reason } => format!("the assistant declared itself blocked: {reason}"),
+            Allow::ConsecutiveBlocks { blocks } => {
+                format!("{blocks} stops in a row were blocked without any tool use between them (momentum.max_consecutive_blocks)")
+            }
+            Allow::SessionBlocks { blocks } => {
+                format!("{blocks} stops were blocked in this session (momentum.max_blocks_per_session)")
+            }
+            Allow::BlockingTime { minutes } => format!(
+                "stops have been blocked for {minutes} min without a criterion being ticked (momentum.max_blocking_minutes)"
+            ),
+        }
+    }
+}
+
+/// The decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allow(Allow),
+    Block { reason: String },
+}
+
+/// The decision and the counters to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub decision: Decision,
+    pub counters: Counters,
+}
+
+/// What the last message says about the mission's end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Declaration {
+    None,
+    Complete,
+    Blocked { reason: String },
+    BlockedWithoutReason,
+}
+
+/// Decides one Stop.
+pub fn decide(input: &StopInput<'_>) -> Verdict {
+    let unchanged = |allow: Allow| Verdict {
+        decision: Decision::Allow(allow),
+        counters: input.counters,
+    };
+    let Some(mission) = input.mission else {
+        return unchanged(Allow::NoMission);
+    };
+    let spec = match mission.spec {
+        SpecState::Missing => return unchanged(Allow::SpecMissing),
+        SpecState::Unreadable => return unchanged(Allow::SpecUnreadable),
+        SpecState::Parsed(spec) => spec,
+    };
+
+    let before = input.counters;
+    let open = spec.open() as i64;
+    let mut next = before;
+    next.last_open_criteria = Some(open);
+    let tool_use_since_last_block = match before.tool_calls_at_last_block {
+        None => true,
+        Some(at_block) => {
+            before.tool_calls > at_block || input.transcript.tool_use_since_feedback == Some(true)
+        }
+    };
+    if tool_use_since_last_block {
+        next.consecutive_blocks = 0;
+    }
+    let criterion_ticked = before.last_open_criteria.is_some_and(|last| open < last);
+    if criterion_ticked {
+        next.blocking_since = None;
+    }
+    // Any allowed stop ends the current run of blocking.
+    let allow = |mut counters: Counters, allow: Allow| {
+        counters.blocking_since = None;
+        Verdict {
+            decision: Decision::Allow(allow),
+            counters,
+        }
+    };
+
+    if spec.total() == 0 {
+        return allow(next, Allow::NoCriteria);
+    }
+    if open == 0 {
+        next.consecutive_blocks = 0;
+        return allow(next, Allow::AllCriteriaMet);
+    }
+    match &input.transcript.api_error {
+        Some(ApiError::UsageLimit { resets_at }) => {
+            return allow(
+                next,
+                Allow::UsageLimit {
+                    resets_at: *resets_at,
+                },
+            )
+        }
+        Some(ApiError::ContextExhausted) => return allow(next, Allow::ContextExhausted),
+        Some(ApiError::Other { text }) => {
+            return allow(next, Allow::ApiError { text: text.clone() })
+        }
+        None => {}
+    }
+    let message = input
+        .last_assistant_message
+        .or(input.transcript.last_assistant_text.as_deref())
+        .unwrap_or("");
+    let declaration = declaration(message, input.phrases);
+    if let Declaration::Blocked { reason } = &declaration {
+        return allow(
+            next,
+            Allow::DeclaredBlocked {
+                reason: reason.clone(),
+            },
+        );
+    }
+    let limits = input.limits;
+    if before.momentum_blocks >= i64::from(limits.max_blocks_per_session) {
+        return allow(
+            next,
+            Allow::SessionBlocks {
+                blocks: before.momentum_blocks,
+            },
+        );
+    }
+    if next.consecutive_blocks >= i64::from(limits.max_consecutive_blocks) {
+        return allow(
+            next,
+            Allow::ConsecutiveBlocks {
+                blocks: next.consecutive_blocks,
+            },
+        );
+    }
+    if let Some(since) = next.blocking_since {
+        let blocking_ms = input.now_ms.saturating_sub(since);
+        if blocking_ms >= limits.max_blocking_ms {
+            return allow(
+                next,
+                Allow::BlockingTime {
+                    minutes: blocking_ms / 60_000,
+                },
+            );
+        }
+    }
+
+    next.momentum_blocks += 1;
+    next.consecutive_blocks += 1;
+    next.tool_calls_at_last_block = Some(before.tool_calls);
+    next.blocking_since = Some(next.blocking_since.unwrap_or(input.now_ms));
+    next.last_block_at = Some(input.now_ms);
+    Verdict {
+        decision: Decision::Block {
+            reason: block_reason(mission.spec_path, spec, &declaration, input.phrases),
+        },
+        counters: next,
+    }
+}
+
+/// Reads the phrases in the last message. The blocked phrase needs a
+/// reason after it (on its line, or the next non-empty one) that has at
+/// least one letter or digit.
+fn declaration(message: &str, phrases: Phrases<'_>) -> Declaration {
+    if let Some(index) = message.rfind(phrases.blocked) {
+        let after = &message[index + phrases.blocked.len()..];
+        let reason = after
+            .lines()
+            .map(|line| line.trim().trim_matches(['`', '*', '_']).trim())
+            .find(|line| !line.is_empty())
+            .unwrap_or("");
+        // The placeholder from the instructions, echoed back, is no reason.
+        let placeholder = reason.trim_end_matches(['`', '.']) == "<the reason>";
+        return if reason.chars().any(char::is_alphanumeric) && !placeholder {
+            Declaration::Blocked {
+                reason: reason.chars().take(QUOTED_CRITERION_CHARS).collect(),
+            }
+        } else {
+            Declaration::BlockedWithoutReason
+        };
+    }
+    if message.contains(phrases.complete) {
+        return Declaration::Complete;
+    }
+    Declaration::None
+}
+
+/// The text Claude receives as `Stop hook feedback`.
+fn block_reason(
+    spec_path: &str,
+    spec: &Spec,
+    declaration: &Declaration,
+    phrases: Phrases<'_>,
+) -> String {
+    let open = spec.open();
+    let mut reason = format!(
+        "pace-maker: the mission is not finished. {open} of {} acceptance criteria in {spec_path} are still open:\n",
+        spec.total()
+    );
+    for criterion in spec.open_criteria().take(LISTED_CRITERIA) {
+        let mut text: String = criterion
+            .text
+            .chars()
+            .take(QUOTED_CRITERION_CHARS)
+            .collect();
+        if text.len() < criterion.text.len() {
+            text.push_str("...");
+        }
+        reason.push_str(&format!("- [ ] {text} (line {})\n", criterion.line));
+    }
+    if open > LISTED_CRITERIA {
+        reason.push_str(&format!(
+            "- ... and {} more (see the file)\n",
+            open - LISTED_CRITERIA
+        ));
+    }
+    reason.push('\n');
+    match declaration {
+        Declaration::Complete => reason.push_str(&format!(
+            "You wrote \"{}\", but a mission is complete only when every criterion is ticked in the spec: the phrase alone does not end it while criteria are open. If they are done, tick them; if not, keep working.\n",
+            phrases.complete
+        )),
+        Declaration::BlockedWithoutReason => reason.push_str(&format!(
+            "You wrote \"{}\" without a reason: the reason must follow the phrase.\n",
+            phrases.blocked
+        )),
+        Declaration::None | Declaration::Blocked { .. } => {}
+    }
+    reason.push_str(&format!(
+        "Next: take the first open criterion, do the work and verify it (run the tests, check the result), then tick it in the spec by changing `- [ ]` to `- [x]`. Go on until every criterion is ticked; the stop is allowed then.\n\
+         If you cannot go on without a person (missing access, a decision only they can make), end your reply with `{} <the reason>`.",
+        phrases.blocked
+    ));
+    reason
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::momentum::spec;
+
+    const NOW: i64 = 1_800_000_000_000;
+    const MINUTE: i64 = 60_000;
+    const PHRASES: Phrases<'static> = Phrases {
+        complete: "MISSION COMPLETE",
+        blocked: "MISSION BLOCKED:",
+    };
+    const LIMITS: Limits = Limits {
+        max_consecutive_blocks: 3,
+        max_blocks_per_session: 25,
+        max_blocking_ms: 60 * MINUTE,
+    };
+
+    /// The rule a case expects: allow for a reason, or block.
+    #[derive(Debug, PartialEq)]
+    enum Expect {
+        Allow(Allow),
+        Block,
+    }
+
+    /// One table row: a name and the inputs that differ from the default.
+    struct Case {
+        name: &'static str,
+        mission: bool,
+        spec: &'static str,
+        spec_state: Option<fn(&Spec) -> SpecState<'_>>,
+        message: Option<&'static str>,
+        transcript: TranscriptFacts,
+        counters: Counters,
+        expect: Expect,
+    }
+
+    const OPEN_SPEC: &str = "## Acceptance criteria\n- [x] parse the spec\n- [ ] write the verdict\n- [ ] benchmark it\n";
+    const DONE_SPEC: &str =
+        "## Acceptance criteria\n- [x] parse the spec\n- [x] write the verdict\n";
+
+    fn case(name: &'static str, expect: Expect) -> Case {
+        Case {
+            name,
+            mission: true,
+            spec: OPEN_SPEC,
+            spec_state: None,
+            message: Some("I am done for now."),
+            transcript: TranscriptFacts::default(),
+            counters: Counters::default(),
+            expect,
+        }
+    }
+
+    fn after_block(consecutive: i64, blocks: i64) -> Counters {
+        Counters {
+            momentum_blocks: blocks,
+            consecutive_blocks: consecutive,
+            tool_calls: 7,
+            tool_calls_at_last_block: Some(7),
+            blocking_since: Some(NOW - 5 * MINUTE),
+            last_block_at: Some(NOW - MINUTE),
+            last_open_criteria: Some(2),
+        }
+    }
+
+    fn run(case: &Case) -> Verdict {
+        let spec = spec::parse(case.spec);
+        let state = match case.spec_state {
+            Some(make) => make(&spec),
+            None => SpecState::Parsed(&spec),
+        };
+        let input = StopInput {
+            mission: case.mission.then_some(Mission {
+                spec_path: "/work/epic.md",
+                spec: state,
+            }),
+            last_assistant_message: case.message,
+            transcript: &case.transcript,
+            counters: case.counters,
+            limits: LIMITS,
+            phrases: PHRASES,
+            now_ms: NOW,
+        };
+        decide(&input)
+    }
+
+    fn table() -> Vec<Case> {
+        use Expect::{Allow as A, Block};
+        vec![
+            Case {
+                mission: false,
+                ..case("no mission allows", A(Allow::NoMission))
+            },
+            Case {
+                spec_state: Some(|_| SpecState::Missing),
+                ..case("a missing spec allows", A(Allow::SpecMissing))
+            },
+            Case {
+                spec_state: Some(|_| SpecState::Unreadable),
+                ..case("an unreadable spec allows", A(Allow::SpecUnreadable))
+            },
+            Case {
+                spec: "# Plan\nno boxes\n",
+                ..case("a spec without criteria allows", A(Allow::NoCriteria))
+            },
+            Case {
+                spec: DONE_SPEC,
+                ..case("every criterion ticked allows", A(Allow::AllCriteriaMet))
+            },
+            Case {
+                spec: DONE_SPEC,
+                counters: after_block(2, 24),
+                ..case(
+                    "every criterion ticked allows even mid-run",
+                    A(Allow::AllCriteriaMet),
+                )
+            },
+            case("open criteria on a first stop block", Block),
+            Case {
+                message: Some("All done. MISSION COMPLETE"),
+                ..case("the complete phrase with open criteria blocks", Block)
+            },
+            Case {
+                message: Some(
+                    "MISSION BLOCKED: the staging database password is not in the environment",
+                ),
+                ..case(
+                    "the blocked phrase with a reason allows (escape hatch)",
+                    A(Allow::DeclaredBlocked {
+                        reason: "the staging database password is not in the environment".into(),
+                    }),
+                )
+            },
+            Case {
+                message: Some("MISSION BLOCKED:\n\nI need a decision on the schema"),
+                ..case(
+                    "the blocked phrase with the reason on the next line allows",
+                    A(Allow::DeclaredBlocked {
+                        reason: "I need a decision on the schema".into(),
+                    }),
+                )
+            },
+            Case {
+                message: Some("MISSION BLOCKED:"),
+                ..case("the blocked phrase without a reason blocks", Block)
+            },
+            Case {
+                message: Some("I could write MISSION BLOCKED: <the reason>"),
+                ..case("the echoed placeholder is no reason and blocks", Block)
+            },
+            Case {
+                message: Some("mission blocked: lowercase"),
+                ..case("a phrase in the wrong case is not the phrase", Block)
+            },
+            Case {
+                message: None,
+                transcript: TranscriptFacts {
+                    last_assistant_text: Some("MISSION BLOCKED: no network".into()),
+                    ..Default::default()
+                },
+                ..case(
+                    "without last_assistant_message the transcript's text is read",
+                    A(Allow::DeclaredBlocked {
+                        reason: "no network".into(),
+                    }),
+                )
+            },
+            Case {
+                transcript: TranscriptFacts {
+                    api_error: Some(ApiError::UsageLimit {
+                        resets_at: Some(1_800_003_600),
+                    }),
+                    ..Default::default()
+                },
+                ..case(
+                    "a usage-limit error allows",
+                    A(Allow::UsageLimit {
+                        resets_at: Some(1_800_003_600),
+                    }),
+                )
+            },
+            Case {
+                transcript: TranscriptFacts {
+                    api_error: Some(ApiError::ContextExhausted),
+                    ..Default::default()
+                },
+                ..case("an exhausted context allows", A(Allow::ContextExhausted))
+            },
+            Case {
+                transcript: TranscriptFacts {
+                    api_error: Some(ApiError::Other {
+                        text: "overloaded".into(),
+                    }),
+                    ..Default::default()
+                },
+                ..case(
+                    "any other final API error allows",
+                    A(Allow::ApiError {
+                        text: "overloaded".into(),
+                    }),
+                )
+            },
+            Case {
+                counters: after_block(1, 1),
+                ..case("a second stop without tool use still blocks", Block)
+            },
+            Case {
+                counters: after_block(2, 2),
+                ..case("a third stop without tool use still blocks", Block)
+            },
+            Case {
+                counters: after_block(3, 3),
+                ..case(
+                    "breaker: the stop after 3 blocks in a row without tool use allows",
+                    A(Allow::ConsecutiveBlocks { blocks: 3 }),
+                )
+            },
+            Case {
+                counters: Counters {
+                    tool_calls: 9,
+                    ..after_block(3, 3)
+                },
+                ..case(
+                    "tool use counted by PostToolUse resets the run and blocks",
+                    Block,
+                )
+            },
+            Case {
+                counters: after_block(3, 3),
+                transcript: TranscriptFacts {
+                    tool_use_since_feedback: Some(true),
+                    ..Default::default()
+                },
+                ..case(
+                    "tool use seen in the transcript resets the run and blocks",
+                    Block,
+                )
+            },
+            Case {
+                counters: Counters {
+                    tool_calls: 30,
+                    ..after_block(0, 25)
+                },
+                ..case(
+                    "breaker: 25 blocks in a session allow even with tool use",
+                    A(Allow::SessionBlocks { blocks: 25 }),
+                )
+            },
+            Case {
+                counters: Counters {
+                    tool_calls: 30,
+                    blocking_since: Some(NOW - 60 * MINUTE),
+                    ..after_block(1, 5)
+                },
+                ..case(
+                    "breaker: an hour of blocking without a ticked criterion allows",
+                    A(Allow::BlockingTime { minutes: 60 }),
+                )
+            },
+            Case {
+                counters: Counters {
+                    tool_calls: 30,
+                    blocking_since: Some(NOW - 59 * MINUTE),
+                    ..after_block(1, 5)
+                },
+                ..case("59 minutes of blocking still blocks", Block)
+            },
+            Case {
+                spec: "## Acceptance criteria\n- [x] a\n- [x] b\n- [ ] c\n",
+                counters: Counters {
+                    tool_calls: 30,
+                    blocking_since: Some(NOW - 90 * MINUTE),
+                    ..after_block(1, 5)
+                },
+                ..case(
+                    "a criterion ticked since the last stop restarts the blocking clock",
+                    Block,
+                )
+            },
+            Case {
+                counters: Counters {
+                    blocking_since: Some(NOW - 90 * MINUTE),
+                    ..after_block(3, 3)
+                },
+                ..case(
+                    "when two breakers trip the run of blocks is reported",
+                    A(Allow::ConsecutiveBlocks { blocks: 3 }),
+                )
+            },
+        ]
+    }
+
+    #[test]
+    fn the_verdict_table_holds() {
+        let cases = table();
+        assert!(cases.len() >= 20);
+        let mut failures = Vec::new();
+        for case in &cases {
+            let verdict = run(case);
+            let got = match &verdict.decision {
+                Decision::Allow(allow) => Expect::Allow(allow.clone()),
+                Decision::Block { .. } => Expect::Block,
+            };
+            if got != case.expect {
+                failures.push(format!(
+                    "{}: expected {:?}, got {:?}",
+                    case.name, case.expect, got
+                ));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "failing cases:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn a_block_moves_every_counter_towards_a_breaker() {
+        for case in table() {
+            let verdict = run(&case);
+            let (before, after) = (case.counters, verdict.counters);
+            match verdict.decision {
+                Decision::Block { .. } => {
+                    assert_eq!(
+                        after.momentum_blocks,
+                        before.momentum_blocks + 1,
+                        "{}",
+                        case.name
+                    );
+                    assert!(after.consecutive_blocks >= 1, "{}", case.name);
+                    assert_eq!(
+                        after.tool_calls_at_last_block,
+                        Some(before.tool_calls),
+                        "{}",
+                        case.name
+                    );
+                    assert_eq!(after.last_block_at, Some(NOW), "{}", case.name);
+                    assert!(
+                        after.blocking_since.is_some_and(|since| since <= NOW),
+                        "{}",
+                        case.name
+                    );
+                }
+                Decision::Allow(_) => {
+                    assert_eq!(
+                        after.momentum_blocks, before.momentum_blocks,
+                        "{}",
+                        case.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn repeated_stops_without_tool_use_are_allowed_after_the_limit() {
+        let spec = spec::parse(OPEN_SPEC);
+        let transcript = TranscriptFacts::default();
+        let mut counters = Counters::default();
+        let mut decisions = Vec::new();
+        for stop in 0..5 {
+            let verdict = decide(&StopInput {
+                mission: Some(Mission {
+                    spec_path: "/e.md",
+                    spec: SpecState::Parsed(&spec),
+                }),
+                last_assistant_message: Some("done"),
+                transcript: &transcript,
+                counters,
+                limits: LIMITS,
+                phrases: PHRASES,
+                now_ms: NOW + stop * MINUTE,
+            });
+            decisions.push(matches!(verdict.decision, Decision::Block { .. }));
+            counters = verdict.counters;
+        }
+        assert_eq!(decisions, [true, true, true, false, false]);
+        assert_eq!(counters.momentum_blocks, 3);
+    }
+
+    #[test]
+    fn the_block_reason_lists_ten_open_criteria_and_counts_the_rest() {
+        let mut text = String::from("# Acceptance criteria\n");
+        for index in 1..=13 {
+            text.push_str(&format!("- [ ] criterion {index}\n"));
+        }
+        text.push_str("- [x] finished one\n");
+        let spec = spec::parse(&text);
+        let reason = block_reason("/e.md", &spec, &Declaration::None, PHRASES);
+        assert!(
+            reason.contains("13 of 14 acceptance criteria in /e.md are still open"),
+            "{reason}"
+        );
+        assert!(reason.contains("- [ ] criterion 10 (line 11)"), "{reason}");
+        assert!(!reason.contains("criterion 11"), "{reason}");
+        assert!(reason.contains("... and 3 more"), "{reason}");
+        assert!(!reason.contains("finished one"), "{reason}");
+        assert!(
+            reason.contains("`MISSION BLOCKED: <the reason>`"),
+            "{reason}"
+        );
+        assert!(reason.contains("`- [x]`"), "{reason}");
+    }
+
+    #[test]
+    fn the_block_reason_explains_why_the_complete_phrase_was_not_enough() {
+        let spec = spec::parse(OPEN_SPEC);
+        let reason = block_reason("/e.md", &spec, &Declaration::Complete, PHRASES);
+        assert!(
+            reason.contains("You wrote \"MISSION COMPLETE\""),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("the phrase alone does not end it"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn configured_phrases_are_the_ones_recognised() {
+        let phrases = Phrases {
+            complete: "DONE!",
+            blocked: "STUCK:",
+        };
+        assert_eq!(
+            declaration("STUCK: no disk", phrases),
+            Declaration::Blocked {
+                reason: "no disk".into()
+            }
+        );
+        assert_eq!(
+            declaration("MISSION BLOCKED: x", phrases),
+            Declaration::None
+        );
+        assert_eq!(declaration("all DONE!", phrases), Declaration::Complete);
+        assert_eq!(
+            declaration("`STUCK:` ...", phrases),
+            Declaration::BlockedWithoutReason
+        );
+    }
+
+    /// One step of a random session: what happened before a Stop.
+    #[derive(Debug, Clone)]
+    struct Step {
+        tool_calls: i64,
+        transcript_tool_use: Option<bool>,
+        minutes: i64,
+        tick: bool,
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        (
+            0i64..3,
+            proptest::option::of(any::<bool>()),
+            0i64..30,
+            proptest::bool::weighted(0.1),
+        )
+            .prop_map(|(tool_calls, transcript_tool_use, minutes, tick)| Step {
+                tool_calls,
+                transcript_tool_use,
+                minutes,
+                tick,
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_session_is_blocked_forever(steps in proptest::collection::vec(step(), 1..120)) {
+            let total = 40;
+            let mut done = 0;
+            let mut counters = Counters::default();
+            let mut now = NOW;
+            let mut blocks = 0;
+            let mut run_without_tools = 0;
+            for step in steps {
+                if step.tick && done < total - 1 {
+                    done += 1;
+                }
+                let text: String = (0..total)
+                    .map(|index| format!("- [{}] c{index}\n", if index < done { 'x' } else { ' ' }))
+                    .collect();
+                let spec = spec::parse(&text);
+                counters.tool_calls += step.tool_calls;
+                now += step.minutes * MINUTE;
+                let transcript = TranscriptFacts { tool_use_since_feedback: step.transcript_tool_use, ..Default::default() };
+                let used_tools = step.tool_calls > 0 || step.transcript_tool_use == Some(true);
+                let verdict = decide(&StopInput {
+                    mission: Some(Mission { spec_path: "/e.md", spec: SpecState::Parsed(&spec) }),
+                    last_assistant_message: Some("stopping"),
+                    transcript: &transcript,
+                    counters,
+                    limits: LIMITS,
+                    phrases: PHRASES,
+                    now_ms: now,
+                });
+                if matches!(verdict.decision, Decision::Block { .. }) {
+                    blocks += 1;
+                    run_without_tools = if used_tools { 1 } else { run_without_tools + 1 };
+                } else if used_tools {
+                    run_without_tools = 0;
+                }
+                proptest::prop_assert!(run_without_tools <= i64::from(LIMITS.max_consecutive_blocks));
+                proptest::prop_assert!(blocks <= i64::from(LIMITS.max_blocks_per_session));
+                counters = verdict.counters;
+            }
+        }
+    }
+}
