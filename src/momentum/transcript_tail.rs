@@ -28,7 +28,8 @@ pub const STOP_FEEDBACK_PREFIX: &str = "Stop hook feedback:";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TranscriptFacts {
     /// Whether the assistant used a tool after the last Stop hook feedback;
-    /// `None` when neither was found within the budget.
+    /// `None` when no feedback was found within the budget (tool use alone
+    /// proves nothing: it may predate the block whose feedback is unseen).
     pub tool_use_since_feedback: Option<bool>,
     /// The text of the newest assistant entry with text.
     pub last_assistant_text: Option<String>,
@@ -126,6 +127,8 @@ struct Scan {
     facts: TranscriptFacts,
     /// The newest assistant entry has been seen (its error state is settled).
     seen_assistant: bool,
+    /// A tool use newer than every line visited so far.
+    seen_tool_use: bool,
 }
 
 impl Scan {
@@ -139,7 +142,8 @@ impl Scan {
         } else if contains(line, STOP_FEEDBACK_PREFIX.as_bytes()) {
             if let Ok(entry) = serde_json::from_slice::<WireEntry>(line) {
                 if entry.kind.as_deref() == Some("user") && entry.is_stop_feedback() {
-                    self.facts.tool_use_since_feedback.get_or_insert(false);
+                    let seen_tool_use = self.seen_tool_use;
+                    self.facts.tool_use_since_feedback.get_or_insert(seen_tool_use);
                 }
             }
         }
@@ -163,8 +167,8 @@ impl Scan {
         if self.facts.last_assistant_text.is_none() && !text.is_empty() {
             self.facts.last_assistant_text = Some(text);
         }
-        if self.facts.tool_use_since_feedback.is_none() && message.has_tool_use() {
-            self.facts.tool_use_since_feedback = Some(true);
+        if message.has_tool_use() {
+            self.seen_tool_use = true;
         }
     }
 }
@@ -382,6 +386,23 @@ mod tests {
         let quoted = serde_json::json!({"type":"user","message":{"role":"user","content":[{"type":"tool_result","content":"Stop hook feedback: in a file"}]}}).to_string();
         let facts = facts_of(&[quoted, assistant_text("ok")]);
         assert_eq!(facts.tool_use_since_feedback, None);
+    }
+
+    #[test]
+    fn tool_use_without_any_feedback_in_the_tail_is_unknown() {
+        let facts = facts_of(&[assistant_tool_use(), assistant_text("done")]);
+        assert_eq!(facts.tool_use_since_feedback, None);
+    }
+
+    #[test]
+    fn only_the_newest_feedback_counts() {
+        let facts = facts_of(&[
+            feedback(),
+            assistant_tool_use(),
+            feedback(),
+            assistant_text("done"),
+        ]);
+        assert_eq!(facts.tool_use_since_feedback, Some(false));
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub fn fixtures_dir() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     for candidate in [
         manifest.join("../shared/fixtures/claude-code-2.1.330"),
+        // A git worktree under `<work>/wt/<branch>`.
+        manifest.join("../../shared/fixtures/claude-code-2.1.330"),
         manifest.join("tests/fixtures/claude-code-2.1.330"),
         // A helper's git worktree sits one level deeper (`wt/<name>`).
         manifest.join("../../shared/fixtures/claude-code-2.1.330"),
