@@ -136,8 +136,14 @@ fn attach_show_and_detach_work_from_the_project_folder() {
     let shown = mission.epic(&["show", "--json"]).success();
     let report = json(&String::from_utf8(shown.get_output().stdout.clone()).unwrap());
     assert_eq!(report["spec_path"], mission.spec.to_string_lossy().as_ref());
-    assert_eq!(report["project_dir"], mission.project.to_string_lossy().as_ref());
-    assert_eq!((report["total"].as_u64(), report["open"].as_u64()), (Some(3), Some(2)));
+    assert_eq!(
+        report["project_dir"],
+        mission.project.to_string_lossy().as_ref()
+    );
+    assert_eq!(
+        (report["total"].as_u64(), report["open"].as_u64()),
+        (Some(3), Some(2))
+    );
     assert_eq!(report["criteria"][1]["line"], 10);
     assert_eq!(report["criteria"][1]["done"], false);
     assert_eq!(report["source"], "sections");
@@ -162,7 +168,9 @@ fn attach_show_and_detach_work_from_the_project_folder() {
         .epic(&["show"])
         .failure()
         .stderr(predicates::str::contains("error: no epic is attached"))
-        .stderr(predicates::str::contains("hint: pace-maker epic attach SPEC"));
+        .stderr(predicates::str::contains(
+            "hint: pace-maker epic attach SPEC",
+        ));
 }
 
 #[test]
@@ -171,9 +179,15 @@ fn attach_refuses_a_missing_spec_and_a_spec_without_criteria() {
     mission
         .epic(&["attach", "nope.md"])
         .failure()
-        .stderr(predicates::str::contains("error: the spec nope.md does not exist"))
+        .stderr(predicates::str::contains(
+            "error: the spec nope.md does not exist",
+        ))
         .stderr(predicates::str::contains("hint: "));
-    std::fs::write(mission.project.join("empty.md"), "# Plan\n\nNo boxes here.\n").unwrap();
+    std::fs::write(
+        mission.project.join("empty.md"),
+        "# Plan\n\nNo boxes here.\n",
+    )
+    .unwrap();
     mission
         .epic(&["attach", "empty.md"])
         .failure()
@@ -211,11 +225,17 @@ fn session_start_tells_the_model_about_the_mission() {
     let context = reply["hookSpecificOutput"]["additionalContext"]
         .as_str()
         .unwrap();
-    assert!(context.contains(&*mission.spec.to_string_lossy()), "{context}");
+    assert!(
+        context.contains(&*mission.spec.to_string_lossy()),
+        "{context}"
+    );
     assert!(context.contains("2 of 3 acceptance criteria"), "{context}");
     assert!(context.contains("`- [x]`"), "{context}");
     assert!(context.contains("MISSION COMPLETE"), "{context}");
-    assert!(context.contains("MISSION BLOCKED: <the reason>"), "{context}");
+    assert!(
+        context.contains("MISSION BLOCKED: <the reason>"),
+        "{context}"
+    );
 }
 
 #[test]
@@ -230,8 +250,14 @@ fn a_stop_with_open_criteria_blocks_listing_them_and_is_allowed_once_ticked() {
     assert_eq!(reply["decision"], "block");
     let reason = reply["reason"].as_str().unwrap();
     assert!(reason.contains("2 of 3 acceptance criteria"), "{reason}");
-    assert!(reason.contains("- [ ] the greeting is tested (line 10)"), "{reason}");
-    assert!(reason.contains("- [ ] the README mentions the greeting (line 11)"), "{reason}");
+    assert!(
+        reason.contains("- [ ] the greeting is tested (line 10)"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("- [ ] the README mentions the greeting (line 11)"),
+        "{reason}"
+    );
     assert!(!reason.contains("the greeting is printed"), "{reason}");
     assert!(!reason.contains("not a criterion"), "{reason}");
     assert!(reason.contains("MISSION BLOCKED: <the reason>"), "{reason}");
@@ -239,7 +265,11 @@ fn a_stop_with_open_criteria_blocks_listing_them_and_is_allowed_once_ticked() {
     assert_eq!(mission.counter("last_open_criteria"), 2);
 
     mission.tick_everything();
-    assert_eq!(mission.stop(), "", "every criterion ticked: the stop is allowed");
+    assert_eq!(
+        mission.stop(),
+        "",
+        "every criterion ticked: the stop is allowed"
+    );
     assert_eq!(mission.counter("momentum_blocks"), 1);
     assert_eq!(mission.counter("last_open_criteria"), 0);
 }
@@ -256,7 +286,10 @@ fn repeated_stops_without_tool_use_are_allowed_at_the_nth() {
     let last = json(&stdouts[3]);
     let message = last["systemMessage"].as_str().unwrap();
     assert!(message.contains("2 acceptance criteria open"), "{message}");
-    assert!(message.contains("momentum.max_consecutive_blocks"), "{message}");
+    assert!(
+        message.contains("momentum.max_consecutive_blocks"),
+        "{message}"
+    );
     // It stays allowed while nothing is done...
     assert!(!is_block(&mission.stop()));
     // ...and a tool call (counted by PostToolUse) starts a new run of blocks.
@@ -349,7 +382,12 @@ fn the_escape_hatch_and_a_missing_spec_allow_the_stop() {
 fn a_paused_or_disabled_momentum_blocks_nothing() {
     let mission = Mission::new();
     mission.epic(&["attach", "epic.md"]).success();
-    mission.sandbox.command().args(["pause", "1h"]).assert().success();
+    mission
+        .sandbox
+        .command()
+        .args(["pause", "1h"])
+        .assert()
+        .success();
     assert_eq!(mission.stop(), "");
     mission.sandbox.command().arg("resume").assert().success();
     let output = mission

@@ -15,6 +15,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::path::Path;
 
+use memchr::memmem::Finder;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
@@ -50,7 +51,7 @@ pub enum ApiError {
 
 /// Reads the facts from the last `budget` bytes of `path`.
 pub fn read_facts(path: &Path, budget: u64) -> std::io::Result<TranscriptFacts> {
-    let mut scan = Scan::default();
+    let mut scan = Scan::new();
     for_each_line_backwards(path, budget, |line| scan.visit(line))?;
     Ok(scan.facts)
 }
@@ -74,7 +75,10 @@ pub fn for_each_line_backwards(
     let mut seen_last_newline = false;
     loop {
         if position > floor {
-            let start = position.saturating_sub(CHUNK_BYTES).max(floor);
+            // Steps grow with the line being assembled, so a long line costs
+            // a linear number of copies, not a quadratic one.
+            let step = CHUNK_BYTES.max(pending.len() as u64);
+            let start = position.saturating_sub(step).max(floor);
             let mut chunk = vec![0u8; (position - start) as usize];
             file.seek(SeekFrom::Start(start))?;
             file.read_exact(&mut chunk)?;
@@ -84,7 +88,7 @@ pub fn for_each_line_backwards(
         }
         if !seen_last_newline {
             // Whatever follows the file's last newline is still being written.
-            match pending.iter().rposition(|&byte| byte == b'\n') {
+            match memchr::memrchr(b'\n', &pending) {
                 Some(index) => {
                     pending.truncate(index);
                     seen_last_newline = true;
@@ -93,7 +97,7 @@ pub fn for_each_line_backwards(
                 None => return Ok(()),
             }
         }
-        while let Some(index) = pending.iter().rposition(|&byte| byte == b'\n') {
+        while let Some(index) = memchr::memrchr(b'\n', &pending) {
             let flow = visit_line(&pending[index + 1..], &mut visit);
             pending.truncate(index);
             if flow.is_break() {
@@ -122,8 +126,11 @@ fn visit_line(line: &[u8], visit: &mut impl FnMut(&[u8]) -> ControlFlow<()>) -> 
 }
 
 /// The backwards scan's state.
-#[derive(Default)]
 struct Scan {
+    /// Finds `"assistant"`: the only lines parsed in full.
+    assistant: Finder<'static>,
+    /// Finds the feedback prefix in a user line.
+    feedback: Finder<'static>,
     facts: TranscriptFacts,
     /// The newest assistant entry has been seen (its error state is settled).
     seen_assistant: bool,
@@ -132,18 +139,30 @@ struct Scan {
 }
 
 impl Scan {
+    fn new() -> Self {
+        Self {
+            assistant: Finder::new(b"\"assistant\""),
+            feedback: Finder::new(STOP_FEEDBACK_PREFIX.as_bytes()),
+            facts: TranscriptFacts::default(),
+            seen_assistant: false,
+            seen_tool_use: false,
+        }
+    }
+
     fn visit(&mut self, line: &[u8]) -> ControlFlow<()> {
-        if contains(line, b"\"assistant\"") {
+        if self.assistant.find(line).is_some() {
             if let Ok(entry) = serde_json::from_slice::<WireEntry>(line) {
                 if entry.kind.as_deref() == Some("assistant") {
                     self.visit_assistant(entry);
                 }
             }
-        } else if contains(line, STOP_FEEDBACK_PREFIX.as_bytes()) {
+        } else if self.feedback.find(line).is_some() {
             if let Ok(entry) = serde_json::from_slice::<WireEntry>(line) {
                 if entry.kind.as_deref() == Some("user") && entry.is_stop_feedback() {
                     let seen_tool_use = self.seen_tool_use;
-                    self.facts.tool_use_since_feedback.get_or_insert(seen_tool_use);
+                    self.facts
+                        .tool_use_since_feedback
+                        .get_or_insert(seen_tool_use);
                 }
             }
         }
@@ -205,12 +224,6 @@ fn classify_error(
     Some(ApiError::Other {
         text: text.chars().take(200).collect(),
     })
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
 }
 
 /// A transcript line, only the parts read here.
