@@ -162,9 +162,9 @@ fn respond(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply
         }
         Event::SessionStart { .. } => crate::momentum::on_session_start(context, event),
         Event::Stop { .. } => crate::momentum::on_stop(context, event),
-        Event::UserPromptSubmit { .. }
-        | Event::SubagentStop { .. }
-        | Event::SessionEnd { .. } => Ok(Reply::Nothing),
+        Event::UserPromptSubmit { .. } | Event::SubagentStop { .. } | Event::SessionEnd { .. } => {
+            Ok(Reply::Nothing)
+        }
     }
 }
 
