@@ -1,0 +1,10 @@
+//! The installer: pace-maker's entries in Claude Code's settings.
+//!
+//! `merge` is the pure part (a JSON value in, a JSON value out, tested as
+//! properties); `settings_file` reads and writes the files around it.
+
+pub mod diff;
+pub mod merge;
+pub mod receipts;
+pub mod settings_file;
+pub mod shell;

@@ -1,0 +1,112 @@
+//! What each install remembers for its uninstall, kept in the tool home.
+//!
+//! Most of what uninstall needs is in the settings themselves (our entries
+//! are recognisable, a chained status line carries the user's command).
+//! The rest cannot be: whether an emptied event list was there before,
+//! which status line `force` replaced, whether install created the file.
+//! That goes here, one entry per settings file, so uninstall can give the
+//! file back exactly as it was. A missing or unreadable receipt only makes
+//! uninstall fall back to removing what its removal emptied.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use super::merge::Receipt;
+use crate::fsutil;
+use crate::paths::{ToolHome, RECEIPTS_FILE};
+
+/// What one settings file's install remembers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileReceipt {
+    /// The settings file did not exist before the first install.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub created_file: bool,
+    #[serde(default, flatten)]
+    pub merge: Receipt,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ReceiptsFile {
+    #[serde(default)]
+    installs: BTreeMap<String, FileReceipt>,
+}
+
+fn load_all(home: &ToolHome) -> ReceiptsFile {
+    std::fs::read_to_string(home.root().join(RECEIPTS_FILE))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+fn save_all(home: &ToolHome, file: &ReceiptsFile) -> anyhow::Result<()> {
+    home.ensure()
+        .with_context(|| format!("cannot create {}", home.root().display()))?;
+    let path = home.root().join(RECEIPTS_FILE);
+    let text = serde_json::to_string_pretty(file)? + "\n";
+    fsutil::write_atomic(&path, text.as_bytes(), Some(0o600))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The receipt of the settings file named by `identity`, if any.
+pub fn load(home: &ToolHome, identity: &Path) -> Option<FileReceipt> {
+    load_all(home)
+        .installs
+        .remove(identity.to_string_lossy().as_ref())
+}
+
+/// Records an install: `later` is folded into what an earlier install kept.
+pub fn record(home: &ToolHome, identity: &Path, later: FileReceipt) -> anyhow::Result<()> {
+    let mut all = load_all(home);
+    let key = identity.to_string_lossy().into_owned();
+    match all.installs.get_mut(&key) {
+        Some(earlier) => {
+            earlier.created_file |= later.created_file;
+            earlier.merge.absorb(later.merge);
+        }
+        None => {
+            all.installs.insert(key, later);
+        }
+    }
+    save_all(home, &all)
+}
+
+/// Forgets a settings file's receipt after its uninstall.
+pub fn forget(home: &ToolHome, identity: &Path) -> anyhow::Result<()> {
+    let mut all = load_all(home);
+    if all
+        .installs
+        .remove(identity.to_string_lossy().as_ref())
+        .is_some()
+    {
+        save_all(home, &all)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_later_install_adds_to_what_an_earlier_one_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = ToolHome::at(dir.path().join("home"));
+        let identity = Path::new("/x/settings.json");
+        assert_eq!(load(&home, identity), None);
+        let first = FileReceipt {
+            created_file: true,
+            merge: Receipt {
+                kept_empty_events: vec!["Stop".into()],
+                ..Receipt::default()
+            },
+        };
+        record(&home, identity, first.clone()).unwrap();
+        record(&home, identity, FileReceipt::default()).unwrap();
+        assert_eq!(load(&home, identity), Some(first));
+        forget(&home, identity).unwrap();
+        assert_eq!(load(&home, identity), None);
+    }
+}

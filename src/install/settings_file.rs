@@ -1,0 +1,348 @@
+//! Reading and writing Claude Code's settings files, around the pure merge.
+//!
+//! The file belongs to the user, so this layer is careful: it refuses a
+//! file it cannot parse (saying where it broke) rather than overwrite it,
+//! refuses a read-only file rather than replace it behind the user's back,
+//! keeps a timestamped owner-only copy before any change, and writes
+//! through [`crate::fsutil::write_atomic`] (temporary file, rename, mode
+//! kept, symlink followed) so a crash never leaves half a file.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::fsutil;
+use crate::paths;
+
+/// Where a settings file lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// `<claude dir>/settings.json`: every project of this user.
+    #[default]
+    User,
+    /// `<project>/.claude/settings.json`: this project, shared with its team.
+    Project,
+    /// `<project>/.claude/settings.local.json`: this project, this machine only.
+    Local,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::User, Scope::Project, Scope::Local];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::User => "user",
+            Scope::Project => "project",
+            Scope::Local => "local",
+        }
+    }
+
+    /// The settings file of this scope.
+    pub fn path(self, claude_dir: &Path, project_dir: &Path) -> PathBuf {
+        match self {
+            Scope::User => claude_dir.join("settings.json"),
+            Scope::Project => project_dir.join(".claude").join("settings.json"),
+            Scope::Local => project_dir.join(".claude").join("settings.local.json"),
+        }
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a settings file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{path} is not valid JSON: {message} at line {line}, column {column} (hint: fix the file by hand; it was not changed)", path = .path.display())]
+    InvalidJson {
+        path: PathBuf,
+        message: String,
+        line: usize,
+        column: usize,
+    },
+    #[error("{path} holds {found} at the top level, not a JSON object (hint: fix the file by hand; it was not changed)", path = .path.display())]
+    NotAnObject { path: PathBuf, found: &'static str },
+    #[error("cannot read {path}: {source}", path = .path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is read-only (hint: make it writable with `chmod u+w`, or choose another --scope; it was not changed)", path = .path.display())]
+    ReadOnly { path: PathBuf },
+}
+
+/// A settings file as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsFile {
+    pub path: PathBuf,
+    /// The text as read; `None` when the file does not exist.
+    pub text: Option<String>,
+    /// The parsed value (an empty object for a missing or blank file).
+    pub value: Value,
+}
+
+impl SettingsFile {
+    pub fn exists(&self) -> bool {
+        self.text.is_some()
+    }
+}
+
+/// Reads and parses a settings file. A missing or blank file reads as `{}`.
+pub fn read(path: &Path) -> Result<SettingsFile, SettingsError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(SettingsError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let value = match text.as_deref() {
+        None => Value::Object(Default::default()),
+        Some(text) if text.trim().is_empty() => Value::Object(Default::default()),
+        Some(text) => parse(path, text)?,
+    };
+    Ok(SettingsFile {
+        path: path.to_path_buf(),
+        text,
+        value,
+    })
+}
+
+fn parse(path: &Path, text: &str) -> Result<Value, SettingsError> {
+    let value: Value = serde_json::from_str(text).map_err(|error| SettingsError::InvalidJson {
+        path: path.to_path_buf(),
+        message: strip_position(&error.to_string()),
+        line: error.line(),
+        column: error.column(),
+    })?;
+    let found = match &value {
+        Value::Object(_) => return Ok(value),
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+    };
+    Err(SettingsError::NotAnObject {
+        path: path.to_path_buf(),
+        found,
+    })
+}
+
+/// serde_json appends " at line L column C"; the error says it its own way.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// The text written for a value: two-space indentation and a final newline.
+pub fn render(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("a JSON value always serializes");
+    text.push('\n');
+    text
+}
+
+/// Refuses a file that exists but may not be written. Checked before any
+/// change because the atomic rename would otherwise replace even a
+/// read-only file (its folder being writable).
+pub fn check_writable(path: &Path) -> Result<(), SettingsError> {
+    let target = fsutil::resolve_target(path).unwrap_or_else(|_| path.to_path_buf());
+    let metadata = match std::fs::metadata(&target) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(SettingsError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let read_only = || SettingsError::ReadOnly {
+        path: path.to_path_buf(),
+    };
+    // Mode bits first: root may open anything, but a file nobody may write
+    // is one its owner meant to keep as it is.
+    if metadata.permissions().mode() & 0o222 == 0 {
+        return Err(read_only());
+    }
+    match std::fs::OpenOptions::new().write(true).open(&target) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => Err(read_only()),
+        Err(source) => Err(SettingsError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Copies `text` (the file's current content) next to `path` as
+/// `<name>.pace-maker-backup.<UTC time>`, owner-only, never overwriting an
+/// earlier copy. Returns the copy's path.
+pub fn backup(path: &Path, text: &str, now_ms: i64) -> anyhow::Result<PathBuf> {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "settings.json".into());
+    let stamp = jiff::Timestamp::from_millisecond(now_ms)
+        .map(|time| time.strftime("%Y%m%dT%H%M%SZ").to_string())
+        .unwrap_or_else(|_| now_ms.to_string());
+    for attempt in 1..1000 {
+        let suffix = if attempt == 1 {
+            String::new()
+        } else {
+            format!("-{attempt}")
+        };
+        let candidate = folder.join(format!("{name}.pace-maker-backup.{stamp}{suffix}"));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&candidate);
+        match file {
+            Ok(mut file) => {
+                file.write_all(text.as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .with_context(|| format!("cannot write the backup {}", candidate.display()))?;
+                return Ok(candidate);
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot create the backup {}", candidate.display()))
+            }
+        }
+    }
+    anyhow::bail!("too many backups of {} this second", path.display())
+}
+
+/// Writes `value` to `path` atomically, creating missing folders (0700).
+pub fn write(path: &Path, value: &Value) -> anyhow::Result<()> {
+    let target = fsutil::resolve_target(path)
+        .with_context(|| format!("cannot follow {}", path.display()))?;
+    if let Some(folder) = target
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+    {
+        paths::ensure_private_dir(folder)
+            .with_context(|| format!("cannot create the folder {}", folder.display()))?;
+    }
+    fsutil::write_atomic(path, render(value).as_bytes(), Some(0o600))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A stable name for a settings file (symlinks followed, folder made
+/// absolute), so one file is one entry however it was named.
+pub fn identity(path: &Path) -> PathBuf {
+    let target = fsutil::resolve_target(path).unwrap_or_else(|_| path.to_path_buf());
+    let absolute = if target.is_absolute() {
+        target
+    } else {
+        std::env::current_dir()
+            .map(|cwd| cwd.join(&target))
+            .unwrap_or(target)
+    };
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(folder), Some(name)) => folder
+            .canonicalize()
+            .map(|folder| folder.join(name))
+            .unwrap_or(absolute),
+        _ => absolute,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_json_names_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, "{\n  \"a\": 1,\n  oops\n}\n").unwrap();
+        let error = read(&path).unwrap_err();
+        match &error {
+            SettingsError::InvalidJson { line, column, .. } => {
+                assert_eq!((*line, *column), (3, 3));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(error.to_string().contains("at line 3, column 3"), "{error}");
+    }
+
+    #[test]
+    fn a_top_level_list_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, "[]").unwrap();
+        assert!(matches!(
+            read(&path),
+            Err(SettingsError::NotAnObject {
+                found: "a list",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn missing_and_blank_files_read_as_an_empty_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = read(&dir.path().join("nope.json")).unwrap();
+        assert!(!missing.exists());
+        assert_eq!(missing.value, serde_json::json!({}));
+        let blank = dir.path().join("blank.json");
+        std::fs::write(&blank, "  \n").unwrap();
+        assert_eq!(read(&blank).unwrap().value, serde_json::json!({}));
+    }
+
+    #[test]
+    fn render_indents_by_two_spaces_and_keeps_key_order() {
+        let value: Value = serde_json::from_str(r#"{"z": 1, "a": {"y": [1], "b": 2}}"#).unwrap();
+        assert_eq!(
+            render(&value),
+            "{\n  \"z\": 1,\n  \"a\": {\n    \"y\": [\n      1\n    ],\n    \"b\": 2\n  }\n}\n"
+        );
+    }
+
+    #[test]
+    fn backups_are_owner_only_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        let first = backup(&path, "one", 1_700_000_000_000).unwrap();
+        let second = backup(&path, "two", 1_700_000_000_000).unwrap();
+        assert_ne!(first, second);
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "one");
+        assert_eq!(std::fs::read_to_string(&second).unwrap(), "two");
+        assert!(first
+            .to_string_lossy()
+            .ends_with("settings.json.pace-maker-backup.20231114T221320Z"));
+        let mode = std::fs::metadata(&first).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn a_file_without_write_bits_is_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, "{}").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+        assert!(matches!(
+            check_writable(&path),
+            Err(SettingsError::ReadOnly { .. })
+        ));
+        assert!(check_writable(&dir.path().join("absent.json")).is_ok());
+    }
+}
