@@ -1,7 +1,12 @@
 //! The command-line surface (clap derive). Parsing only: each command's
 //! work lives in its own module, reached through [`crate::run`].
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
+
+use crate::install::merge::StatusLineMode;
+use crate::install::settings_file::Scope;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +49,12 @@ pub enum Command {
     /// Attach, detach or show the epic spec that keeps this project's missions going.
     #[command(subcommand)]
     Epic(EpicCommand),
+    /// Add pace-maker's hooks (and status line) to Claude Code's settings.
+    Install(InstallArgs),
+    /// Remove pace-maker's hooks (and status line) from Claude Code's settings.
+    Uninstall(UninstallArgs),
+    /// Check the installation, credentials, usage data, store and switches.
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -163,4 +174,52 @@ pub enum EpicCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Which settings file `install` and `uninstall` edit.
+#[derive(Debug, Args)]
+pub struct SettingsTargetArgs {
+    /// user: <claude dir>/settings.json; project: .claude/settings.json;
+    /// local: .claude/settings.local.json (project = CLAUDE_PROJECT_DIR or the current folder).
+    #[arg(long, value_enum, default_value_t = Scope::User, conflicts_with = "settings")]
+    pub scope: Scope,
+    /// Edit this settings file instead of a scope's.
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub target: SettingsTargetArgs,
+    /// auto: ours if there is none, else keep yours; chain: ours runs yours and
+    /// shows both; force: replace yours; skip: leave the status line alone.
+    #[arg(long, value_enum, default_value_t = StatusLineMode::Auto)]
+    pub statusline: StatusLineMode,
+    /// Print the change as a diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    #[command(flatten)]
+    pub target: SettingsTargetArgs,
+    /// skip leaves the status line as it is; any other mode removes ours and
+    /// restores yours.
+    #[arg(long, value_enum, default_value_t = StatusLineMode::Auto)]
+    pub statusline: StatusLineMode,
+    /// Print the change as a diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also delete the tool home (config, store, logs).
+    #[arg(long)]
+    pub purge: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -8,15 +8,19 @@
 //! - `store`: the SQLite file every process shares.
 //! - `config`, `paths`: settings and every path or variable the tool reads.
 //! - `momentum/`: epic specs, the transcript's tail and the Stop verdict.
-//! - `commands/`: the person-facing commands (status, config, logs).
+//! - `install/`: the settings merge (pure) and the settings files around it.
+//! - `doctor`: checks of everything pacing depends on.
+//! - `commands/`: the person-facing commands (status, config, logs, install).
 
 pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod controls;
+pub mod doctor;
 pub mod fsutil;
 pub mod hook;
+pub mod install;
 pub mod local_usage;
 pub mod logging;
 pub mod momentum;

@@ -34,6 +34,8 @@ pub const CONFIG_FILE: &str = "config.toml";
 pub const STORE_FILE: &str = "pace-maker.db";
 /// The log folder inside the tool home.
 pub const LOG_FOLDER: &str = "logs";
+/// What each install remembers for its uninstall, inside the tool home.
+pub const RECEIPTS_FILE: &str = "installs.json";
 /// The per-project override, relative to the project directory.
 pub const PROJECT_CONFIG: &str = ".claude/pace-maker.toml";
 

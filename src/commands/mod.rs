@@ -5,6 +5,7 @@
 pub mod config;
 pub mod controls;
 pub mod epic;
+pub mod install;
 pub mod logs;
 pub mod report;
 pub mod status;
@@ -33,6 +34,9 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
         Command::Usage(command) => usage::run(home, command),
         Command::Report(args) => report::run(home, &args),
         Command::Epic(command) => epic::run(home, command),
+        Command::Install(args) => install::install(home, &args),
+        Command::Uninstall(args) => install::uninstall(home, &args),
+        Command::Doctor(args) => crate::doctor::run(home, &args),
     }
 }
 

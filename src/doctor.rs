@@ -1,0 +1,957 @@
+//! `pace-maker doctor [--json]`: everything pacing depends on, one line each.
+//!
+//! Two halves. [`gather`] does the I/O: the settings files of every scope,
+//! the credentials file (only its expiry and plan: the token is never
+//! read into a field), the store (schema, a write probe, the switch, the
+//! usage API state, the latest status-line capture, the epic), config
+//! warnings and the kill switch, all into plain [`Facts`]. [`checks`] is a
+//! pure function from facts to check lines, so every verdict and wording
+//! is tested without a machine in a particular state. A check fails when
+//! it would stop pacing (not installed, hooks pointing at a missing
+//! binary, store unusable, switched off, ...); the command then exits 1.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use rusqlite::OptionalExtension;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::DoctorArgs;
+use crate::clock;
+use crate::config::{Config, HOOK_TIMEOUT_MARGIN_SECONDS};
+use crate::controls::{self, Control};
+use crate::hook::event::EventKind;
+use crate::install::merge::{self, Installation, StatusLineState};
+use crate::install::settings_file::{self, Scope};
+use crate::paths::{self, ToolHome};
+use crate::store::{Store, SCHEMA_VERSION};
+
+/// The version of the `doctor --json` schema.
+pub const DOCTOR_SCHEMA_VERSION: u32 = 1;
+
+/// Claude Code's credentials file, inside its folder.
+const CREDENTIALS_FILE: &str = ".credentials.json";
+
+/// Claude Code's timeout for an entry without one, in seconds.
+const CLAUDE_DEFAULT_TIMEOUT_SECONDS: u64 = 600;
+
+/// Everything the checks look at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub now_ms: i64,
+    pub version: String,
+    /// The running binary (what a current entry calls).
+    pub binary: String,
+    pub scopes: Vec<ScopeFacts>,
+    pub credentials: CredentialsFacts,
+    pub store: Result<StoreFacts, String>,
+    pub config_file: String,
+    pub config_file_exists: bool,
+    pub config_warnings: Vec<String>,
+    pub limits: Limits,
+    pub kill_switch: bool,
+    pub project_dir: String,
+}
+
+/// The config values the checks compare against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    pub max_delay_seconds: u64,
+    pub post_tool_use_timeout_seconds: u64,
+    pub other_timeout_seconds: u64,
+    pub stale_after_seconds: u64,
+    pub pacing_enabled: bool,
+    pub momentum_enabled: bool,
+}
+
+impl Limits {
+    fn from_config(config: &Config) -> Self {
+        Self {
+            max_delay_seconds: config.pacing.max_delay_seconds,
+            post_tool_use_timeout_seconds: config.hooks.post_tool_use_timeout_seconds,
+            other_timeout_seconds: config.hooks.other_timeout_seconds,
+            stale_after_seconds: config.pacing.stale_after_seconds,
+            pacing_enabled: config.pacing.enabled,
+            momentum_enabled: config.momentum.enabled,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopeFacts {
+    pub scope: Scope,
+    pub path: String,
+    pub settings: SettingsFacts,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SettingsFacts {
+    Missing,
+    Broken {
+        error: String,
+    },
+    Read {
+        installation: Installation,
+        /// Programs our entries call that do not exist.
+        missing_programs: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CredentialsFacts {
+    Missing {
+        path: String,
+    },
+    /// On macOS Claude Code keeps them in the login keychain.
+    Keychain,
+    Broken {
+        path: String,
+        error: String,
+    },
+    Present {
+        path: String,
+        /// Whether a subscription (OAuth) login is there at all.
+        oauth: bool,
+        expires_at_ms: Option<i64>,
+        subscription_type: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreFacts {
+    pub path: String,
+    pub schema_version: i64,
+    /// A write transaction could be taken.
+    pub writable: Result<(), String>,
+    pub control: Control,
+    pub api: ApiFacts,
+    /// When the status line last recorded official figures.
+    pub statusline_taken_at_ms: Option<i64>,
+    pub epic: Option<EpicFacts>,
+}
+
+/// The `api_state` row, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiFacts {
+    pub state: String,
+    pub last_success_at_ms: Option<i64>,
+    pub backoff_until_ms: Option<i64>,
+    pub failures: i64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpicFacts {
+    /// The folder it is attached to (the project or an ancestor).
+    pub attached_to: String,
+    pub spec_path: String,
+    pub spec_exists: bool,
+}
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Info,
+    Warn,
+    /// Stops pacing (or every hook).
+    Fail,
+}
+
+impl Status {
+    fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Info => "info",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        }
+    }
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub status: Status,
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Check {
+    fn new(name: impl Into<String>, status: Status, summary: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            status,
+            summary: summary.into(),
+            hint: None,
+        }
+    }
+
+    fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// The `--json` report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    /// No check failed.
+    pub ok: bool,
+    pub checks: Vec<Check>,
+}
+
+/// The checks, in report order. Pure.
+pub fn checks(facts: &Facts) -> Vec<Check> {
+    let mut out = vec![Check::new(
+        "version",
+        Status::Ok,
+        format!("pace-maker {} at {}", facts.version, facts.binary),
+    )];
+    for scope in &facts.scopes {
+        out.push(scope_check(scope, facts));
+    }
+    out.push(installed_check(facts));
+    out.push(credentials_check(facts));
+    out.push(api_check(facts));
+    out.push(status_line_check(facts));
+    out.push(store_check(facts));
+    out.push(config_check(facts));
+    out.push(switch_check(facts));
+    out.push(epic_check(facts));
+    out
+}
+
+fn ago(now_ms: i64, then_ms: i64) -> String {
+    format!("{} ago", clock::human_duration((now_ms - then_ms) / 1000))
+}
+
+fn within(now_ms: i64, then_ms: i64) -> String {
+    clock::human_duration((then_ms - now_ms) / 1000)
+}
+
+fn scope_check(scope: &ScopeFacts, facts: &Facts) -> Check {
+    let name = format!("{} scope", scope.scope);
+    let reinstall = format!("pace-maker install --scope {}", scope.scope);
+    let (installation, missing_programs) = match &scope.settings {
+        SettingsFacts::Missing => {
+            return Check::new(
+                name,
+                Status::Info,
+                format!("not installed (no {})", scope.path),
+            )
+        }
+        SettingsFacts::Broken { error } => {
+            return Check::new(name, Status::Warn, error.clone())
+                .hint("fix the file by hand: Claude Code cannot read it either")
+        }
+        SettingsFacts::Read {
+            installation,
+            missing_programs,
+        } => (installation, missing_programs),
+    };
+    if !installation.is_installed() {
+        if installation.all_hooks_disabled {
+            return Check::new(
+                name,
+                Status::Fail,
+                format!(
+                    "not installed, and disableAllHooks in {} turns every hook off",
+                    scope.path
+                ),
+            )
+            .hint(format!("remove disableAllHooks from {}", scope.path));
+        }
+        return Check::new(
+            name,
+            Status::Info,
+            format!("not installed ({})", scope.path),
+        );
+    }
+    let mut failures: Vec<String> = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
+    if installation.all_hooks_disabled {
+        failures.push("disableAllHooks turns every hook off".into());
+    }
+    for program in missing_programs {
+        failures.push(format!("calls {program}, which does not exist"));
+    }
+    let mut other_programs: Vec<&str> = installation
+        .hooks
+        .iter()
+        .map(|hook| hook.program.as_str())
+        .filter(|program| {
+            *program != facts.binary && !missing_programs.iter().any(|m| m == program)
+        })
+        .collect();
+    other_programs.dedup();
+    for program in other_programs {
+        warnings.push(format!("calls {program}, not this binary"));
+    }
+    let needed_post_timeout = facts.limits.max_delay_seconds + HOOK_TIMEOUT_MARGIN_SECONDS;
+    for kind in EventKind::ALL {
+        let found: Vec<_> = installation
+            .hooks
+            .iter()
+            .filter(|hook| hook.event == kind.claude_name())
+            .collect();
+        match found.as_slice() {
+            [] if kind == EventKind::PostToolUse => {
+                failures.push("no PostToolUse entry, so no pacing".into())
+            }
+            [] => warnings.push(format!("no {} entry", kind.claude_name())),
+            [hook, rest @ ..] => {
+                if !rest.is_empty() {
+                    warnings.push(format!(
+                        "{} entries for {}",
+                        found.len(),
+                        kind.claude_name()
+                    ));
+                }
+                if hook.argument != kind.cli_name() {
+                    warnings.push(format!(
+                        "the {} entry runs `hook {}`",
+                        kind.claude_name(),
+                        hook.argument
+                    ));
+                }
+                let timeout = hook
+                    .timeout_seconds
+                    .unwrap_or(CLAUDE_DEFAULT_TIMEOUT_SECONDS);
+                if kind == EventKind::PostToolUse {
+                    if timeout < needed_post_timeout {
+                        failures.push(format!(
+                            "PostToolUse timeout {timeout} s is under max delay + {HOOK_TIMEOUT_MARGIN_SECONDS} s ({needed_post_timeout} s): long sleeps get killed"
+                        ));
+                    }
+                    if !matches!(hook.matcher.as_deref(), None | Some("" | "*" | ".*")) {
+                        warnings.push(format!(
+                            "PostToolUse only runs for tools matching `{}`",
+                            hook.matcher.as_deref().unwrap_or_default()
+                        ));
+                    }
+                } else if timeout < facts.limits.other_timeout_seconds {
+                    warnings.push(format!(
+                        "{} timeout {timeout} s is under hooks.other_timeout_seconds ({} s)",
+                        kind.claude_name(),
+                        facts.limits.other_timeout_seconds
+                    ));
+                }
+            }
+        }
+    }
+    let stray: Vec<&str> = installation
+        .hooks
+        .iter()
+        .filter(|hook| {
+            EventKind::parse(&hook.event).is_none_or(|kind| kind.claude_name() != hook.event)
+        })
+        .map(|hook| hook.event.as_str())
+        .collect();
+    if !stray.is_empty() {
+        warnings.push(format!(
+            "entries in events it does not use: {}",
+            stray.join(", ")
+        ));
+    }
+    if !failures.is_empty() {
+        failures.extend(warnings);
+        return Check::new(
+            name,
+            Status::Fail,
+            format!("{}: {}", scope.path, failures.join("; ")),
+        )
+        .hint(reinstall);
+    }
+    if !warnings.is_empty() {
+        return Check::new(
+            name,
+            Status::Warn,
+            format!("{}: {}", scope.path, warnings.join("; ")),
+        )
+        .hint(reinstall);
+    }
+    Check::new(
+        name,
+        Status::Ok,
+        format!(
+            "installed in {}: {} hooks, current",
+            scope.path,
+            installation.hooks.len()
+        ),
+    )
+}
+
+fn installed_scopes(facts: &Facts) -> Vec<Scope> {
+    facts
+        .scopes
+        .iter()
+        .filter(|scope| {
+            matches!(&scope.settings, SettingsFacts::Read { installation, .. } if installation.is_installed())
+        })
+        .map(|scope| scope.scope)
+        .collect()
+}
+
+fn installed_check(facts: &Facts) -> Check {
+    match installed_scopes(facts).as_slice() {
+        [] => Check::new(
+            "installed",
+            Status::Fail,
+            "not installed in any scope: no hook runs",
+        )
+        .hint("pace-maker install"),
+        [scope] => Check::new(
+            "installed",
+            Status::Ok,
+            format!("once, in the {scope} scope"),
+        ),
+        [first, rest @ ..] => {
+            let names: Vec<String> = std::iter::once(first)
+                .chain(rest)
+                .map(|scope| scope.to_string())
+                .collect();
+            Check::new(
+                "installed",
+                Status::Warn,
+                format!(
+                    "in {} scopes at once: its hooks run twice",
+                    names.join(" and ")
+                ),
+            )
+            .hint(format!(
+                "keep one: pace-maker uninstall --scope {}",
+                rest.last().expect("at least two scopes")
+            ))
+        }
+    }
+}
+
+fn credentials_check(facts: &Facts) -> Check {
+    const NAME: &str = "credentials";
+    match &facts.credentials {
+        CredentialsFacts::Missing { path } => Check::new(
+            NAME,
+            Status::Warn,
+            format!("none at {path}: the usage API cannot be asked (the status line and the estimate still work)"),
+        )
+        .hint("log in to Claude Code with a Pro or Max subscription (`claude`, then /login)"),
+        CredentialsFacts::Keychain => Check::new(NAME, Status::Info, "in the macOS keychain (not read by doctor)"),
+        CredentialsFacts::Broken { path, error } => Check::new(NAME, Status::Warn, format!("{path}: {error}"))
+            .hint("log in to Claude Code again (`claude`, then /login)"),
+        CredentialsFacts::Present { oauth: false, path, .. } => Check::new(
+            NAME,
+            Status::Warn,
+            format!("{path} holds no subscription login: the usage API cannot be asked"),
+        )
+        .hint("log in to Claude Code with a Pro or Max subscription (`claude`, then /login)"),
+        CredentialsFacts::Present {
+            expires_at_ms,
+            subscription_type,
+            ..
+        } => {
+            let plan = subscription_type
+                .as_deref()
+                .map(|plan| format!(" ({plan} plan)"))
+                .unwrap_or_default();
+            match expires_at_ms {
+                Some(expires) if *expires <= facts.now_ms => Check::new(
+                    NAME,
+                    Status::Warn,
+                    format!("present{plan}, token expired {}", ago(facts.now_ms, *expires)),
+                )
+                .hint("Claude Code refreshes it when it next runs; until then the usage API is skipped"),
+                Some(expires) => Check::new(
+                    NAME,
+                    Status::Ok,
+                    format!("present{plan}, token valid for {}", within(facts.now_ms, *expires)),
+                ),
+                None => Check::new(NAME, Status::Ok, format!("present{plan}")),
+            }
+        }
+    }
+}
+
+fn api_check(facts: &Facts) -> Check {
+    const NAME: &str = "usage api";
+    let Ok(store) = &facts.store else {
+        return Check::new(NAME, Status::Info, "unknown: the store cannot be read");
+    };
+    let api = &store.api;
+    let last_success = api
+        .last_success_at_ms
+        .map(|at| format!(", last answer {}", ago(facts.now_ms, at)))
+        .unwrap_or_default();
+    match api.state.as_str() {
+        "ok" => Check::new(NAME, Status::Ok, format!("reachable{last_success}")),
+        "unknown" => Check::new(NAME, Status::Info, "not asked yet"),
+        state => {
+            let error = api
+                .last_error
+                .as_deref()
+                .map(|error| format!(": {error}"))
+                .unwrap_or_default();
+            let backoff = match api.backoff_until_ms {
+                Some(until) if until > facts.now_ms => {
+                    format!(", next try in {}", within(facts.now_ms, until))
+                }
+                _ => String::new(),
+            };
+            Check::new(
+                NAME,
+                Status::Warn,
+                format!(
+                    "{state}{error} ({} failures{backoff}{last_success})",
+                    api.failures
+                ),
+            )
+            .hint("`pace-maker usage refresh` tries again (respecting the backoff)")
+        }
+    }
+}
+
+fn status_line_check(facts: &Facts) -> Check {
+    const NAME: &str = "status line";
+    let ours = facts.scopes.iter().any(|scope| {
+        matches!(&scope.settings, SettingsFacts::Read { installation, .. }
+            if matches!(installation.status_line, StatusLineState::Ours { .. }))
+    });
+    let captured = facts
+        .store
+        .as_ref()
+        .ok()
+        .and_then(|store| store.statusline_taken_at_ms);
+    match captured {
+        Some(at) if facts.now_ms - at <= facts.limits.stale_after_seconds as i64 * 1000 => {
+            Check::new(
+                NAME,
+                Status::Ok,
+                format!("rate limits captured {}", ago(facts.now_ms, at)),
+            )
+        }
+        Some(at) => Check::new(
+            NAME,
+            Status::Info,
+            format!(
+                "rate limits last captured {} (it runs only in interactive sessions)",
+                ago(facts.now_ms, at)
+            ),
+        ),
+        None if ours => Check::new(
+            NAME,
+            Status::Info,
+            "installed, nothing captured yet (it runs only in interactive sessions)",
+        ),
+        None => Check::new(
+            NAME,
+            Status::Info,
+            "not pace-maker's: usage comes from the API and the estimate",
+        )
+        .hint("pace-maker install --statusline chain (keeps yours and shows both)"),
+    }
+}
+
+fn store_check(facts: &Facts) -> Check {
+    const NAME: &str = "store";
+    match &facts.store {
+        Err(error) => Check::new(NAME, Status::Fail, error.clone())
+            .hint("the tool home must be a writable folder (PACE_MAKER_HOME moves it)"),
+        Ok(store) if store.schema_version > SCHEMA_VERSION => Check::new(
+            NAME,
+            Status::Fail,
+            format!(
+                "{}: schema {} is newer than this build's {SCHEMA_VERSION}",
+                store.path, store.schema_version
+            ),
+        )
+        .hint("update pace-maker"),
+        Ok(store) => match &store.writable {
+            Err(error) => Check::new(
+                NAME,
+                Status::Fail,
+                format!("{} is not writable: {error}", store.path),
+            )
+            .hint(format!("check the permissions of {}", store.path)),
+            Ok(()) => Check::new(
+                NAME,
+                Status::Ok,
+                format!("{}, writable, schema {}", store.path, store.schema_version),
+            ),
+        },
+    }
+}
+
+fn config_check(facts: &Facts) -> Check {
+    const NAME: &str = "config";
+    match facts.config_warnings.as_slice() {
+        [] if facts.config_file_exists => {
+            Check::new(NAME, Status::Ok, format!("{} is valid", facts.config_file))
+        }
+        [] => Check::new(
+            NAME,
+            Status::Ok,
+            format!("defaults (no {})", facts.config_file),
+        ),
+        [first, rest @ ..] => {
+            let more = if rest.is_empty() {
+                String::new()
+            } else {
+                format!(" (and {} more)", rest.len())
+            };
+            Check::new(NAME, Status::Warn, format!("{first}{more}"))
+                .hint("pace-maker config list --resolved shows what is in force")
+        }
+    }
+}
+
+fn switch_check(facts: &Facts) -> Check {
+    const NAME: &str = "switch";
+    if facts.kill_switch {
+        return Check::new(
+            NAME,
+            Status::Fail,
+            format!("{} is set: every hook exits at once", paths::ENV_DISABLE),
+        )
+        .hint(format!("unset {}", paths::ENV_DISABLE));
+    }
+    let Ok(store) = &facts.store else {
+        return Check::new(NAME, Status::Info, "unknown: the store cannot be read");
+    };
+    match store.control {
+        Control::Off => {
+            Check::new(NAME, Status::Fail, "off: hooks do nothing").hint("pace-maker on")
+        }
+        Control::Paused { until_ms } => Check::new(
+            NAME,
+            Status::Warn,
+            format!(
+                "paused for {} more: no delays, no stop blocks",
+                within(facts.now_ms, until_ms)
+            ),
+        )
+        .hint("pace-maker resume"),
+        Control::On if !facts.limits.pacing_enabled => Check::new(
+            NAME,
+            Status::Fail,
+            "on, but pacing.enabled is false: no delays",
+        )
+        .hint("pace-maker config set pacing.enabled true"),
+        Control::On => Check::new(NAME, Status::Ok, "on"),
+    }
+}
+
+fn epic_check(facts: &Facts) -> Check {
+    const NAME: &str = "epic";
+    let Ok(store) = &facts.store else {
+        return Check::new(NAME, Status::Info, "unknown: the store cannot be read");
+    };
+    let momentum = if facts.limits.momentum_enabled {
+        ""
+    } else {
+        " (momentum.enabled is false: Stop is never blocked)"
+    };
+    match &store.epic {
+        Some(epic) if !epic.spec_exists => Check::new(
+            NAME,
+            Status::Warn,
+            format!(
+                "the spec {} attached to {} is missing",
+                epic.spec_path, epic.attached_to
+            ),
+        )
+        .hint("pace-maker epic attach SPEC (or epic detach)"),
+        Some(epic) => Check::new(
+            NAME,
+            Status::Ok,
+            format!(
+                "{} attached to {}{momentum}",
+                epic.spec_path, epic.attached_to
+            ),
+        ),
+        None => Check::new(
+            NAME,
+            Status::Info,
+            format!(
+                "none for {}: Stop is not blocked here{momentum}",
+                facts.project_dir
+            ),
+        ),
+    }
+}
+
+/// The report as text: one line per check, a hint under each that needs one.
+pub fn render_text(checks: &[Check]) -> String {
+    let width = checks
+        .iter()
+        .map(|check| check.name.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for check in checks {
+        out.push_str(&format!(
+            "{:<4}  {:<width$}  {}\n",
+            check.status.label(),
+            check.name,
+            check.summary
+        ));
+        if let Some(hint) = &check.hint {
+            out.push_str(&format!("{:<4}  {:<width$}  hint: {hint}\n", "", ""));
+        }
+    }
+    let failures = checks
+        .iter()
+        .filter(|check| check.status == Status::Fail)
+        .count();
+    let warnings = checks
+        .iter()
+        .filter(|check| check.status == Status::Warn)
+        .count();
+    let plural =
+        |count: usize, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
+    if failures == 0 {
+        out.push_str(&format!(
+            "pacing can work ({})\n",
+            plural(warnings, "warning")
+        ));
+    } else {
+        out.push_str(&format!(
+            "{} stop pacing ({})\n",
+            plural(failures, "problem"),
+            plural(warnings, "warning")
+        ));
+    }
+    out
+}
+
+/// Reads everything the checks need. Never fails: what cannot be read
+/// becomes a fact of its own.
+pub fn gather(home: &ToolHome, now_ms: i64) -> Facts {
+    let project_dir =
+        std::path::absolute(paths::project_dir()).unwrap_or_else(|_| paths::project_dir());
+    let loaded = Config::load(home, Some(&project_dir));
+    let claude_dir = paths::claude_dir();
+    let mut seen = Vec::new();
+    let mut scopes = Vec::new();
+    for scope in Scope::ALL {
+        let path = scope.path(&claude_dir, &project_dir);
+        let identity = settings_file::identity(&path);
+        // With the project at $HOME, two scopes name one file.
+        if seen.contains(&identity) {
+            continue;
+        }
+        seen.push(identity);
+        let settings = match settings_file::read(&path) {
+            Ok(file) if !file.exists() => SettingsFacts::Missing,
+            Ok(file) => {
+                let installation = merge::inspect(&file.value);
+                let mut missing_programs: Vec<String> = installation
+                    .hooks
+                    .iter()
+                    .map(|hook| hook.program.clone())
+                    .filter(|program| !program_exists(program))
+                    .collect();
+                missing_programs.dedup();
+                SettingsFacts::Read {
+                    installation,
+                    missing_programs,
+                }
+            }
+            Err(error) => SettingsFacts::Broken {
+                error: strip_hint(&error.to_string()),
+            },
+        };
+        scopes.push(ScopeFacts {
+            scope,
+            path: path.display().to_string(),
+            settings,
+        });
+    }
+    Facts {
+        now_ms,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        binary: crate::commands::install::current_binary()
+            .unwrap_or_else(|error| format!("unknown ({error})")),
+        scopes,
+        credentials: read_credentials(&claude_dir),
+        store: read_store(home, &loaded.config, &project_dir, now_ms),
+        config_file: home.config_file().display().to_string(),
+        config_file_exists: home.config_file().is_file(),
+        config_warnings: loaded.warnings,
+        limits: Limits::from_config(&loaded.config),
+        kill_switch: paths::kill_switch(),
+        project_dir: project_dir.display().to_string(),
+    }
+}
+
+fn strip_hint(message: &str) -> String {
+    match message.find(" (hint:") {
+        Some(index) => message[..index].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Whether the program an entry calls is there (a bare name is looked up in `PATH`).
+fn program_exists(program: &str) -> bool {
+    if program.contains('/') {
+        return Path::new(program).is_file();
+    }
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).any(|folder| folder.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+/// Only the two fields doctor shows; the token is skipped by the parser,
+/// never held in a field.
+#[derive(Deserialize)]
+struct CredentialsFile {
+    #[serde(rename = "claudeAiOauth")]
+    oauth: Option<OauthFields>,
+}
+
+#[derive(Deserialize)]
+struct OauthFields {
+    #[serde(rename = "expiresAt")]
+    expires_at: Option<i64>,
+    #[serde(rename = "subscriptionType")]
+    subscription_type: Option<String>,
+}
+
+fn read_credentials(claude_dir: &Path) -> CredentialsFacts {
+    let path = claude_dir.join(CREDENTIALS_FILE);
+    let shown = path.display().to_string();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return if cfg!(target_os = "macos") {
+                CredentialsFacts::Keychain
+            } else {
+                CredentialsFacts::Missing { path: shown }
+            };
+        }
+        Err(error) => {
+            return CredentialsFacts::Broken {
+                path: shown,
+                error: error.to_string(),
+            }
+        }
+    };
+    match serde_json::from_str::<CredentialsFile>(&text) {
+        Ok(CredentialsFile { oauth: Some(oauth) }) => CredentialsFacts::Present {
+            path: shown,
+            oauth: true,
+            expires_at_ms: oauth.expires_at,
+            subscription_type: oauth.subscription_type,
+        },
+        Ok(CredentialsFile { oauth: None }) => CredentialsFacts::Present {
+            path: shown,
+            oauth: false,
+            expires_at_ms: None,
+            subscription_type: None,
+        },
+        // The parser's message could quote the file; say only where it broke.
+        Err(error) => CredentialsFacts::Broken {
+            path: shown,
+            error: format!(
+                "not valid JSON (line {}, column {})",
+                error.line(),
+                error.column()
+            ),
+        },
+    }
+}
+
+fn read_store(
+    home: &ToolHome,
+    config: &Config,
+    project_dir: &Path,
+    now_ms: i64,
+) -> Result<StoreFacts, String> {
+    let mut store = Store::open_home(home, config).map_err(|error| format!("{error:#}"))?;
+    let writable = store.write(|_| Ok(())).map_err(|error| error.to_string());
+    let read = || -> rusqlite::Result<StoreFacts> {
+        let connection = store.connection();
+        let api = connection.query_row(
+            "SELECT state, last_success_at, backoff_until, failures, last_error FROM api_state WHERE id = 1",
+            [],
+            |row| {
+                Ok(ApiFacts {
+                    state: row.get(0)?,
+                    last_success_at_ms: row.get(1)?,
+                    backoff_until_ms: row.get(2)?,
+                    failures: row.get(3)?,
+                    last_error: row.get(4)?,
+                })
+            },
+        )?;
+        let statusline_taken_at_ms = connection.query_row(
+            "SELECT max(taken_at) FROM usage_snapshots WHERE source = 'statusline'",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(StoreFacts {
+            path: store.path().display().to_string(),
+            schema_version: store.schema_version()?,
+            writable: writable.clone(),
+            control: controls::read(connection, now_ms)?,
+            api,
+            statusline_taken_at_ms,
+            epic: find_epic(connection, project_dir)?,
+        })
+    };
+    read().map_err(|error| format!("cannot read the store {}: {error}", store.path().display()))
+}
+
+/// The epic of the project folder or its nearest ancestor.
+fn find_epic(
+    connection: &rusqlite::Connection,
+    project_dir: &Path,
+) -> rusqlite::Result<Option<EpicFacts>> {
+    let mut statement = connection.prepare("SELECT spec_path FROM epics WHERE project_dir = ?1")?;
+    for folder in project_dir.ancestors() {
+        let key = folder.to_string_lossy();
+        if key.is_empty() {
+            continue;
+        }
+        let spec: Option<String> = statement
+            .query_row([key.as_ref()], |row| row.get(0))
+            .optional()?;
+        if let Some(spec_path) = spec {
+            return Ok(Some(EpicFacts {
+                attached_to: key.into_owned(),
+                spec_exists: PathBuf::from(&spec_path).is_file(),
+                spec_path,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// `pace-maker doctor [--json]`.
+pub fn run(home: &ToolHome, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
+    let facts = gather(home, clock::now_ms());
+    let checks = checks(&facts);
+    let ok = checks.iter().all(|check| check.status != Status::Fail);
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let report = Report {
+            schema_version: DOCTOR_SCHEMA_VERSION,
+            ok,
+            checks,
+        };
+        serde_json::to_writer_pretty(&mut stdout, &report)?;
+        writeln!(stdout)?;
+    } else {
+        stdout.write_all(render_text(&checks).as_bytes())?;
+    }
+    stdout.flush()?;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
