@@ -45,7 +45,7 @@ pub struct Facts {
     pub binary: String,
     pub scopes: Vec<ScopeFacts>,
     pub credentials: CredentialsFacts,
-    pub store: Result<StoreFacts, String>,
+    pub store: StoreState,
     pub config_file: String,
     pub config_file_exists: bool,
     pub config_warnings: Vec<String>,
@@ -116,6 +116,29 @@ pub enum CredentialsFacts {
         expires_at_ms: Option<i64>,
         subscription_type: Option<String>,
     },
+}
+
+/// The store, as doctor found it. Doctor never creates it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreState {
+    /// No file yet: install or the first hook creates it.
+    Missing {
+        path: String,
+    },
+    /// It exists but cannot be opened or read.
+    Broken {
+        error: String,
+    },
+    Open(StoreFacts),
+}
+
+impl StoreState {
+    fn open(&self) -> Option<&StoreFacts> {
+        match self {
+            StoreState::Open(store) => Some(store),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -479,8 +502,12 @@ fn credentials_check(facts: &Facts) -> Check {
 
 fn api_check(facts: &Facts) -> Check {
     const NAME: &str = "usage api";
-    let Ok(store) = &facts.store else {
-        return Check::new(NAME, Status::Info, "unknown: the store cannot be read");
+    let store = match &facts.store {
+        StoreState::Open(store) => store,
+        StoreState::Missing { .. } => return Check::new(NAME, Status::Info, "not asked yet"),
+        StoreState::Broken { .. } => {
+            return Check::new(NAME, Status::Info, "unknown: the store cannot be read")
+        }
     };
     let api = &store.api;
     let last_success = api
@@ -523,8 +550,7 @@ fn status_line_check(facts: &Facts) -> Check {
     });
     let captured = facts
         .store
-        .as_ref()
-        .ok()
+        .open()
         .and_then(|store| store.statusline_taken_at_ms);
     match captured {
         Some(at) if facts.now_ms - at <= facts.limits.stale_after_seconds as i64 * 1000 => {
@@ -559,9 +585,13 @@ fn status_line_check(facts: &Facts) -> Check {
 fn store_check(facts: &Facts) -> Check {
     const NAME: &str = "store";
     match &facts.store {
-        Err(error) => Check::new(NAME, Status::Fail, error.clone())
+        StoreState::Missing { path } => {
+            Check::new(NAME, Status::Warn, format!("{path} does not exist yet"))
+                .hint("pace-maker install creates it (so does the first hook)")
+        }
+        StoreState::Broken { error } => Check::new(NAME, Status::Fail, error.clone())
             .hint("the tool home must be a writable folder (PACE_MAKER_HOME moves it)"),
-        Ok(store) if store.schema_version > SCHEMA_VERSION => Check::new(
+        StoreState::Open(store) if store.schema_version > SCHEMA_VERSION => Check::new(
             NAME,
             Status::Fail,
             format!(
@@ -570,7 +600,7 @@ fn store_check(facts: &Facts) -> Check {
             ),
         )
         .hint("update pace-maker"),
-        Ok(store) => match &store.writable {
+        StoreState::Open(store) => match &store.writable {
             Err(error) => Check::new(
                 NAME,
                 Status::Fail,
@@ -619,10 +649,15 @@ fn switch_check(facts: &Facts) -> Check {
         )
         .hint(format!("unset {}", paths::ENV_DISABLE));
     }
-    let Ok(store) = &facts.store else {
-        return Check::new(NAME, Status::Info, "unknown: the store cannot be read");
+    let control = match &facts.store {
+        StoreState::Open(store) => store.control,
+        // A store not created yet is switched on.
+        StoreState::Missing { .. } => Control::On,
+        StoreState::Broken { .. } => {
+            return Check::new(NAME, Status::Info, "unknown: the store cannot be read")
+        }
     };
-    match store.control {
+    match control {
         Control::Off => {
             Check::new(NAME, Status::Fail, "off: hooks do nothing").hint("pace-maker on")
         }
@@ -647,15 +682,19 @@ fn switch_check(facts: &Facts) -> Check {
 
 fn epic_check(facts: &Facts) -> Check {
     const NAME: &str = "epic";
-    let Ok(store) = &facts.store else {
-        return Check::new(NAME, Status::Info, "unknown: the store cannot be read");
+    let epic = match &facts.store {
+        StoreState::Open(store) => store.epic.as_ref(),
+        StoreState::Missing { .. } => None,
+        StoreState::Broken { .. } => {
+            return Check::new(NAME, Status::Info, "unknown: the store cannot be read")
+        }
     };
     let momentum = if facts.limits.momentum_enabled {
         ""
     } else {
         " (momentum.enabled is false: Stop is never blocked)"
     };
-    match &store.epic {
+    match epic {
         Some(epic) if !epic.spec_exists => Check::new(
             NAME,
             Status::Warn,
@@ -720,8 +759,9 @@ pub fn render_text(checks: &[Check]) -> String {
         ));
     } else {
         out.push_str(&format!(
-            "{} stop pacing ({})\n",
+            "{} {} pacing ({})\n",
             plural(failures, "problem"),
+            if failures == 1 { "stops" } else { "stop" },
             plural(warnings, "warning")
         ));
     }
@@ -865,7 +905,20 @@ fn read_credentials(claude_dir: &Path) -> CredentialsFacts {
     }
 }
 
-fn read_store(
+fn read_store(home: &ToolHome, config: &Config, project_dir: &Path, now_ms: i64) -> StoreState {
+    let path = home.store_file();
+    if !path.exists() {
+        return StoreState::Missing {
+            path: path.display().to_string(),
+        };
+    }
+    match open_store(home, config, project_dir, now_ms) {
+        Ok(store) => StoreState::Open(store),
+        Err(error) => StoreState::Broken { error },
+    }
+}
+
+fn open_store(
     home: &ToolHome,
     config: &Config,
     project_dir: &Path,
@@ -954,4 +1007,302 @@ pub fn run(home: &ToolHome, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::install::merge::{InstallOptions, StatusLineMode};
+    use serde_json::json;
+
+    const NOW: i64 = 1_780_000_000_000;
+    const MINUTE: i64 = 60_000;
+    const BIN: &str = "/usr/local/bin/pace-maker";
+
+    fn installed_at(binary: &str, post_tool_use_timeout_seconds: u64) -> SettingsFacts {
+        let settings = crate::install::merge::install(
+            &json!({}),
+            &InstallOptions {
+                binary: binary.into(),
+                post_tool_use_timeout_seconds,
+                other_timeout_seconds: 10,
+                status_line: StatusLineMode::Auto,
+            },
+        )
+        .unwrap()
+        .settings;
+        SettingsFacts::Read {
+            installation: merge::inspect(&settings),
+            missing_programs: Vec::new(),
+        }
+    }
+
+    fn scope(scope: Scope, settings: SettingsFacts) -> ScopeFacts {
+        let path = match scope {
+            Scope::User => "/home/dev/.claude/settings.json",
+            Scope::Project => "/home/dev/project/.claude/settings.json",
+            Scope::Local => "/home/dev/project/.claude/settings.local.json",
+        };
+        ScopeFacts {
+            scope,
+            path: path.into(),
+            settings,
+        }
+    }
+
+    fn healthy() -> Facts {
+        Facts {
+            now_ms: NOW,
+            version: "0.1.0".into(),
+            binary: BIN.into(),
+            scopes: vec![
+                scope(Scope::User, installed_at(BIN, 300)),
+                scope(Scope::Project, SettingsFacts::Missing),
+                scope(
+                    Scope::Local,
+                    SettingsFacts::Read {
+                        installation: merge::inspect(&json!({"permissions": {}})),
+                        missing_programs: Vec::new(),
+                    },
+                ),
+            ],
+            credentials: CredentialsFacts::Present {
+                path: "/home/dev/.claude/.credentials.json".into(),
+                oauth: true,
+                expires_at_ms: Some(NOW + 5 * 60 * MINUTE),
+                subscription_type: Some("max".into()),
+            },
+            store: StoreState::Open(StoreFacts {
+                path: "/home/dev/.claude-pace-maker/pace-maker.db".into(),
+                schema_version: SCHEMA_VERSION,
+                writable: Ok(()),
+                control: Control::On,
+                api: ApiFacts {
+                    state: "ok".into(),
+                    last_success_at_ms: Some(NOW - 4 * MINUTE),
+                    backoff_until_ms: None,
+                    failures: 0,
+                    last_error: None,
+                },
+                statusline_taken_at_ms: Some(NOW - 3 * MINUTE),
+                epic: Some(EpicFacts {
+                    attached_to: "/home/dev/project".into(),
+                    spec_path: "/home/dev/project/EPIC.md".into(),
+                    spec_exists: true,
+                }),
+            }),
+            config_file: "/home/dev/.claude-pace-maker/config.toml".into(),
+            config_file_exists: true,
+            config_warnings: Vec::new(),
+            limits: Limits::from_config(&Config::default()),
+            kill_switch: false,
+            project_dir: "/home/dev/project".into(),
+        }
+    }
+
+    fn broken() -> Facts {
+        let mut facts = healthy();
+        let mut stale = installed_at("/old/bin/pace-maker", 60);
+        if let SettingsFacts::Read {
+            missing_programs, ..
+        } = &mut stale
+        {
+            missing_programs.push("/old/bin/pace-maker".into());
+        }
+        facts.scopes = vec![
+            scope(Scope::User, stale),
+            scope(
+                Scope::Project,
+                SettingsFacts::Broken {
+                    error: "/home/dev/project/.claude/settings.json is not valid JSON: expected `,` or `}` at line 3, column 5".into(),
+                },
+            ),
+            scope(Scope::Local, installed_at(BIN, 300)),
+        ];
+        facts.credentials = CredentialsFacts::Present {
+            path: "/home/dev/.claude/.credentials.json".into(),
+            oauth: true,
+            expires_at_ms: Some(NOW - 2 * 60 * MINUTE),
+            subscription_type: Some("pro".into()),
+        };
+        if let StoreState::Open(store) = &mut facts.store {
+            store.control = Control::Off;
+            store.api = ApiFacts {
+                state: "backing-off".into(),
+                last_success_at_ms: Some(NOW - 3 * 60 * MINUTE),
+                backoff_until_ms: Some(NOW + 10 * MINUTE),
+                failures: 3,
+                last_error: Some("HTTP 429 Too Many Requests".into()),
+            };
+            store.statusline_taken_at_ms = None;
+            store.epic = Some(EpicFacts {
+                attached_to: "/home/dev".into(),
+                spec_path: "/home/dev/gone.md".into(),
+                spec_exists: false,
+            });
+        }
+        facts.config_warnings = vec![
+            "/home/dev/.claude-pace-maker/config.toml: `pacing.target_percent` must be in (0, 100]; keeping 95.0".into(),
+            "/home/dev/.claude-pace-maker/config.toml: unknown key `pacing.speed`; keeping nothing".into(),
+        ];
+        facts
+    }
+
+    fn status_of(facts: &Facts, name: &str) -> Status {
+        checks(facts)
+            .into_iter()
+            .find(|check| check.name == name)
+            .unwrap_or_else(|| panic!("no check {name}"))
+            .status
+    }
+
+    #[test]
+    fn a_healthy_setup_reports_every_check_ok() {
+        let checks = checks(&healthy());
+        insta::assert_snapshot!("doctor_healthy", render_text(&checks));
+        assert!(checks.iter().all(|check| check.status != Status::Fail));
+    }
+
+    #[test]
+    fn a_broken_setup_reports_each_problem_with_a_hint() {
+        let checks = checks(&broken());
+        insta::assert_snapshot!("doctor_broken", render_text(&checks));
+        for check in &checks {
+            if matches!(check.status, Status::Warn | Status::Fail) {
+                assert!(check.hint.is_some(), "{} has no hint", check.name);
+            }
+        }
+    }
+
+    #[test]
+    fn a_broken_store_and_the_kill_switch_fail() {
+        let mut facts = healthy();
+        facts.kill_switch = true;
+        facts.store = StoreState::Broken {
+            error: "cannot create /home/dev/.claude-pace-maker: Not a directory (os error 20)"
+                .into(),
+        };
+        insta::assert_snapshot!("doctor_store_broken", render_text(&checks(&facts)));
+    }
+
+    #[test]
+    fn verdicts_for_single_facts() {
+        type Change = fn(&mut Facts);
+        let cases: [(&str, Change, &str, Status); 10] = [
+            (
+                "not installed anywhere fails",
+                |facts| facts.scopes[0].settings = SettingsFacts::Missing,
+                "installed",
+                Status::Fail,
+            ),
+            (
+                "a paused switch warns",
+                |facts| {
+                    if let StoreState::Open(store) = &mut facts.store {
+                        store.control = Control::Paused {
+                            until_ms: NOW + 42 * MINUTE,
+                        };
+                    }
+                },
+                "switch",
+                Status::Warn,
+            ),
+            (
+                "pacing disabled in config fails",
+                |facts| facts.limits.pacing_enabled = false,
+                "switch",
+                Status::Fail,
+            ),
+            (
+                "a store not created yet warns but leaves the switch on",
+                |facts| {
+                    facts.store = StoreState::Missing {
+                        path: "/x/pace-maker.db".into(),
+                    }
+                },
+                "store",
+                Status::Warn,
+            ),
+            (
+                "a newer schema fails",
+                |facts| {
+                    if let StoreState::Open(store) = &mut facts.store {
+                        store.schema_version = SCHEMA_VERSION + 1;
+                    }
+                },
+                "store",
+                Status::Fail,
+            ),
+            (
+                "an unwritable store fails",
+                |facts| {
+                    if let StoreState::Open(store) = &mut facts.store {
+                        store.writable = Err("attempt to write a readonly database".into());
+                    }
+                },
+                "store",
+                Status::Fail,
+            ),
+            (
+                "a timeout of exactly max delay plus the margin is enough",
+                |facts| facts.scopes[0].settings = installed_at(BIN, 270),
+                "user scope",
+                Status::Ok,
+            ),
+            (
+                "a timeout one second shorter fails",
+                |facts| facts.scopes[0].settings = installed_at(BIN, 269),
+                "user scope",
+                Status::Fail,
+            ),
+            (
+                "another existing binary warns",
+                |facts| facts.scopes[0].settings = installed_at("/opt/pace-maker", 300),
+                "user scope",
+                Status::Warn,
+            ),
+            (
+                "missing credentials warn",
+                |facts| facts.credentials = CredentialsFacts::Missing { path: "/x".into() },
+                "credentials",
+                Status::Warn,
+            ),
+        ];
+        for (name, change, check, expected) in cases {
+            let mut facts = healthy();
+            change(&mut facts);
+            assert_eq!(status_of(&facts, check), expected, "{name}");
+        }
+        let mut missing = healthy();
+        missing.store = StoreState::Missing {
+            path: "/x/pace-maker.db".into(),
+        };
+        assert_eq!(status_of(&missing, "switch"), Status::Ok);
+    }
+
+    #[test]
+    fn disable_all_hooks_fails_even_where_we_are_not_installed() {
+        let mut facts = healthy();
+        facts.scopes[2].settings = SettingsFacts::Read {
+            installation: merge::inspect(&json!({"disableAllHooks": true})),
+            missing_programs: Vec::new(),
+        };
+        assert_eq!(status_of(&facts, "local scope"), Status::Fail);
+    }
+
+    #[test]
+    fn the_json_report_names_status_in_lowercase() {
+        let report = Report {
+            schema_version: DOCTOR_SCHEMA_VERSION,
+            ok: false,
+            checks: checks(&broken()),
+        };
+        let value = serde_json::to_value(&report).unwrap();
+        assert_eq!(value["checks"][0]["status"], "ok");
+        assert!(value["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|check| check["status"] == "fail"));
+    }
 }

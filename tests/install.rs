@@ -1,0 +1,578 @@
+//! `pace-maker install | uninstall` run as a person runs them: the built
+//! binary, a temporary HOME, real settings files. Then every hook command
+//! exactly as written into settings.json, through `sh -c`, with captured
+//! payloads.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+
+use serde_json::{json, Value};
+use support::{fixture_lines, Sandbox};
+
+fn user_settings(sandbox: &Sandbox) -> PathBuf {
+    sandbox.home().join(".claude").join("settings.json")
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Files next to `path` whose name starts with its name and contains "backup".
+fn backups_of(path: &Path) -> Vec<PathBuf> {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let mut found: Vec<PathBuf> = std::fs::read_dir(path.parent().unwrap())
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|candidate| {
+                    let candidate = candidate.file_name().unwrap().to_string_lossy();
+                    candidate.starts_with(&name) && candidate.contains(".pace-maker-backup.")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+fn mode_of(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Our commands in a settings value, by event.
+fn own_commands(settings: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (event, groups) in settings["hooks"].as_object().unwrap() {
+        for group in groups.as_array().unwrap() {
+            for entry in group["hooks"].as_array().unwrap() {
+                let command = entry["command"].as_str().unwrap();
+                if command.contains("pace-maker") && command.contains(" hook ") {
+                    out.push((event.clone(), command.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A copy of the built binary at `folder/pace-maker`.
+fn binary_copy(folder: &Path) -> PathBuf {
+    std::fs::create_dir_all(folder).unwrap();
+    let copy = folder.join("pace-maker");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("pace-maker"), &copy).unwrap();
+    copy
+}
+
+#[test]
+fn install_into_a_fresh_home_creates_the_folders_the_settings_and_a_commented_config() {
+    let sandbox = Sandbox::new();
+    sandbox.command().arg("install").assert().success();
+    let settings_path = user_settings(&sandbox);
+    let settings = read_json(&settings_path);
+    let binary = assert_cmd::cargo::cargo_bin("pace-maker");
+    let events: Vec<&String> = settings["hooks"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        events,
+        [
+            "SessionStart",
+            "UserPromptSubmit",
+            "PostToolUse",
+            "Stop",
+            "SubagentStop",
+            "SessionEnd"
+        ]
+    );
+    assert_eq!(
+        settings["hooks"]["PostToolUse"],
+        json!([{"matcher": "*", "hooks": [{"type": "command", "command": format!("{} hook post-tool-use", binary.display()), "timeout": 300}]}])
+    );
+    assert_eq!(settings["hooks"]["Stop"][0]["hooks"][0]["timeout"], 10);
+    assert_eq!(
+        settings["statusLine"]["command"],
+        format!("{} statusline", binary.display())
+    );
+    let text = std::fs::read_to_string(&settings_path).unwrap();
+    assert!(
+        text.starts_with("{\n  \"hooks\": {\n    \"SessionStart\""),
+        "two-space indentation: {text}"
+    );
+    assert!(text.ends_with("}\n"));
+    assert_eq!(mode_of(&settings_path), 0o600);
+    assert_eq!(
+        std::fs::read_to_string(sandbox.tool_home().join("config.toml")).unwrap(),
+        pace_maker::config::default_file_text()
+    );
+    assert_eq!(mode_of(&sandbox.tool_home()), 0o700);
+    assert!(sandbox.store_path().exists(), "install creates the store");
+    assert!(
+        backups_of(&settings_path).is_empty(),
+        "nothing to back up for a new file"
+    );
+}
+
+#[test]
+fn every_hook_command_as_written_runs_through_sh_with_a_fixture_payload_and_exits_zero() {
+    let sandbox = Sandbox::new();
+    // A folder with a space and a quote makes the quoting matter.
+    let binary = binary_copy(&sandbox.dir.path().join("my tools/it's"));
+    let claude_dir = sandbox.dir.path().join("claude config");
+    StdCommand::new(&binary)
+        .arg("install")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", sandbox.home())
+        .env("CLAUDE_CONFIG_DIR", &claude_dir)
+        .env("PACE_MAKER_HOME", sandbox.tool_home())
+        .current_dir(sandbox.dir.path())
+        .status()
+        .unwrap()
+        .success()
+        .then_some(())
+        .expect("install succeeds");
+    let settings = read_json(&claude_dir.join("settings.json"));
+    let commands = own_commands(&settings);
+    assert_eq!(commands.len(), 6);
+
+    let payloads: Vec<Value> = fixture_lines("hook-inputs-basic.jsonl")
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let payload_for = |event: &str| -> Value {
+        if let Some(found) = payloads.iter().find(|p| p["hook_event_name"] == event) {
+            return found.clone();
+        }
+        // The basic capture has no subagent: its Stop payload, renamed, is
+        // what a SubagentStop carries.
+        assert_eq!(event, "SubagentStop");
+        let mut stop = payloads
+            .iter()
+            .find(|p| p["hook_event_name"] == "Stop")
+            .unwrap()
+            .clone();
+        stop["hook_event_name"] = json!("SubagentStop");
+        stop["agent_transcript_path"] = json!("/home/dev/.claude/projects/-home-dev-project/d095304d/subagents/agent-1.jsonl");
+        stop
+    };
+    for (event, command) in &commands {
+        let payload = payload_for(event).to_string();
+        let mut child = StdCommand::new("sh")
+            .arg("-c")
+            .arg(command)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", sandbox.home())
+            .env("CLAUDE_CONFIG_DIR", &claude_dir)
+            .env("PACE_MAKER_HOME", sandbox.tool_home())
+            .env("CLAUDE_PROJECT_DIR", "/home/dev/project")
+            .env("CLAUDECODE", "1")
+            .current_dir(sandbox.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(payload.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{event}: `{command}` failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.stderr.is_empty(),
+            "{event}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // Each command reached the binary: every event left its row.
+    assert_eq!(
+        sandbox.query_i64("SELECT count(DISTINCT event) FROM hook_events"),
+        6
+    );
+}
+
+#[test]
+fn installing_twice_changes_nothing_the_second_time() {
+    let sandbox = Sandbox::new();
+    let path = user_settings(&sandbox);
+    write(
+        &path,
+        r#"{"model": "opus", "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}]}}"#,
+    );
+    sandbox.command().arg("install").assert().success();
+    let first = std::fs::read(&path).unwrap();
+    assert_eq!(backups_of(&path).len(), 1);
+    sandbox
+        .command()
+        .arg("install")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("nothing to change"));
+    assert_eq!(std::fs::read(&path).unwrap(), first);
+    assert_eq!(backups_of(&path).len(), 1, "no change, no backup");
+}
+
+#[test]
+fn reinstalling_from_a_moved_binary_updates_the_entries_in_place() {
+    let sandbox = Sandbox::new();
+    let old = binary_copy(&sandbox.dir.path().join("old"));
+    let new = binary_copy(&sandbox.dir.path().join("new"));
+    for binary in [&old, &new] {
+        let status = StdCommand::new(binary)
+            .arg("install")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", sandbox.home())
+            .env("PACE_MAKER_HOME", sandbox.tool_home())
+            .current_dir(sandbox.dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let commands = own_commands(&read_json(&user_settings(&sandbox)));
+    assert_eq!(commands.len(), 6, "{commands:?}");
+    for (_, command) in commands {
+        assert!(
+            command.starts_with(&new.display().to_string()),
+            "{command}"
+        );
+    }
+}
+
+#[test]
+fn malformed_settings_are_refused_with_line_and_column_and_left_untouched() {
+    let sandbox = Sandbox::new();
+    let path = user_settings(&sandbox);
+    let text = "{\n  \"model\": \"opus\",\n  \"hooks\": {,}\n}\n";
+    write(&path, text);
+    sandbox
+        .command()
+        .arg("install")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("is not valid JSON"))
+        .stderr(predicates::str::contains("at line 3, column 13"))
+        .stderr(predicates::str::contains("hint: fix the file by hand"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert!(backups_of(&path).is_empty());
+    sandbox
+        .command()
+        .arg("uninstall")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("at line 3, column 13"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+#[test]
+fn settings_that_are_not_an_object_or_hold_hooks_of_the_wrong_shape_are_refused() {
+    let sandbox = Sandbox::new();
+    let path = user_settings(&sandbox);
+    for text in ["[1, 2]\n", "{\"hooks\": []}\n", "{\"hooks\": {\"Stop\": 1}}\n"] {
+        write(&path, text);
+        sandbox.command().arg("install").assert().failure().stderr(
+            predicates::str::contains("not a JSON object")
+                .or(predicates::str::contains("is not an object"))
+                .or(predicates::str::contains("is not a list")),
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+}
+
+use predicates::prelude::PredicateBooleanExt;
+
+#[test]
+fn a_read_only_settings_file_is_refused_and_left_untouched() {
+    let sandbox = Sandbox::new();
+    let path = user_settings(&sandbox);
+    let text = "{\"model\": \"opus\"}\n";
+    write(&path, text);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    sandbox
+        .command()
+        .arg("install")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("is read-only"))
+        .stderr(predicates::str::contains("hint: make it writable"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert_eq!(mode_of(&path), 0o444);
+    assert!(backups_of(&path).is_empty());
+}
+
+#[test]
+fn a_symlinked_settings_file_keeps_its_link_and_its_target_is_updated() {
+    let sandbox = Sandbox::new();
+    let dotfiles = sandbox.dir.path().join("dotfiles");
+    let target = dotfiles.join("claude-settings.json");
+    write(&target, "{\"model\": \"opus\"}\n");
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = user_settings(&sandbox);
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink("../../dotfiles/claude-settings.json", &link).unwrap();
+    sandbox.command().arg("install").assert().success();
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let settings = read_json(&target);
+    assert_eq!(settings["model"], "opus");
+    assert_eq!(own_commands(&settings).len(), 6);
+    assert_eq!(mode_of(&target), 0o640, "the target keeps its mode");
+    let backups = backups_of(&link);
+    assert_eq!(backups.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(&backups[0]).unwrap(),
+        "{\"model\": \"opus\"}\n"
+    );
+    assert_eq!(mode_of(&backups[0]), 0o600);
+    sandbox.command().arg("uninstall").assert().success();
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(read_json(&target), json!({"model": "opus"}));
+}
+
+#[test]
+fn missing_folders_are_created_for_every_scope_and_an_explicit_file() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path();
+    for (args, path) in [
+        (
+            vec!["install", "--scope", "project"],
+            project.join(".claude/settings.json"),
+        ),
+        (
+            vec!["install", "--scope", "local"],
+            project.join(".claude/settings.local.json"),
+        ),
+        (
+            vec![
+                "install",
+                "--settings",
+                project.join("deep/er/settings.json").to_str().unwrap(),
+            ],
+            project.join("deep/er/settings.json"),
+        ),
+    ] {
+        sandbox.command().args(&args).assert().success();
+        assert_eq!(own_commands(&read_json(&path)).len(), 6, "{args:?}");
+    }
+    assert!(
+        !user_settings(&sandbox).exists(),
+        "the user scope is untouched"
+    );
+}
+
+#[test]
+fn dry_run_prints_a_diff_and_writes_nothing() {
+    let sandbox = Sandbox::new();
+    let path = user_settings(&sandbox);
+    let text = "{\n  \"model\": \"opus\"\n}\n";
+    write(&path, text);
+    let output = sandbox
+        .command()
+        .args(["install", "--dry-run"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let diff = String::from_utf8(output).unwrap();
+    assert!(
+        diff.starts_with(&format!(
+            "--- {}\n+++ {}\n@@ ",
+            path.display(),
+            path.display()
+        )),
+        "{diff}"
+    );
+    assert!(diff.contains("-  \"model\": \"opus\"\n+  \"model\": \"opus\",\n"));
+    assert!(diff.contains("hook post-tool-use"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert!(backups_of(&path).is_empty());
+    assert!(
+        !sandbox.tool_home().exists(),
+        "a dry run does not create the tool home"
+    );
+
+    // A dry run of a new file diffs against /dev/null and creates nothing.
+    let project = sandbox.dir.path().join(".claude/settings.json");
+    let diff = sandbox
+        .command()
+        .args(["install", "--dry-run", "--scope", "project"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8(diff)
+        .unwrap()
+        .starts_with("--- /dev/null\n"));
+    assert!(!project.parent().unwrap().exists());
+
+    // And uninstall's dry run leaves an installed file as it is.
+    sandbox.command().arg("install").assert().success();
+    let installed = std::fs::read_to_string(&path).unwrap();
+    let diff = sandbox
+        .command()
+        .args(["uninstall", "--dry-run"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8(diff).unwrap().contains("-    \"Stop\": ["));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), installed);
+}
+
+#[test]
+fn uninstall_gives_back_the_original_file_byte_for_byte() {
+    let sandbox = Sandbox::new();
+    let path = user_settings(&sandbox);
+    let original = pace_maker::install::settings_file::render(&json!({
+        "permissions": {"allow": ["Bash(ls:*)"]},
+        "hooks": {
+            "Stop": [],
+            "PostToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "lint", "async": true}]}]
+        },
+        "statusLine": {"type": "command", "command": "~/bin/line.sh", "padding": 1},
+        "futureKey": {"x": [1, 2, 3]}
+    }));
+    write(&path, &original);
+    for mode in ["auto", "chain", "force", "skip"] {
+        sandbox
+            .command()
+            .args(["install", "--statusline", mode])
+            .assert()
+            .success();
+        assert_ne!(std::fs::read_to_string(&path).unwrap(), original, "{mode}");
+        sandbox.command().arg("uninstall").assert().success();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), original, "{mode}");
+    }
+}
+
+#[test]
+fn a_settings_file_that_install_created_is_removed_by_uninstall() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.dir.path().join(".claude/settings.local.json");
+    sandbox
+        .command()
+        .args(["install", "--scope", "local"])
+        .assert()
+        .success();
+    assert!(path.exists());
+    sandbox
+        .command()
+        .args(["uninstall", "--scope", "local"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("install created it"));
+    assert!(!path.exists());
+}
+
+#[test]
+fn each_status_line_mode_does_what_it_says() {
+    let binary = assert_cmd::cargo::cargo_bin("pace-maker");
+    let theirs = json!({"type": "command", "command": "~/bin/my line.sh", "padding": 1});
+    let ours = json!({"type": "command", "command": format!("{} statusline", binary.display()), "padding": 0});
+    let chained = json!({"type": "command", "command": format!("{} statusline --chain '~/bin/my line.sh'", binary.display()), "padding": 1});
+    // (mode, user has one, expected after install, stderr mentions)
+    let cases = [
+        ("auto", false, ours.clone(), "installed pace-maker's"),
+        ("auto", true, theirs.clone(), "yours is kept"),
+        ("chain", true, chained.clone(), "runs through pace-maker's"),
+        ("force", true, ours.clone(), "replaced by pace-maker's"),
+        ("skip", true, theirs.clone(), ""),
+    ];
+    for (mode, has_one, expected, message) in cases {
+        let sandbox = Sandbox::new();
+        let path = user_settings(&sandbox);
+        let before = if has_one {
+            json!({"statusLine": theirs.clone()})
+        } else {
+            json!({})
+        };
+        write(&path, &before.to_string());
+        sandbox
+            .command()
+            .args(["install", "--statusline", mode])
+            .assert()
+            .success()
+            .stderr(predicates::str::contains(message));
+        assert_eq!(read_json(&path)["statusLine"], expected, "{mode}");
+        if mode == "force" {
+            // The replaced line is in the backup as well as restored by uninstall.
+            let backup = read_json(&backups_of(&path)[0]);
+            assert_eq!(backup["statusLine"], theirs);
+        }
+        sandbox.command().arg("uninstall").assert().success();
+        assert_eq!(read_json(&path), before, "{mode}: uninstall restores");
+    }
+}
+
+#[test]
+fn installing_at_a_second_scope_warns_about_double_installation() {
+    let sandbox = Sandbox::new();
+    sandbox.command().arg("install").assert().success();
+    sandbox
+        .command()
+        .args(["install", "--scope", "project"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "warning: pace-maker is also installed in",
+        ))
+        .stderr(predicates::str::contains("(user scope)"))
+        .stderr(predicates::str::contains(
+            "hint: pace-maker uninstall --scope user",
+        ));
+}
+
+#[test]
+fn uninstall_keeps_the_tool_home_unless_purge_is_given() {
+    let sandbox = Sandbox::new();
+    sandbox.command().arg("install").assert().success();
+    sandbox.command().arg("uninstall").assert().success();
+    assert!(sandbox.tool_home().join("config.toml").exists());
+    sandbox
+        .command()
+        .args(["uninstall", "--purge"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("removed"));
+    assert!(!sandbox.tool_home().exists());
+}
+
+#[test]
+fn purge_refuses_a_folder_that_is_not_a_tool_home() {
+    let sandbox = Sandbox::new();
+    let elsewhere = sandbox.dir.path().join("photos");
+    write(&elsewhere.join("cat.jpg"), "meow");
+    sandbox
+        .command()
+        .env("PACE_MAKER_HOME", &elsewhere)
+        .args(["uninstall", "--purge"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("does not look like pace-maker's home"));
+    assert!(elsewhere.join("cat.jpg").exists());
+}
