@@ -129,7 +129,7 @@ pub enum StoreState {
     Broken {
         error: String,
     },
-    Open(StoreFacts),
+    Open(Box<StoreFacts>),
 }
 
 impl StoreState {
@@ -913,7 +913,7 @@ fn read_store(home: &ToolHome, config: &Config, project_dir: &Path, now_ms: i64)
         };
     }
     match open_store(home, config, project_dir, now_ms) {
-        Ok(store) => StoreState::Open(store),
+        Ok(store) => StoreState::Open(Box::new(store)),
         Err(error) => StoreState::Broken { error },
     }
 }
@@ -1072,7 +1072,7 @@ mod tests {
                 expires_at_ms: Some(NOW + 5 * 60 * MINUTE),
                 subscription_type: Some("max".into()),
             },
-            store: StoreState::Open(StoreFacts {
+            store: StoreState::Open(Box::new(StoreFacts {
                 path: "/home/dev/.claude-pace-maker/pace-maker.db".into(),
                 schema_version: SCHEMA_VERSION,
                 writable: Ok(()),
@@ -1090,7 +1090,7 @@ mod tests {
                     spec_path: "/home/dev/project/EPIC.md".into(),
                     spec_exists: true,
                 }),
-            }),
+            })),
             config_file: "/home/dev/.claude-pace-maker/config.toml".into(),
             config_file_exists: true,
             config_warnings: Vec::new(),

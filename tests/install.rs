@@ -159,7 +159,8 @@ fn every_hook_command_as_written_runs_through_sh_with_a_fixture_payload_and_exit
             .unwrap()
             .clone();
         stop["hook_event_name"] = json!("SubagentStop");
-        stop["agent_transcript_path"] = json!("/home/dev/.claude/projects/-home-dev-project/d095304d/subagents/agent-1.jsonl");
+        stop["agent_transcript_path"] =
+            json!("/home/dev/.claude/projects/-home-dev-project/d095304d/subagents/agent-1.jsonl");
         stop
     };
     for (event, command) in &commands {
@@ -174,6 +175,8 @@ fn every_hook_command_as_written_runs_through_sh_with_a_fixture_payload_and_exit
             .env("PACE_MAKER_HOME", sandbox.tool_home())
             .env("CLAUDE_PROJECT_DIR", "/home/dev/project")
             .env("CLAUDECODE", "1")
+            // Nothing may leave the machine, even if a hook wanted to poll.
+            .env("PACE_MAKER_API_BASE", "http://127.0.0.1:9")
             .current_dir(sandbox.dir.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -249,10 +252,7 @@ fn reinstalling_from_a_moved_binary_updates_the_entries_in_place() {
     let commands = own_commands(&read_json(&user_settings(&sandbox)));
     assert_eq!(commands.len(), 6, "{commands:?}");
     for (_, command) in commands {
-        assert!(
-            command.starts_with(&new.display().to_string()),
-            "{command}"
-        );
+        assert!(command.starts_with(&new.display().to_string()), "{command}");
     }
 }
 
@@ -285,7 +285,11 @@ fn malformed_settings_are_refused_with_line_and_column_and_left_untouched() {
 fn settings_that_are_not_an_object_or_hold_hooks_of_the_wrong_shape_are_refused() {
     let sandbox = Sandbox::new();
     let path = user_settings(&sandbox);
-    for text in ["[1, 2]\n", "{\"hooks\": []}\n", "{\"hooks\": {\"Stop\": 1}}\n"] {
+    for text in [
+        "[1, 2]\n",
+        "{\"hooks\": []}\n",
+        "{\"hooks\": {\"Stop\": 1}}\n",
+    ] {
         write(&path, text);
         sandbox.command().arg("install").assert().failure().stderr(
             predicates::str::contains("not a JSON object")
@@ -440,7 +444,9 @@ fn dry_run_prints_a_diff_and_writes_nothing() {
         .get_output()
         .stdout
         .clone();
-    assert!(String::from_utf8(diff).unwrap().contains("-    \"Stop\": ["));
+    assert!(String::from_utf8(diff)
+        .unwrap()
+        .contains("-    \"Stop\": ["));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), installed);
 }
 
@@ -573,6 +579,8 @@ fn purge_refuses_a_folder_that_is_not_a_tool_home() {
         .args(["uninstall", "--purge"])
         .assert()
         .failure()
-        .stderr(predicates::str::contains("does not look like pace-maker's home"));
+        .stderr(predicates::str::contains(
+            "does not look like pace-maker's home",
+        ));
     assert!(elsewhere.join("cat.jpg").exists());
 }

@@ -846,13 +846,14 @@ mod tests {
         let ours = json!({"type": "command", "command": "/usr/local/bin/pace-maker statusline", "padding": 0});
         let no_command = json!({"type": "command"});
         // (name, status line before (None: absent), mode, after (None: absent), note)
-        let cases: Vec<(
-            &str,
+        type Case = (
+            &'static str,
             Option<Value>,
             StatusLineMode,
             Option<Value>,
             Option<Note>,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (
                 "auto installs ours when there is none",
                 None,
