@@ -1074,7 +1074,8 @@ mod tests {
             },
             store: StoreState::Open(Box::new(StoreFacts {
                 path: "/home/dev/.claude-pace-maker/pace-maker.db".into(),
-                schema_version: SCHEMA_VERSION,
+                // A literal, so the snapshot outlives new migrations.
+                schema_version: 1,
                 writable: Ok(()),
                 control: Control::On,
                 api: ApiFacts {
