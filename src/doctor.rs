@@ -11,10 +11,9 @@
 //! binary, store unusable, switched off, ...); the command then exits 1.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::DoctorArgs;
@@ -959,29 +958,18 @@ fn open_store(
     read().map_err(|error| format!("cannot read the store {}: {error}", store.path().display()))
 }
 
-/// The epic of the project folder or its nearest ancestor.
+/// The epic of the project folder or its nearest ancestor, as the Stop hook finds it.
 fn find_epic(
     connection: &rusqlite::Connection,
     project_dir: &Path,
 ) -> rusqlite::Result<Option<EpicFacts>> {
-    let mut statement = connection.prepare("SELECT spec_path FROM epics WHERE project_dir = ?1")?;
-    for folder in project_dir.ancestors() {
-        let key = folder.to_string_lossy();
-        if key.is_empty() {
-            continue;
-        }
-        let spec: Option<String> = statement
-            .query_row([key.as_ref()], |row| row.get(0))
-            .optional()?;
-        if let Some(spec_path) = spec {
-            return Ok(Some(EpicFacts {
-                attached_to: key.into_owned(),
-                spec_exists: PathBuf::from(&spec_path).is_file(),
-                spec_path,
-            }));
-        }
-    }
-    Ok(None)
+    Ok(
+        crate::momentum::find_epic(connection, project_dir)?.map(|epic| EpicFacts {
+            spec_exists: epic.spec_path.is_file(),
+            spec_path: epic.spec_path.display().to_string(),
+            attached_to: epic.project_dir,
+        }),
+    )
 }
 
 /// `pace-maker doctor [--json]`.
