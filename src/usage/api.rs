@@ -249,12 +249,7 @@ impl UsageApi {
             .with_config()
             .limit(MAX_BODY_BYTES)
             .read_to_string()
-            .map_err(|error| match self.map_error(error) {
-                UsageApiError::Connection { reason } if reason.contains("invalid") => {
-                    UsageApiError::InvalidBody { reason }
-                }
-                other => other,
-            })?;
+            .map_err(|error| self.map_error(error))?;
         let taken_at_ms = now_ms + started.elapsed().as_millis() as i64;
         parse_usage(&body, taken_at_ms)
     }

@@ -427,40 +427,20 @@ pub fn refresh(
     let started = Instant::now();
     let (outcome, fingerprint) = attempt(&state, usage, claude_dir, now_ms);
     let finished_ms = now_ms + started.elapsed().as_millis() as i64;
-    let next = match &outcome {
-        Ok(_) => after_attempt(
-            &state,
-            Attempt::Success,
-            fingerprint.as_deref(),
-            now_ms,
-            finished_ms,
-            usage,
-        ),
-        Err(PollFailure::Api(error)) => after_attempt(
-            &state,
-            Attempt::Api(error),
-            fingerprint.as_deref(),
-            now_ms,
-            finished_ms,
-            usage,
-        ),
-        Err(PollFailure::Credentials(error)) => after_attempt(
-            &state,
-            Attempt::Credentials(error),
-            fingerprint.as_deref(),
-            now_ms,
-            finished_ms,
-            usage,
-        ),
-        Err(PollFailure::CredentialsUnchanged) => after_attempt(
-            &state,
-            Attempt::CredentialsUnchanged,
-            fingerprint.as_deref(),
-            now_ms,
-            finished_ms,
-            usage,
-        ),
+    let attempted = match &outcome {
+        Ok(_) => Attempt::Success,
+        Err(PollFailure::Api(error)) => Attempt::Api(error),
+        Err(PollFailure::Credentials(error)) => Attempt::Credentials(error),
+        Err(PollFailure::CredentialsUnchanged) => Attempt::CredentialsUnchanged,
     };
+    let next = after_attempt(
+        &state,
+        attempted,
+        fingerprint.as_deref(),
+        now_ms,
+        finished_ms,
+        usage,
+    );
     store.write(|transaction| {
         if let Ok(snapshot) = &outcome {
             snapshot::insert(transaction, snapshot)?;

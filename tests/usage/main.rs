@@ -275,6 +275,23 @@ fn a_server_that_never_answers_times_out_within_the_deadline() {
 }
 
 #[test]
+fn a_connection_closed_without_an_answer_backs_off_exponentially() {
+    let sandbox = with_token();
+    let server = Server::always(Reply::Hangup);
+    let (outcome, elapsed) = poll_once(&sandbox, &server.base(), Mode::Now);
+    assert!(elapsed < DEADLINE, "{elapsed:?}");
+    assert!(
+        matches!(
+            outcome,
+            Refresh::Failed(PollFailure::Api(UsageApiError::Connection { .. }))
+        ),
+        "{outcome:?}"
+    );
+    assert_backoff(&sandbox, ApiStatus::Error, 300);
+    assert_eq!(server.count(), 1);
+}
+
+#[test]
 fn a_slow_body_past_the_deadline_times_out_and_one_within_it_succeeds() {
     let sandbox = with_token();
     let server = Server::always(Reply::SlowBody {

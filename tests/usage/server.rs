@@ -22,6 +22,8 @@ pub enum Reply {
     },
     /// Accept, read the request, answer nothing for this long.
     Silent(Duration),
+    /// Accept, read the request, close the connection without a word.
+    Hangup,
     /// Send the head at once, then the body one byte per `byte_delay`.
     SlowBody { body: String, byte_delay: Duration },
 }
@@ -190,6 +192,9 @@ fn serve(stream: TcpStream, recorded: &Mutex<Vec<Recorded>>, script: &Script) {
             let _ = stream.flush();
         }
         Reply::Silent(duration) => std::thread::sleep(duration),
+        Reply::Hangup => {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
         Reply::SlowBody { body, byte_delay } => {
             let head = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
