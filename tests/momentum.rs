@@ -411,3 +411,26 @@ fn append(path: &Path, lines: &[&str]) {
         writeln!(file, "{line}").unwrap();
     }
 }
+
+#[test]
+fn the_captured_blocked_once_stops_are_both_blocked_while_criteria_are_open() {
+    let mission = Mission::new();
+    mission.epic(&["attach", "epic.md"]).success();
+    for line in fixture_lines("hook-inputs-stop-blocked-once.jsonl") {
+        let mut payload: serde_json::Value = serde_json::from_str(&line).unwrap();
+        payload["transcript_path"] = mission.transcript.to_string_lossy().into();
+        let output = mission.hook("stop", payload.to_string());
+        let stdout = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+        assert!(is_block(&stdout), "{stdout}");
+    }
+    let blocks = mission.sandbox.query_i64(
+        "SELECT momentum_blocks FROM sessions WHERE id = '0400adc5-2073-46c4-bc84-786c316a9a28'",
+    );
+    assert_eq!(blocks, 2);
+    let logs = mission.sandbox.log_lines();
+    assert!(
+        logs.iter()
+            .any(|line| line.contains("stop blocked") && line.contains("stop_hook_active=true")),
+        "{logs:#?}"
+    );
+}

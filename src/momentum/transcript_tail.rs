@@ -192,6 +192,23 @@ impl Scan {
     }
 }
 
+/// An error in the text of a message, recognised only by its exact shape
+/// (the start of the text), for when the transcript has not caught up: a
+/// reply that merely talks about limits must not read as one.
+pub fn error_in_message(text: &str) -> Option<ApiError> {
+    let text = text.trim();
+    if let Some(rest) = text.strip_prefix("Claude AI usage limit reached") {
+        let resets_at = rest
+            .strip_prefix('|')
+            .and_then(|epoch| epoch.trim().parse::<i64>().ok());
+        return Some(ApiError::UsageLimit { resets_at });
+    }
+    if text.starts_with("Prompt is too long") {
+        return Some(ApiError::ContextExhausted);
+    }
+    None
+}
+
 fn classify_error(
     is_api_error: &Option<bool>,
     message: &WireMessage,

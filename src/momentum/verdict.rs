@@ -20,7 +20,7 @@
 //! 6. otherwise block, listing the open criteria.
 
 use super::spec::Spec;
-use super::transcript_tail::{ApiError, TranscriptFacts};
+use super::transcript_tail::{self, ApiError, TranscriptFacts};
 
 /// How many open criteria a block reason lists by name.
 pub const LISTED_CRITERIA: usize = 10;
@@ -218,25 +218,25 @@ pub fn decide(input: &StopInput<'_>) -> Verdict {
         next.consecutive_blocks = 0;
         return allow(next, Allow::AllCriteriaMet);
     }
-    match &input.transcript.api_error {
-        Some(ApiError::UsageLimit { resets_at }) => {
-            return allow(
-                next,
-                Allow::UsageLimit {
-                    resets_at: *resets_at,
-                },
-            )
-        }
-        Some(ApiError::ContextExhausted) => return allow(next, Allow::ContextExhausted),
-        Some(ApiError::Other { text }) => {
-            return allow(next, Allow::ApiError { text: text.clone() })
-        }
-        None => {}
-    }
     let message = input
         .last_assistant_message
         .or(input.transcript.last_assistant_text.as_deref())
         .unwrap_or("");
+    // The transcript can lag behind the hook input: an error that is only
+    // in `last_assistant_message` counts too, when it has the exact shape.
+    let api_error = input
+        .transcript
+        .api_error
+        .clone()
+        .or_else(|| transcript_tail::error_in_message(message));
+    match api_error {
+        Some(ApiError::UsageLimit { resets_at }) => {
+            return allow(next, Allow::UsageLimit { resets_at })
+        }
+        Some(ApiError::ContextExhausted) => return allow(next, Allow::ContextExhausted),
+        Some(ApiError::Other { text }) => return allow(next, Allow::ApiError { text }),
+        None => {}
+    }
     let declaration = declaration(message, input.phrases);
     if let Declaration::Blocked { reason } = &declaration {
         return allow(
@@ -481,7 +481,7 @@ mod tests {
                     A(Allow::AllCriteriaMet),
                 )
             },
-            case("open criteria on a first stop block", Block),
+            case("open criteria on a first stop blocks", Block),
             Case {
                 message: Some("All done. MISSION COMPLETE"),
                 ..case("the complete phrase with open criteria blocks", Block)
@@ -565,6 +565,26 @@ mod tests {
                         text: "overloaded".into(),
                     }),
                 )
+            },
+            Case {
+                message: Some("Claude AI usage limit reached|1800003600"),
+                ..case(
+                    "a usage-limit error only in the hook input allows",
+                    A(Allow::UsageLimit {
+                        resets_at: Some(1_800_003_600),
+                    }),
+                )
+            },
+            Case {
+                message: Some("Prompt is too long"),
+                ..case(
+                    "a context error only in the hook input allows",
+                    A(Allow::ContextExhausted),
+                )
+            },
+            Case {
+                message: Some("We discussed that the usage limit reached 80% today."),
+                ..case("a message merely mentioning the usage limit blocks", Block)
             },
             Case {
                 counters: after_block(1, 1),
