@@ -26,6 +26,10 @@ pub enum Command {
     Hook(HookArgs),
     /// Show usage, pacing state and sessions.
     Status(StatusArgs),
+    /// A live dashboard: windows, the usage curve against the pace, sessions, delays.
+    Watch,
+    /// Past usage readings and pacing decisions.
+    History(HistoryArgs),
     /// Turn pacing and momentum on.
     On,
     /// Turn every hook off until `on` (the store is left as is).
@@ -69,6 +73,19 @@ pub struct StatusArgs {
     /// Print JSON (schema in docs/status-json.md).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// How far back: 90m, 24h, 7d.
+    #[arg(long, default_value = "24h")]
+    pub since: String,
+    /// Print JSON (schema in docs/history-json.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the usage chart over the span as an SVG file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -10,13 +10,15 @@
 //! - `momentum/`: epic specs, the transcript's tail and the Stop verdict.
 //! - `install/`: the settings merge (pure) and the settings files around it.
 //! - `doctor`: checks of everything pacing depends on.
-//! - `commands/`: the person-facing commands (status, config, logs, install).
+//! - `dashboard/`: what status, watch and history show, and how.
+//! - `commands/`: the person-facing commands (status, watch, history, config, logs, install).
 
 pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod controls;
+pub mod dashboard;
 pub mod doctor;
 pub mod fsutil;
 pub mod hook;

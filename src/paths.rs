@@ -25,6 +25,8 @@ pub const ENV_CLAUDE_PROJECT_DIR: &str = "CLAUDE_PROJECT_DIR";
 pub const ENV_HOME_DIR: &str = "HOME";
 /// Standard switch that turns colour off.
 pub const ENV_NO_COLOR: &str = "NO_COLOR";
+/// The terminal type; `dumb` means no colour.
+pub const ENV_TERM: &str = "TERM";
 
 /// Name of the tool home folder under `$HOME`.
 pub const HOME_FOLDER: &str = ".claude-pace-maker";

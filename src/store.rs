@@ -156,6 +156,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (plan, window)
     );
     "#,
+    // 3: the newest delay for `status` without walking every zero-delay
+    //    decision (a mission behind its pace records thousands of them).
+    r#"
+    CREATE INDEX pacing_decisions_delayed ON pacing_decisions(decided_at) WHERE delay_ms > 0;
+    "#,
 ];
 
 /// The schema version this build writes.

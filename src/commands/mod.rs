@@ -5,12 +5,14 @@
 pub mod config;
 pub mod controls;
 pub mod epic;
+pub mod history;
 pub mod install;
 pub mod logs;
 pub mod report;
 pub mod status;
 pub mod statusline;
 pub mod usage;
+pub mod watch;
 
 use std::process::ExitCode;
 
@@ -24,6 +26,8 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
     match command {
         Command::Hook(_) => unreachable!("hooks are run by lib.rs"),
         Command::Status(args) => status::run(home, &args),
+        Command::Watch => watch::run(home),
+        Command::History(args) => history::run(home, &args),
         Command::On => controls::on(home),
         Command::Off => controls::off(home),
         Command::Pause(args) => controls::pause(home, &args.duration),

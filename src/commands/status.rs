@@ -1,24 +1,36 @@
-//! `pace-maker status [--json]`: a one-shot view of the switch and the sessions.
+//! `pace-maker status [--json]`: a one-shot view of both windows against
+//! their pace, the pacing switch and what it did, the sessions, and the
+//! usage API.
 //!
-//! The JSON form is a stable interface (documented in `docs/status-json.md`):
-//! fields are only ever added, never renamed or removed.
+//! The figures come from [`crate::dashboard::data`], the same gathering the
+//! live dashboard draws from, so `status` and `watch` never disagree. The
+//! JSON form is a stable interface (documented in `docs/status-json.md`,
+//! schema in `docs/status-json.schema.json`): fields are only ever added,
+//! never renamed, retyped or removed.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
-use crate::clock;
-use crate::controls::{self, Control};
+use crate::clock::{self, human_duration};
+use crate::config::Config;
+use crate::controls::Control;
+use crate::dashboard::data::{
+    self, ApiView, DashboardData, Decision, EpicProgress, GatherOptions, PacingView, SessionView,
+    WindowView,
+};
+use crate::dashboard::describe;
+use crate::dashboard::pace::{PaceState, Projection};
+use crate::dashboard::paint::Paint;
 use crate::paths::ToolHome;
-use crate::sessions::{self, SessionRow};
 
 /// The version of the `status --json` schema.
 pub const STATUS_SCHEMA_VERSION: u32 = 1;
 
-/// How far back "recent" sessions reach.
-const RECENT_MS: i64 = 24 * 3_600_000;
+/// Width of the text view's bars.
+const BAR_WIDTH: usize = 30;
 
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
@@ -26,6 +38,9 @@ pub struct StatusReport {
     pub generated_at: String,
     pub control: Control,
     pub sessions: Vec<SessionStatus>,
+    pub windows: WindowsStatus,
+    pub pacing: PacingStatus,
+    pub usage_api: ApiStatus,
 }
 
 #[derive(Debug, Serialize)]
@@ -40,77 +55,318 @@ pub struct SessionStatus {
     pub last_activity_at: String,
     pub ended_at: Option<String>,
     pub active: bool,
+    pub epic: Option<EpicProgress>,
 }
 
 impl SessionStatus {
-    fn from_row(row: SessionRow) -> Self {
+    fn from_view(view: &SessionView) -> Self {
+        let row = &view.row;
         Self {
-            short_id: row.id.chars().take(8).collect(),
-            active: row.ended_at_ms.is_none(),
-            started_at: clock::iso(row.started_at_ms),
-            last_activity_at: clock::iso(row.last_activity_at_ms),
-            ended_at: row.ended_at_ms.map(clock::iso),
-            id: row.id,
-            project_dir: row.project_dir,
+            id: row.id.clone(),
+            short_id: view.short_id(),
+            project_dir: row.project_dir.clone(),
             tool_calls: row.tool_calls,
             delay_ms_total: row.delay_ms_total,
             momentum_blocks: row.momentum_blocks,
+            started_at: clock::iso(row.started_at_ms),
+            last_activity_at: clock::iso(row.last_activity_at_ms),
+            ended_at: row.ended_at_ms.map(clock::iso),
+            active: view.active(),
+            epic: view.epic.clone(),
         }
     }
 }
 
-/// Gathers the report from the store.
-pub fn gather(home: &ToolHome, now_ms: i64) -> anyhow::Result<StatusReport> {
-    let config = super::load_config(home);
-    let store = super::open_store(home, &config)?;
-    let control = controls::read(store.connection(), now_ms)?;
-    let sessions = sessions::recent(store.connection(), now_ms - RECENT_MS, 50)?
-        .into_iter()
-        .map(SessionStatus::from_row)
-        .collect();
-    Ok(StatusReport {
-        schema_version: STATUS_SCHEMA_VERSION,
-        generated_at: clock::iso(now_ms),
-        control,
-        sessions,
-    })
+#[derive(Debug, Serialize)]
+pub struct WindowsStatus {
+    pub five_hour: WindowStatus,
+    pub seven_day: WindowStatus,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WindowStatus {
+    pub label: &'static str,
+    pub paced: bool,
+    pub target_percent: f64,
+    pub percent: Option<f64>,
+    pub resets_at: Option<String>,
+    pub resets_in_s: Option<i64>,
+    pub pace_percent: Option<f64>,
+    pub pace_state: Option<PaceState>,
+    pub ahead_by_percent: Option<f64>,
+    pub burn_rate_percent_per_hour: Option<f64>,
+    pub projection: Option<Projection>,
+    pub projection_text: Option<String>,
+    pub source: Option<String>,
+    pub taken_at: Option<String>,
+    pub age_s: Option<i64>,
+    pub stale: Option<bool>,
+}
+
+impl WindowStatus {
+    fn from_view(view: &WindowView, now_ms: i64) -> Self {
+        let reading = view.reading.as_ref();
+        Self {
+            label: view.kind.label(),
+            paced: view.paced,
+            target_percent: view.target_percent,
+            percent: reading.map(|r| round(r.percent)),
+            resets_at: reading.and_then(|r| r.resets_at_ms).map(clock::iso),
+            resets_in_s: reading
+                .and_then(|r| r.resets_at_ms)
+                .map(|reset| ((reset - now_ms) / 1000).max(0)),
+            pace_percent: reading.and_then(|r| r.pace_percent).map(round),
+            pace_state: reading.and_then(|r| r.pace_state),
+            ahead_by_percent: reading
+                .and_then(|r| r.pace_percent.map(|pace| round(r.percent - pace))),
+            burn_rate_percent_per_hour: reading.and_then(|r| r.burn_rate_per_hour).map(round),
+            projection: reading.and_then(|r| r.projection).map(|p| match p {
+                Projection::AtReset { percent } => Projection::AtReset {
+                    percent: round(percent),
+                },
+                other => other,
+            }),
+            projection_text: reading.and_then(|r| r.projection).map(|p| p.describe()),
+            source: reading.map(|r| r.source.to_string()),
+            taken_at: reading.map(|r| clock::iso(r.taken_at_ms)),
+            age_s: reading.map(|r| r.age_s),
+            stale: reading.map(|r| r.stale),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PacingStatus {
+    pub enabled: bool,
+    pub state: &'static str,
+    pub paused_until: Option<String>,
+    pub last_delay: Option<DecisionStatus>,
+    pub delay_ms_today: i64,
+}
+
+impl PacingStatus {
+    fn from_view(view: &PacingView) -> Self {
+        let (state, paused_until) = match view.control {
+            Control::On => ("on", None),
+            Control::Off => ("off", None),
+            Control::Paused { until_ms } => ("paused", Some(clock::iso(until_ms))),
+        };
+        Self {
+            enabled: view.enabled,
+            state,
+            paused_until,
+            last_delay: view.last_delay.as_ref().map(DecisionStatus::from_decision),
+            delay_ms_today: view.delay_ms_today,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct DecisionStatus {
+    pub decided_at: String,
+    pub delay_ms: i64,
+    pub reason: String,
+    pub window: Option<String>,
+    pub session_id: Option<String>,
+}
+
+impl DecisionStatus {
+    fn from_decision(decision: &Decision) -> Self {
+        Self {
+            decided_at: clock::iso(decision.decided_at_ms),
+            delay_ms: decision.delay_ms,
+            reason: decision.reason.clone(),
+            window: decision.window.clone(),
+            session_id: decision.session_id.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApiStatus {
+    pub state: String,
+    pub backing_off: bool,
+    pub backoff_until: Option<String>,
+    pub last_attempt_at: Option<String>,
+    pub last_success_at: Option<String>,
+    pub failures: i64,
+    pub last_error: Option<String>,
+}
+
+impl ApiStatus {
+    fn from_view(view: &ApiView, now_ms: i64) -> Self {
+        Self {
+            state: view.state.clone(),
+            backing_off: view.backing_off(now_ms).is_some(),
+            backoff_until: view.backoff_until_ms.map(clock::iso),
+            last_attempt_at: view.last_attempt_at_ms.map(clock::iso),
+            last_success_at: view.last_success_at_ms.map(clock::iso),
+            failures: view.failures,
+            last_error: view.last_error.clone(),
+        }
+    }
+}
+
+/// One decimal is plenty for people and keeps JSON diffs quiet.
+fn round(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+impl StatusReport {
+    /// The JSON report of gathered data.
+    pub fn from_data(data: &DashboardData) -> Self {
+        let window = |kind| {
+            WindowStatus::from_view(
+                data.window(kind).expect("gather reads both windows"),
+                data.now_ms,
+            )
+        };
+        use crate::usage::snapshot::WindowKind;
+        Self {
+            schema_version: STATUS_SCHEMA_VERSION,
+            generated_at: clock::iso(data.now_ms),
+            control: data.pacing.control,
+            sessions: data.sessions.iter().map(SessionStatus::from_view).collect(),
+            windows: WindowsStatus {
+                five_hour: window(WindowKind::FiveHour),
+                seven_day: window(WindowKind::SevenDay),
+            },
+            pacing: PacingStatus::from_view(&data.pacing),
+            usage_api: ApiStatus::from_view(&data.api, data.now_ms),
+        }
+    }
+}
+
+/// Gathers what `status` shows from the store.
+pub fn gather(home: &ToolHome, config: &Config, now_ms: i64) -> anyhow::Result<DashboardData> {
+    let store = super::open_store(home, config)?;
+    let data = data::gather(
+        store.connection(),
+        config,
+        now_ms,
+        &jiff::tz::TimeZone::system(),
+        GatherOptions::default(),
+    )?;
+    Ok(data)
 }
 
 pub fn run(home: &ToolHome, args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    let now_ms = clock::now_ms();
-    let report = gather(home, now_ms)?;
+    let config = super::load_config(home);
+    let data = gather(home, &config, clock::now_ms())?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut stdout, &report)?;
+        serde_json::to_writer_pretty(&mut stdout, &StatusReport::from_data(&data))?;
         writeln!(stdout)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    writeln!(stdout, "pace-maker: {}", report.control)?;
-    if report.sessions.is_empty() {
-        writeln!(stdout, "no sessions in the last 24 h")?;
     } else {
-        writeln!(stdout, "sessions:")?;
-        for session in &report.sessions {
-            let state = if session.active { "active" } else { "ended" };
-            writeln!(
-                stdout,
-                "  {}  {}  {} tool calls  last activity {} ago  {}",
-                session.short_id,
-                session.project_dir,
-                session.tool_calls,
-                clock::human_duration(
-                    (now_ms - parse_ms(&session.last_activity_at).unwrap_or(now_ms)) / 1000
-                ),
-                state
-            )?;
-        }
+        let paint = Paint::for_stream(std::io::stdout().is_terminal());
+        write_text(&mut stdout, &data, paint)?;
     }
     stdout.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_ms(iso: &str) -> Option<i64> {
-    iso.parse::<jiff::Timestamp>()
-        .ok()
-        .map(|t| t.as_millisecond())
+/// The text view.
+pub fn write_text(out: &mut dyn Write, data: &DashboardData, paint: Paint) -> std::io::Result<()> {
+    let pacing = describe::pacing_state(data, &data.pacing);
+    let pacing = if data.pacing.enabled && data.pacing.control.is_active() {
+        paint.green(&pacing)
+    } else {
+        paint.yellow(&pacing)
+    };
+    let api = describe::api(data, &data.api);
+    let api = if describe::api_is_troubled(data, &data.api) {
+        paint.red(&api)
+    } else {
+        api
+    };
+    let source = data
+        .windows
+        .iter()
+        .find_map(|window| window.reading.as_ref())
+        .map(|reading| format!("usage from {}", describe::source(reading)))
+        .unwrap_or_else(|| "no usage reading yet".to_string());
+    writeln!(out, "pace-maker: {pacing} · {source} · usage API {api}")?;
+    writeln!(out)?;
+    for window in &data.windows {
+        write_window(out, data, window, paint)?;
+    }
+    writeln!(out)?;
+    let last = match &data.pacing.last_delay {
+        Some(decision) => describe::delay(data, decision),
+        None => "none".to_string(),
+    };
+    writeln!(
+        out,
+        "delay today {} · last delay {last}",
+        human_duration(data.pacing.delay_ms_today / 1000)
+    )?;
+    writeln!(out)?;
+    if data.sessions.is_empty() {
+        writeln!(out, "no sessions in the last 24 h")?;
+        return Ok(());
+    }
+    writeln!(out, "sessions:")?;
+    for session in &data.sessions {
+        let epic = match &session.epic {
+            Some(EpicProgress {
+                done: Some(done),
+                total: Some(total),
+                ..
+            }) => format!("  epic {done}/{total}"),
+            Some(_) => "  epic unreadable".to_string(),
+            None => String::new(),
+        };
+        let state = if session.active() {
+            paint.green("active")
+        } else {
+            paint.dim("ended")
+        };
+        writeln!(
+            out,
+            "  {}  {}  {} tool calls  delay {}  {} momentum blocks{epic}  last activity {} ago  {state}",
+            paint.bold(&session.short_id()),
+            session.row.project_dir,
+            session.row.tool_calls,
+            human_duration(session.row.delay_ms_total / 1000),
+            session.row.momentum_blocks,
+            human_duration((data.now_ms - session.row.last_activity_at_ms) / 1000),
+        )?;
+    }
+    Ok(())
+}
+
+fn write_window(
+    out: &mut dyn Write,
+    data: &DashboardData,
+    window: &WindowView,
+    paint: Paint,
+) -> std::io::Result<()> {
+    let label = format!("{:<8}", describe::window_label(window));
+    let Some(reading) = &window.reading else {
+        return writeln!(
+            out,
+            "{label}{}  no reading yet",
+            paint.dim(&describe::bar(0.0, None, BAR_WIDTH))
+        );
+    };
+    let bar = describe::bar(reading.percent, reading.pace_percent, BAR_WIDTH);
+    let figure = format!("{:>5}", describe::percent(reading.percent));
+    let (bar, figure) = if reading.percent >= window.target_percent {
+        (paint.red(&bar), paint.red(&figure))
+    } else if reading.pace_state == Some(PaceState::Ahead) {
+        (paint.yellow(&bar), paint.yellow(&figure))
+    } else {
+        (paint.green(&bar), paint.green(&figure))
+    };
+    writeln!(out, "{label}{bar} {figure}  {}", describe::pace(reading))?;
+    let projection = describe::projection(reading);
+    let projection = match reading.projection {
+        Some(Projection::FullBeforeReset { .. }) => paint.red(&projection),
+        _ => projection,
+    };
+    writeln!(
+        out,
+        "        {} · {projection}",
+        describe::reset(data, reading, true)
+    )
 }

@@ -1,0 +1,749 @@
+//! Everything the views show, gathered from the store in one pass.
+//!
+//! `status`, `watch` and `history` draw from a [`DashboardData`] and
+//! nothing else: the gathering reads the store (a handful of indexed
+//! queries, so `status` stays fast with months of history), and the
+//! drawing is a pure function of the gathered value. Tests build a real
+//! store, gather with a fixed `now` and time zone, and compare what is
+//! drawn.
+
+use std::path::Path;
+
+use jiff::tz::TimeZone;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::pace::{self, PaceState, Projection};
+use crate::config::Config;
+use crate::controls::{self, Control};
+use crate::sessions::{self, SessionRow};
+use crate::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowKind, WindowReading};
+
+/// How far back "recent" sessions reach.
+pub const RECENT_SESSIONS_MS: i64 = 24 * 3_600_000;
+/// Sessions listed at most.
+pub const MAX_SESSIONS: usize = 50;
+/// Pacing decisions listed at most (the dashboard's "recent delays").
+pub const RECENT_DECISIONS: usize = 12;
+
+/// How far back each window's burn rate looks.
+pub fn burn_lookback_ms(kind: WindowKind) -> i64 {
+    match kind {
+        WindowKind::FiveHour => 3_600_000,
+        WindowKind::SevenDay => 24 * 3_600_000,
+    }
+}
+
+/// What to gather besides the one-shot figures.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GatherOptions {
+    /// The 5-hour window's readings for the chart.
+    pub chart: bool,
+}
+
+/// One point of a utilization curve.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct UsagePoint {
+    pub at_ms: i64,
+    pub percent: f64,
+}
+
+/// One window as the views show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowView {
+    pub kind: WindowKind,
+    /// Whether pacing watches this window (`pacing.five_hour`, `pacing.seven_day`).
+    pub paced: bool,
+    /// Utilization at reset the pacing aims for (`pacing.target_percent`).
+    pub target_percent: f64,
+    /// The reading and where it came from; `None` without any snapshot.
+    pub reading: Option<Reading>,
+}
+
+/// A window's current reading with its pace figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub percent: f64,
+    pub resets_at_ms: Option<i64>,
+    pub source: SnapshotSource,
+    pub taken_at_ms: i64,
+    pub age_s: i64,
+    /// Older than `pacing.stale_after_seconds`: pacing ignores it.
+    pub stale: bool,
+    /// The target pace now (needs the reset time).
+    pub pace_percent: Option<f64>,
+    pub pace_state: Option<PaceState>,
+    pub burn_rate_per_hour: Option<f64>,
+    pub projection: Option<Projection>,
+    /// Readings of this window since it started, oldest first (only with
+    /// [`GatherOptions::chart`], only the 5-hour window).
+    pub history: Vec<UsagePoint>,
+}
+
+/// A session as the views show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionView {
+    pub row: SessionRow,
+    pub epic: Option<EpicProgress>,
+}
+
+impl SessionView {
+    pub fn short_id(&self) -> String {
+        self.row.id.chars().take(8).collect()
+    }
+
+    pub fn active(&self) -> bool {
+        self.row.ended_at_ms.is_none()
+    }
+
+    /// The project's folder name, for narrow columns.
+    pub fn project_name(&self) -> String {
+        Path::new(&self.row.project_dir)
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.row.project_dir.clone())
+    }
+}
+
+/// The epic attached to a session's project and how far it is.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EpicProgress {
+    pub spec_path: String,
+    /// Criteria ticked and in all; `None` when the spec cannot be read.
+    pub done: Option<usize>,
+    pub total: Option<usize>,
+}
+
+/// One pacing decision.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Decision {
+    pub session_id: Option<String>,
+    pub decided_at_ms: i64,
+    pub delay_ms: i64,
+    pub window: Option<String>,
+    pub utilization: Option<f64>,
+    pub projected_percent: Option<f64>,
+    pub target_percent: Option<f64>,
+    pub reason: String,
+}
+
+/// The usage API's state (the `api_state` row).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApiView {
+    /// `unknown`, `ok`, `backing-off`, `credentials-expired`, ...
+    pub state: String,
+    pub backoff_until_ms: Option<i64>,
+    pub last_attempt_at_ms: Option<i64>,
+    pub last_success_at_ms: Option<i64>,
+    pub failures: i64,
+    pub last_error: Option<String>,
+}
+
+impl ApiView {
+    /// Backing off at `now_ms`.
+    pub fn backing_off(&self, now_ms: i64) -> Option<i64> {
+        self.backoff_until_ms.filter(|until| *until > now_ms)
+    }
+}
+
+/// Pacing's switch and what it did lately.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PacingView {
+    /// `pacing.enabled` in the config.
+    pub enabled: bool,
+    /// The runtime switch.
+    pub control: Control,
+    /// The newest decision that added a delay.
+    pub last_delay: Option<Decision>,
+    /// Delay added since local midnight.
+    pub delay_ms_today: i64,
+    /// The newest decisions, newest first.
+    pub recent: Vec<Decision>,
+}
+
+/// Everything the dashboard shows at one moment.
+#[derive(Debug, Clone)]
+pub struct DashboardData {
+    pub now_ms: i64,
+    pub time_zone: TimeZone,
+    pub windows: Vec<WindowView>,
+    pub pacing: PacingView,
+    pub sessions: Vec<SessionView>,
+    pub api: ApiView,
+}
+
+impl DashboardData {
+    pub fn window(&self, kind: WindowKind) -> Option<&WindowView> {
+        self.windows.iter().find(|window| window.kind == kind)
+    }
+
+    /// A clock time in the data's time zone: `14:05`.
+    pub fn clock(&self, at_ms: i64) -> String {
+        self.format(at_ms, "%H:%M")
+    }
+
+    /// A date and clock time: `Nov 25 14:05`.
+    pub fn date_clock(&self, at_ms: i64) -> String {
+        self.format(at_ms, "%b %d %H:%M")
+    }
+
+    /// A clock time within the last 20 hours, else the date: `14:05`, `Nov 24`.
+    pub fn recent_time(&self, at_ms: i64) -> String {
+        if (self.now_ms - at_ms).abs() < 20 * 3_600_000 {
+            self.clock(at_ms)
+        } else {
+            self.format(at_ms, "%b %d")
+        }
+    }
+
+    fn format(&self, at_ms: i64, pattern: &str) -> String {
+        jiff::Timestamp::from_millisecond(at_ms)
+            .map(|at| {
+                at.to_zoned(self.time_zone.clone())
+                    .strftime(pattern)
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Gathers the dashboard at `now_ms`.
+pub fn gather(
+    connection: &Connection,
+    config: &Config,
+    now_ms: i64,
+    time_zone: &TimeZone,
+    options: GatherOptions,
+) -> rusqlite::Result<DashboardData> {
+    let current = current_snapshot(connection, config, now_ms)?;
+    let mut windows = Vec::with_capacity(2);
+    for kind in WindowKind::ALL {
+        windows.push(window_view(
+            connection,
+            config,
+            kind,
+            current.as_ref(),
+            now_ms,
+            options,
+        )?);
+    }
+    let sessions = sessions::recent(connection, now_ms - RECENT_SESSIONS_MS, MAX_SESSIONS)?
+        .into_iter()
+        .map(|row| {
+            let epic = epic_progress(connection, &row.project_dir)?;
+            Ok(SessionView { row, epic })
+        })
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let recent = recent_decisions(connection, RECENT_DECISIONS)?;
+    let last_delay = match recent.iter().find(|decision| decision.delay_ms > 0) {
+        Some(decision) => Some(decision.clone()),
+        None => last_delay(connection)?,
+    };
+    let pacing = PacingView {
+        enabled: config.pacing.enabled,
+        control: controls::read(connection, now_ms)?,
+        last_delay,
+        delay_ms_today: delay_since(connection, day_start_ms(now_ms, time_zone))?,
+        recent,
+    };
+    Ok(DashboardData {
+        now_ms,
+        time_zone: time_zone.clone(),
+        windows,
+        pacing,
+        sessions,
+        api: api_view(connection)?,
+    })
+}
+
+/// Local midnight before `now_ms`.
+pub fn day_start_ms(now_ms: i64, time_zone: &TimeZone) -> i64 {
+    jiff::Timestamp::from_millisecond(now_ms)
+        .ok()
+        .and_then(|now| now.to_zoned(time_zone.clone()).start_of_day().ok())
+        .map(|start| start.timestamp().as_millisecond())
+        .unwrap_or(now_ms - now_ms.rem_euclid(86_400_000))
+}
+
+/// The snapshot the views describe: the freshest official reading, or the
+/// local estimate when no official reading is fresh and the estimate is newer.
+fn current_snapshot(
+    connection: &Connection,
+    config: &Config,
+    now_ms: i64,
+) -> rusqlite::Result<Option<UsageSnapshot>> {
+    let official = snapshot::freshest_official(connection)?;
+    let stale_ms = config.pacing.stale_after_seconds as i64 * 1000;
+    let official_fresh = official
+        .as_ref()
+        .is_some_and(|snapshot| now_ms - snapshot.taken_at_ms <= stale_ms);
+    if official_fresh {
+        return Ok(official);
+    }
+    let estimate = snapshot::latest(connection, SnapshotSource::Estimate)?;
+    Ok(match (official, estimate) {
+        (Some(official), Some(estimate)) if estimate.taken_at_ms > official.taken_at_ms => {
+            Some(estimate)
+        }
+        (Some(official), _) => Some(official),
+        (None, estimate) => estimate,
+    })
+}
+
+fn window_view(
+    connection: &Connection,
+    config: &Config,
+    kind: WindowKind,
+    current: Option<&UsageSnapshot>,
+    now_ms: i64,
+    options: GatherOptions,
+) -> rusqlite::Result<WindowView> {
+    let paced = match kind {
+        WindowKind::FiveHour => config.pacing.five_hour,
+        WindowKind::SevenDay => config.pacing.seven_day,
+    };
+    let target_percent = config.pacing.target_percent;
+    let reading = match current.and_then(|snapshot| Some((snapshot, snapshot.window(kind)?))) {
+        None => None,
+        Some((snapshot, raw)) => {
+            let now_s = now_ms.div_euclid(1000);
+            let at_now = raw.at(kind, now_s);
+            let reset_passed = at_now != raw;
+            let resets_at_ms = at_now.resets_at_s.map(|seconds| seconds * 1000);
+            let pace_percent = resets_at_ms
+                .map(|reset| pace::target_pace_percent(kind, reset, target_percent, now_ms));
+            let (burn_rate_per_hour, history) = if reset_passed {
+                (None, Vec::new())
+            } else {
+                let burn = burn_rate(connection, kind, snapshot, raw, now_ms)?;
+                let history = match (options.chart, kind, resets_at_ms) {
+                    (true, WindowKind::FiveHour, Some(reset)) => window_history(
+                        connection,
+                        kind,
+                        snapshot.source,
+                        reset - kind.length_s() * 1000,
+                        raw,
+                    )?,
+                    _ => Vec::new(),
+                };
+                (burn, history)
+            };
+            let projection = resets_at_ms.map(|reset| {
+                Projection::at_rate(
+                    at_now.percent,
+                    burn_rate_per_hour.unwrap_or(0.0),
+                    reset,
+                    now_ms,
+                )
+            });
+            // Without a burn rate the "projection" would only repeat the
+            // current figure: say nothing rather than something empty.
+            let projection = projection.filter(|_| burn_rate_per_hour.is_some());
+            Some(Reading {
+                percent: at_now.percent,
+                resets_at_ms,
+                source: snapshot.source,
+                taken_at_ms: snapshot.taken_at_ms,
+                age_s: snapshot.age_s(now_ms),
+                stale: now_ms - snapshot.taken_at_ms
+                    > config.pacing.stale_after_seconds as i64 * 1000,
+                pace_percent,
+                pace_state: pace_percent.map(|pace| PaceState::of(at_now.percent, pace)),
+                burn_rate_per_hour,
+                projection,
+                history,
+            })
+        }
+    };
+    Ok(WindowView {
+        kind,
+        paced,
+        target_percent,
+        reading,
+    })
+}
+
+/// Sources read together: official readings agree with each other, the
+/// estimate is its own curve.
+fn source_family(source: SnapshotSource) -> &'static str {
+    if source.is_official() {
+        "'statusline', 'api'"
+    } else {
+        "'estimate'"
+    }
+}
+
+/// Whether two readings belong to the same window (resets may jitter by seconds).
+fn same_window(a: &WindowReading, b: &WindowReading) -> bool {
+    match (a.resets_at_s, b.resets_at_s) {
+        (Some(a), Some(b)) => (a - b).abs() <= 120,
+        _ => true,
+    }
+}
+
+/// The burn rate between the oldest reading of the same window inside the
+/// lookback and the current one.
+fn burn_rate(
+    connection: &Connection,
+    kind: WindowKind,
+    current: &UsageSnapshot,
+    current_reading: WindowReading,
+    now_ms: i64,
+) -> rusqlite::Result<Option<f64>> {
+    let (percent_column, reset_column) = columns(kind);
+    let mut since_ms = now_ms - burn_lookback_ms(kind);
+    if let Some(reset_s) = current_reading.resets_at_s {
+        since_ms = since_ms.max(reset_s * 1000 - kind.length_s() * 1000);
+    }
+    let earlier: Option<(i64, f64, Option<i64>)> = connection
+        .prepare_cached(&format!(
+            "SELECT taken_at, {percent_column}, {reset_column} FROM usage_snapshots
+             WHERE taken_at >= ?1 AND taken_at <= ?2 AND {percent_column} IS NOT NULL
+               AND source IN ({})
+             ORDER BY taken_at LIMIT 1",
+            source_family(current.source)
+        ))?
+        .query_row(params![since_ms, current.taken_at_ms], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .optional()?;
+    Ok(earlier.and_then(|(at, percent, resets_at_s)| {
+        let reading = WindowReading {
+            percent,
+            resets_at_s,
+        };
+        if !same_window(&reading, &current_reading) {
+            return None;
+        }
+        pace::burn_rate_per_hour(at, percent, current.taken_at_ms, current_reading.percent)
+    }))
+}
+
+/// The readings of the current window since it started, oldest first.
+fn window_history(
+    connection: &Connection,
+    kind: WindowKind,
+    source: SnapshotSource,
+    window_start_ms: i64,
+    current_reading: WindowReading,
+) -> rusqlite::Result<Vec<UsagePoint>> {
+    let (percent_column, reset_column) = columns(kind);
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT taken_at, {percent_column}, {reset_column} FROM usage_snapshots
+         WHERE taken_at >= ?1 AND {percent_column} IS NOT NULL AND source IN ({})
+         ORDER BY taken_at, id",
+        source_family(source)
+    ))?;
+    let rows = statement.query_map([window_start_ms], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            WindowReading {
+                percent: row.get(1)?,
+                resets_at_s: row.get(2)?,
+            },
+        ))
+    })?;
+    let mut points = Vec::new();
+    for row in rows {
+        let (at_ms, reading) = row?;
+        if same_window(&reading, &current_reading) {
+            points.push(UsagePoint {
+                at_ms,
+                percent: reading.percent,
+            });
+        }
+    }
+    Ok(points)
+}
+
+fn columns(kind: WindowKind) -> (&'static str, &'static str) {
+    match kind {
+        WindowKind::FiveHour => ("five_hour_percent", "five_hour_resets_at"),
+        WindowKind::SevenDay => ("seven_day_percent", "seven_day_resets_at"),
+    }
+}
+
+const DECISION_COLUMNS: &str = "session_id, decided_at, delay_ms, window, utilization,
+    projected_percent, target_percent, reason";
+
+fn decision_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Decision> {
+    Ok(Decision {
+        session_id: row.get(0)?,
+        decided_at_ms: row.get(1)?,
+        delay_ms: row.get(2)?,
+        window: row.get(3)?,
+        utilization: row.get(4)?,
+        projected_percent: row.get(5)?,
+        target_percent: row.get(6)?,
+        reason: row.get(7)?,
+    })
+}
+
+/// The newest decisions, newest first.
+pub fn recent_decisions(connection: &Connection, limit: usize) -> rusqlite::Result<Vec<Decision>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {DECISION_COLUMNS} FROM pacing_decisions ORDER BY decided_at DESC, id DESC LIMIT ?1"
+    ))?;
+    let rows = statement.query_map([limit as i64], decision_from_row)?;
+    rows.collect()
+}
+
+/// Decisions in `[since_ms, until_ms)`, oldest first.
+pub fn decisions_between(
+    connection: &Connection,
+    since_ms: i64,
+    until_ms: i64,
+) -> rusqlite::Result<Vec<Decision>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {DECISION_COLUMNS} FROM pacing_decisions
+         WHERE decided_at >= ?1 AND decided_at < ?2 ORDER BY decided_at, id"
+    ))?;
+    let rows = statement.query_map([since_ms, until_ms], decision_from_row)?;
+    rows.collect()
+}
+
+/// The newest decision that added a delay.
+fn last_delay(connection: &Connection) -> rusqlite::Result<Option<Decision>> {
+    connection
+        .prepare_cached(&format!(
+            "SELECT {DECISION_COLUMNS} FROM pacing_decisions WHERE delay_ms > 0
+             ORDER BY decided_at DESC, id DESC LIMIT 1"
+        ))?
+        .query_row([], decision_from_row)
+        .optional()
+}
+
+fn delay_since(connection: &Connection, since_ms: i64) -> rusqlite::Result<i64> {
+    connection
+        .prepare_cached(
+            "SELECT COALESCE(SUM(delay_ms), 0) FROM pacing_decisions WHERE decided_at >= ?1",
+        )?
+        .query_row([since_ms], |row| row.get(0))
+}
+
+fn api_view(connection: &Connection) -> rusqlite::Result<ApiView> {
+    Ok(connection
+        .query_row(
+            "SELECT state, backoff_until, last_attempt_at, last_success_at, failures, last_error
+             FROM api_state WHERE id = 1",
+            [],
+            |row| {
+                Ok(ApiView {
+                    state: row.get(0)?,
+                    backoff_until_ms: row.get(1)?,
+                    last_attempt_at_ms: row.get(2)?,
+                    last_success_at_ms: row.get(3)?,
+                    failures: row.get(4)?,
+                    last_error: row.get(5)?,
+                })
+            },
+        )
+        .optional()?
+        .unwrap_or_else(|| ApiView {
+            state: "unknown".into(),
+            ..ApiView::default()
+        }))
+}
+
+fn epic_progress(
+    connection: &Connection,
+    project_dir: &str,
+) -> rusqlite::Result<Option<EpicProgress>> {
+    let spec_path: Option<String> = connection
+        .prepare_cached("SELECT spec_path FROM epics WHERE project_dir = ?1")?
+        .query_row([project_dir], |row| row.get(0))
+        .optional()?;
+    Ok(spec_path.map(|spec_path| EpicProgress {
+        spec_path,
+        done: None,
+        total: None,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use std::time::Duration;
+
+    const NOW: i64 = 1_795_615_200_000;
+    const MINUTE: i64 = 60_000;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
+        (dir, store)
+    }
+
+    fn insert(store: &mut Store, source: SnapshotSource, at: i64, five: f64, reset_ms: i64) {
+        let snapshot = UsageSnapshot {
+            source,
+            taken_at_ms: at,
+            five_hour: Some(WindowReading {
+                percent: five,
+                resets_at_s: Some(reset_ms / 1000),
+            }),
+            seven_day: None,
+            seven_day_opus: None,
+            seven_day_sonnet: None,
+            raw_json: None,
+        };
+        store.write(|tx| snapshot::insert(tx, &snapshot)).unwrap();
+    }
+
+    fn gather_now(store: &Store) -> DashboardData {
+        gather(
+            store.connection(),
+            &Config::default(),
+            NOW,
+            &TimeZone::UTC,
+            GatherOptions { chart: true },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_reading_shown_is_the_freshest_official_one_unless_it_is_stale_and_an_estimate_is_newer()
+    {
+        let reset = NOW + 60 * MINUTE;
+        for (name, rows, expected) in [
+            (
+                "fresh official beats a newer estimate",
+                vec![
+                    (SnapshotSource::Api, NOW - 5 * MINUTE, 10.0),
+                    (SnapshotSource::Estimate, NOW - MINUTE, 20.0),
+                ],
+                Some((SnapshotSource::Api, 10.0)),
+            ),
+            (
+                "stale official gives way to a newer estimate",
+                vec![
+                    (SnapshotSource::Statusline, NOW - 30 * MINUTE, 10.0),
+                    (SnapshotSource::Estimate, NOW - MINUTE, 20.0),
+                ],
+                Some((SnapshotSource::Estimate, 20.0)),
+            ),
+            (
+                "stale official stays when the estimate is older",
+                vec![
+                    (SnapshotSource::Estimate, NOW - 40 * MINUTE, 20.0),
+                    (SnapshotSource::Statusline, NOW - 30 * MINUTE, 10.0),
+                ],
+                Some((SnapshotSource::Statusline, 10.0)),
+            ),
+            (
+                "an estimate alone is shown",
+                vec![(SnapshotSource::Estimate, NOW - 2 * MINUTE, 20.0)],
+                Some((SnapshotSource::Estimate, 20.0)),
+            ),
+            ("nothing", vec![], None),
+        ] {
+            let (_dir, mut store) = store();
+            for (source, at, percent) in rows {
+                insert(&mut store, source, at, percent, reset);
+            }
+            let data = gather_now(&store);
+            let shown = data.windows[0]
+                .reading
+                .as_ref()
+                .map(|reading| (reading.source, reading.percent));
+            assert_eq!(shown, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_window_whose_reset_passed_reads_zero_with_the_next_reset_and_no_burn_rate() {
+        let (_dir, mut store) = store();
+        let reset = NOW - 10 * MINUTE;
+        insert(
+            &mut store,
+            SnapshotSource::Api,
+            NOW - 80 * MINUTE,
+            70.0,
+            reset,
+        );
+        insert(
+            &mut store,
+            SnapshotSource::Api,
+            NOW - 12 * MINUTE,
+            97.0,
+            reset,
+        );
+        let data = gather_now(&store);
+        let reading = data.windows[0].reading.as_ref().unwrap();
+        assert_eq!(reading.percent, 0.0);
+        assert_eq!(reading.resets_at_ms, Some(reset + 5 * 3_600_000));
+        assert_eq!(reading.burn_rate_per_hour, None);
+        assert_eq!(reading.projection, None);
+        assert!(reading.history.is_empty());
+    }
+
+    #[test]
+    fn the_burn_rate_and_the_chart_keep_to_the_current_window() {
+        let (_dir, mut store) = store();
+        let old_reset = NOW - 30 * MINUTE;
+        let reset = old_reset + 5 * 3_600_000;
+        insert(
+            &mut store,
+            SnapshotSource::Api,
+            NOW - 50 * MINUTE,
+            90.0,
+            old_reset,
+        );
+        insert(
+            &mut store,
+            SnapshotSource::Api,
+            NOW - 20 * MINUTE,
+            2.0,
+            reset,
+        );
+        insert(
+            &mut store,
+            SnapshotSource::Statusline,
+            NOW - MINUTE,
+            6.0,
+            reset,
+        );
+        let data = gather_now(&store);
+        let reading = data.windows[0].reading.as_ref().unwrap();
+        // 4 points in 19 minutes, not the fall from 90 % in the old window.
+        let rate = reading.burn_rate_per_hour.unwrap();
+        assert!((rate - 4.0 * 60.0 / 19.0).abs() < 1e-9, "{rate}");
+        assert_eq!(
+            reading
+                .history
+                .iter()
+                .map(|point| point.percent)
+                .collect::<Vec<_>>(),
+            vec![2.0, 6.0]
+        );
+    }
+
+    #[test]
+    fn the_last_delay_is_found_through_the_partial_index() {
+        let (_dir, store) = store();
+        let plan: Vec<String> = store
+            .connection()
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT {DECISION_COLUMNS} FROM pacing_decisions WHERE delay_ms > 0
+                 ORDER BY decided_at DESC, id DESC LIMIT 1"
+            ))
+            .unwrap()
+            .query_map([], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("pacing_decisions_delayed")),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn local_midnight_follows_the_time_zone() {
+        let paris = TimeZone::get("Europe/Paris").unwrap_or(TimeZone::fixed(jiff::tz::offset(1)));
+        // 14:00 UTC is 15:00 in Paris (winter): midnight there is 23:00 UTC the day before.
+        assert_eq!(day_start_ms(NOW, &TimeZone::UTC), NOW - 14 * 3_600_000);
+        assert_eq!(day_start_ms(NOW, &paris), NOW - 15 * 3_600_000);
+    }
+}
