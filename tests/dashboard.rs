@@ -22,7 +22,7 @@ const HOUR_MS: i64 = 60 * MINUTE_MS;
 
 /// A store in a temporary directory, kept alive with it.
 struct Fixture {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     store: Store,
 }
 
@@ -30,7 +30,7 @@ impl Fixture {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("pace-maker.db"), Duration::from_secs(1)).unwrap();
-        Self { _dir: dir, store }
+        Self { dir, store }
     }
 
     fn gather(&self) -> DashboardData {
@@ -119,6 +119,25 @@ impl Fixture {
                         utilization + 30.0,
                         reason
                     ],
+                )
+            })
+            .unwrap();
+    }
+
+    /// Attaches an epic with `done` of `total` criteria ticked to `project`.
+    fn epic(&mut self, project: &str, done: usize, total: usize) {
+        let mut text = String::from("# Rocket\n\n## Acceptance criteria\n");
+        for index in 0..total {
+            let mark = if index < done { 'x' } else { ' ' };
+            text.push_str(&format!("- [{mark}] criterion {index}\n"));
+        }
+        let path = self.dir.path().join("EPIC.md");
+        std::fs::write(&path, text).unwrap();
+        self.store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO epics (project_dir, spec_path, attached_at) VALUES (?1, ?2, ?3)",
+                    params![project, path.to_string_lossy(), NOW_MS - 3 * HOUR_MS],
                 )
             })
             .unwrap();
@@ -218,23 +237,23 @@ fn ahead_of_pace() -> Fixture {
         0,
         0,
     );
-    for (minutes_ago, delay_s, utilization) in [
-        (31, 0, 72.0),
-        (24, 12, 75.0),
-        (17, 28, 77.5),
-        (9, 45, 80.0),
-        (2, 64, 82.0),
+    // Reasons worded as the pacing policy words them.
+    for (minutes_ago, delay_s, utilization, pace, projected) in [
+        (31, 0, 72.0, 64.0, 93.0),
+        (24, 12, 75.0, 65.5, 101.0),
+        (17, 28, 77.5, 67.0, 108.0),
+        (9, 45, 80.0, 68.5, 115.0),
+        (2, 64, 82.0, 69.4, 119.0),
     ] {
+        let verdict = if delay_s > 0 { "ahead:" } else { "on pace:" };
         fixture.decision(
             "d095304d-895a-4782-9633-22c1acc3ecef",
             NOW_MS - minutes_ago * MINUTE_MS,
             delay_s * 1000,
             utilization,
-            if delay_s > 0 {
-                "5-hour ahead of pace"
-            } else {
-                "on pace"
-            },
+            &format!(
+                "{verdict} 5-hour window at {utilization:.1} % (pace {pace:.1} %), projected {projected:.0} % at reset vs target 95 %"
+            ),
         );
     }
     // Yesterday's delay does not count today.
@@ -243,8 +262,9 @@ fn ahead_of_pace() -> Fixture {
         NOW_MS - 16 * HOUR_MS,
         90_000,
         60.0,
-        "5-hour ahead of pace",
+        "ahead: 5-hour window at 60.0 % (pace 41.0 %), projected 104 % at reset vs target 95 %",
     );
+    fixture.epic("/home/dev/rocket", 3, 7);
     fixture.api("ok", None, Some(NOW_MS - 2 * MINUTE_MS), None);
     fixture
 }
@@ -359,7 +379,15 @@ fn delay_today_counts_from_local_midnight_only() {
 #[test]
 fn status_json_of_a_mission_ahead_of_pace_carries_the_pace_figures() {
     let data = ahead_of_pace().gather();
-    let json = serde_json::to_value(StatusReport::from_data(&data)).unwrap();
+    let mut json = serde_json::to_value(StatusReport::from_data(&data)).unwrap();
+    let epic = &mut json["sessions"][0]["epic"];
+    assert_eq!(
+        (epic["done"].clone(), epic["total"].clone()),
+        (3.into(), 7.into())
+    );
+    assert!(epic["spec_path"].as_str().unwrap().ends_with("EPIC.md"));
+    // The spec lives in a temporary folder; keep the snapshot stable.
+    epic["spec_path"] = "[temporary]/EPIC.md".into();
     let five = &json["windows"]["five_hour"];
     assert_eq!(five["percent"], 81.9);
     assert_eq!(five["pace_state"], "ahead");

@@ -42,7 +42,7 @@ impl PtySession {
     fn spawn(sandbox: &Sandbox, args: &[&str], columns: u16, rows: u16) -> Self {
         let mut master_fd = -1;
         let mut slave_fd = -1;
-        let mut size = window_size(columns, rows);
+        let size = window_size(columns, rows);
         // SAFETY: openpty writes two descriptors we then own; the size is read only.
         let result = unsafe {
             libc::openpty(
@@ -50,7 +50,7 @@ impl PtySession {
                 &mut slave_fd,
                 std::ptr::null_mut(),
                 std::ptr::null(),
-                &mut size,
+                &size,
             )
         };
         assert_eq!(result, 0, "openpty failed");
@@ -69,6 +69,9 @@ impl PtySession {
             .env("HOME", sandbox.home())
             .env("PACE_MAKER_HOME", sandbox.tool_home())
             .env("TERM", "xterm-256color")
+            // No credentials in the sandbox, so no request; and were one
+            // made, it would go to a closed loopback port.
+            .env("PACE_MAKER_API_BASE", "http://127.0.0.1:9")
             .current_dir(sandbox.dir.path())
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))

@@ -40,7 +40,7 @@ pub struct StatusReport {
     pub sessions: Vec<SessionStatus>,
     pub windows: WindowsStatus,
     pub pacing: PacingStatus,
-    pub usage_api: ApiStatus,
+    pub usage_api: UsageApiStatus,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,7 +109,7 @@ impl WindowStatus {
         Self {
             label: view.kind.label(),
             paced: view.paced,
-            target_percent: view.target_percent,
+            target_percent: reading.map_or(view.target_percent, |r| r.target_percent),
             percent: reading.map(|r| round(r.percent)),
             resets_at: reading.and_then(|r| r.resets_at_ms).map(clock::iso),
             resets_in_s: reading
@@ -183,7 +183,7 @@ impl DecisionStatus {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ApiStatus {
+pub struct UsageApiStatus {
     pub state: String,
     pub backing_off: bool,
     pub backoff_until: Option<String>,
@@ -193,15 +193,15 @@ pub struct ApiStatus {
     pub last_error: Option<String>,
 }
 
-impl ApiStatus {
+impl UsageApiStatus {
     fn from_view(view: &ApiView, now_ms: i64) -> Self {
         Self {
-            state: view.state.clone(),
+            state: view.state.as_str().to_string(),
             backing_off: view.backing_off(now_ms).is_some(),
             backoff_until: view.backoff_until_ms.map(clock::iso),
             last_attempt_at: view.last_attempt_at_ms.map(clock::iso),
             last_success_at: view.last_success_at_ms.map(clock::iso),
-            failures: view.failures,
+            failures: i64::from(view.failures),
             last_error: view.last_error.clone(),
         }
     }
@@ -232,7 +232,7 @@ impl StatusReport {
                 seven_day: window(WindowKind::SevenDay),
             },
             pacing: PacingStatus::from_view(&data.pacing),
-            usage_api: ApiStatus::from_view(&data.api, data.now_ms),
+            usage_api: UsageApiStatus::from_view(&data.api, data.now_ms),
         }
     }
 }
@@ -351,7 +351,7 @@ fn write_window(
     };
     let bar = describe::bar(reading.percent, reading.pace_percent, BAR_WIDTH);
     let figure = format!("{:>5}", describe::percent(reading.percent));
-    let (bar, figure) = if reading.percent >= window.target_percent {
+    let (bar, figure) = if reading.percent >= reading.target_percent {
         (paint.red(&bar), paint.red(&figure))
     } else if reading.pace_state == Some(PaceState::Ahead) {
         (paint.yellow(&bar), paint.yellow(&figure))

@@ -7,7 +7,9 @@ use crate::paths::ToolHome;
 
 pub fn run(home: &ToolHome) -> anyhow::Result<ExitCode> {
     let config = super::load_config(home);
+    // The background usage refresh logs to the file, never to the screen.
+    crate::logging::init(home, &config.log.level, config.log.keep_days);
     let store = super::open_store(home, &config)?;
-    live::run(&store, &config)?;
+    live::run(home, &store, &config)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,15 +7,19 @@
 //! store, gather with a fixed `now` and time zone, and compare what is
 //! drawn.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use jiff::tz::TimeZone;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 
-use super::pace::{self, PaceState, Projection};
+use super::pace::{PaceState, Projection};
 use crate::config::Config;
 use crate::controls::{self, Control};
+use crate::momentum;
+use crate::pacing::policy::{self, PacingSettings, PolicyInput};
 use crate::sessions::{self, SessionRow};
+use crate::usage::poll::{ApiState, ApiStatus};
 use crate::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowKind, WindowReading};
 
 /// How far back "recent" sessions reach.
@@ -25,13 +29,8 @@ pub const MAX_SESSIONS: usize = 50;
 /// Pacing decisions listed at most (the dashboard's "recent delays").
 pub const RECENT_DECISIONS: usize = 12;
 
-/// How far back each window's burn rate looks.
-pub fn burn_lookback_ms(kind: WindowKind) -> i64 {
-    match kind {
-        WindowKind::FiveHour => 3_600_000,
-        WindowKind::SevenDay => 24 * 3_600_000,
-    }
-}
+/// The usage history the pacing policy reads (see `pacing::apply`).
+const POLICY_HISTORY_MS: i64 = policy::SEVEN_DAY_LOOKBACK_SECONDS * 1000;
 
 /// What to gather besides the one-shot figures.
 #[derive(Debug, Clone, Copy, Default)]
@@ -59,9 +58,10 @@ pub struct WindowView {
     pub reading: Option<Reading>,
 }
 
-/// A window's current reading with its pace figures.
+/// A window's current reading with the pacing policy's figures for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
+    /// Utilization now, as the source said (0 once the reset has passed).
     pub percent: f64,
     pub resets_at_ms: Option<i64>,
     pub source: SnapshotSource,
@@ -69,10 +69,14 @@ pub struct Reading {
     pub age_s: i64,
     /// Older than `pacing.stale_after_seconds`: pacing ignores it.
     pub stale: bool,
+    /// The target pacing holds this reading to (lowered on the estimate).
+    pub target_percent: f64,
     /// The target pace now (needs the reset time).
     pub pace_percent: Option<f64>,
     pub pace_state: Option<PaceState>,
+    /// The policy's observed burn rate, percent per hour.
     pub burn_rate_per_hour: Option<f64>,
+    /// The policy's projection at reset, as a phrase-ready value.
     pub projection: Option<Projection>,
     /// Readings of this window since it started, oldest first (only with
     /// [`GatherOptions::chart`], only the 5-hour window).
@@ -126,20 +130,30 @@ pub struct Decision {
     pub reason: String,
 }
 
-/// The usage API's state (the `api_state` row).
-#[derive(Debug, Clone, PartialEq, Default)]
+/// The usage API's state (the `api_state` row, as the poller keeps it).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApiView {
-    /// `unknown`, `ok`, `backing-off`, `credentials-expired`, ...
-    pub state: String,
+    pub state: ApiStatus,
     pub backoff_until_ms: Option<i64>,
     pub last_attempt_at_ms: Option<i64>,
     pub last_success_at_ms: Option<i64>,
-    pub failures: i64,
+    pub failures: u32,
     pub last_error: Option<String>,
 }
 
 impl ApiView {
-    /// Backing off at `now_ms`.
+    fn from_state(state: ApiState) -> Self {
+        Self {
+            state: state.status,
+            backoff_until_ms: state.backoff_until_ms,
+            last_attempt_at_ms: state.last_attempt_at_ms,
+            last_success_at_ms: state.last_success_at_ms,
+            failures: state.failures,
+            last_error: state.last_error,
+        }
+    }
+
+    /// Backing off at `now_ms`: the time of the next allowed request.
     pub fn backing_off(&self, now_ms: i64) -> Option<i64> {
         self.backoff_until_ms.filter(|until| *until > now_ms)
     }
@@ -186,9 +200,10 @@ impl DashboardData {
         self.format(at_ms, "%b %d %H:%M")
     }
 
-    /// A clock time within the last 20 hours, else the date: `14:05`, `Nov 24`.
+    /// A clock time today (local), else the date: `14:05`, `Nov 24`.
     pub fn recent_time(&self, at_ms: i64) -> String {
-        if (self.now_ms - at_ms).abs() < 20 * 3_600_000 {
+        let today = day_start_ms(self.now_ms, &self.time_zone);
+        if (today..today + 86_400_000).contains(&at_ms) {
             self.clock(at_ms)
         } else {
             self.format(at_ms, "%b %d")
@@ -215,6 +230,17 @@ pub fn gather(
     options: GatherOptions,
 ) -> rusqlite::Result<DashboardData> {
     let current = current_snapshot(connection, config, now_ms)?;
+    let stale_ms = config.pacing.stale_after_seconds as i64 * 1000;
+    let mut history = snapshot::since(connection, now_ms - POLICY_HISTORY_MS - stale_ms)?;
+    if let Some(current) = &current {
+        // A reading older than the policy's history still shows, stale.
+        if history
+            .first()
+            .is_none_or(|first| first.taken_at_ms > current.taken_at_ms)
+        {
+            history.insert(0, current.clone());
+        }
+    }
     let mut windows = Vec::with_capacity(2);
     for kind in WindowKind::ALL {
         windows.push(window_view(
@@ -222,14 +248,16 @@ pub fn gather(
             config,
             kind,
             current.as_ref(),
+            &history,
             now_ms,
             options,
         )?);
     }
+    let mut specs = HashMap::new();
     let sessions = sessions::recent(connection, now_ms - RECENT_SESSIONS_MS, MAX_SESSIONS)?
         .into_iter()
         .map(|row| {
-            let epic = epic_progress(connection, &row.project_dir)?;
+            let epic = epic_progress(connection, &row.project_dir, &mut specs)?;
             Ok(SessionView { row, epic })
         })
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -251,7 +279,7 @@ pub fn gather(
         windows,
         pacing,
         sessions,
-        api: api_view(connection)?,
+        api: ApiView::from_state(ApiState::read(connection)?),
     })
 }
 
@@ -294,6 +322,7 @@ fn window_view(
     config: &Config,
     kind: WindowKind,
     current: Option<&UsageSnapshot>,
+    history: &[UsageSnapshot],
     now_ms: i64,
     options: GatherOptions,
 ) -> rusqlite::Result<WindowView> {
@@ -302,64 +331,94 @@ fn window_view(
         WindowKind::SevenDay => config.pacing.seven_day,
     };
     let target_percent = config.pacing.target_percent;
-    let reading = match current.and_then(|snapshot| Some((snapshot, snapshot.window(kind)?))) {
-        None => None,
-        Some((snapshot, raw)) => {
-            let now_s = now_ms.div_euclid(1000);
-            let at_now = raw.at(kind, now_s);
-            let reset_passed = at_now != raw;
-            let resets_at_ms = at_now.resets_at_s.map(|seconds| seconds * 1000);
-            let pace_percent = resets_at_ms
-                .map(|reset| pace::target_pace_percent(kind, reset, target_percent, now_ms));
-            let (burn_rate_per_hour, history) = if reset_passed {
-                (None, Vec::new())
-            } else {
-                let burn = burn_rate(connection, kind, snapshot, raw, now_ms)?;
-                let history = match (options.chart, kind, resets_at_ms) {
-                    (true, WindowKind::FiveHour, Some(reset)) => window_history(
-                        connection,
-                        kind,
-                        snapshot.source,
-                        reset - kind.length_s() * 1000,
-                        raw,
-                    )?,
-                    _ => Vec::new(),
-                };
-                (burn, history)
-            };
-            let projection = resets_at_ms.map(|reset| {
-                Projection::at_rate(
-                    at_now.percent,
-                    burn_rate_per_hour.unwrap_or(0.0),
-                    reset,
-                    now_ms,
-                )
-            });
-            // Without a burn rate the "projection" would only repeat the
-            // current figure: say nothing rather than something empty.
-            let projection = projection.filter(|_| burn_rate_per_hour.is_some());
-            Some(Reading {
-                percent: at_now.percent,
-                resets_at_ms,
-                source: snapshot.source,
-                taken_at_ms: snapshot.taken_at_ms,
-                age_s: snapshot.age_s(now_ms),
-                stale: now_ms - snapshot.taken_at_ms
-                    > config.pacing.stale_after_seconds as i64 * 1000,
-                pace_percent,
-                pace_state: pace_percent.map(|pace| PaceState::of(at_now.percent, pace)),
-                burn_rate_per_hour,
-                projection,
-                history,
-            })
-        }
+    let Some((snapshot, raw)) =
+        current.and_then(|snapshot| Some((snapshot, snapshot.window(kind)?)))
+    else {
+        return Ok(WindowView {
+            kind,
+            paced,
+            target_percent,
+            reading: None,
+        });
     };
+    let now_s = now_ms.div_euclid(1000);
+    let at_now = raw.at(kind, now_s);
+    let reset_passed = at_now != raw;
+    let resets_at_ms = at_now.resets_at_s.map(|seconds| seconds * 1000);
+    let stale_ms = config.pacing.stale_after_seconds as i64 * 1000;
+    let stale = now_ms - snapshot.taken_at_ms > stale_ms;
+    let assessment = assess(config, kind, snapshot, history, stale, now_ms);
+    let chart = match (options.chart, kind, resets_at_ms) {
+        (true, WindowKind::FiveHour, Some(reset)) if !reset_passed => window_history(
+            connection,
+            kind,
+            snapshot.source,
+            reset - kind.length_s() * 1000,
+            raw,
+        )?,
+        _ => Vec::new(),
+    };
+    let pace_percent = assessment
+        .as_ref()
+        .map(|assessment| assessment.pace_percent);
     Ok(WindowView {
         kind,
         paced,
         target_percent,
-        reading,
+        reading: Some(Reading {
+            percent: at_now.percent,
+            resets_at_ms,
+            source: snapshot.source,
+            taken_at_ms: snapshot.taken_at_ms,
+            age_s: snapshot.age_s(now_ms),
+            stale,
+            target_percent: assessment
+                .as_ref()
+                .map_or(target_percent, |assessment| assessment.target_percent),
+            pace_percent,
+            pace_state: pace_percent.map(|pace| PaceState::of(at_now.percent, pace)),
+            burn_rate_per_hour: assessment
+                .as_ref()
+                .map(|assessment| assessment.burn_percent_per_hour),
+            projection: assessment
+                .as_ref()
+                .map(|assessment| Projection::from_assessment(assessment, now_ms)),
+            history: chart,
+        }),
     })
+}
+
+/// The pacing policy's view of `kind` for the reading the views show. The
+/// policy assesses the freshest official reading, else a fresh estimate;
+/// when the reading shown is stale (pacing would skip it), the policy is
+/// asked with the staleness allowance stretched to that reading, so the
+/// figures still come from the one implementation of pacing.
+fn assess(
+    config: &Config,
+    kind: WindowKind,
+    shown: &UsageSnapshot,
+    history: &[UsageSnapshot],
+    stale: bool,
+    now_ms: i64,
+) -> Option<policy::WindowAssessment> {
+    let mut settings = PacingSettings::from_config(config);
+    if !shown.source.is_official() {
+        settings.use_estimate = true;
+    }
+    if stale {
+        settings.stale_after_seconds = (shown.age_s(now_ms) + 1).max(0) as u64;
+    }
+    let input = PolicyInput {
+        now_ms,
+        snapshots: history,
+        calls: &[],
+        tool_duration_ms: None,
+        cache_ttl_seconds: config.pacing.default_cache_ttl_seconds,
+        settings: &settings,
+    };
+    policy::assess(kind, &input, policy::DEFAULT_CYCLE_WORK_MS)
+        .ok()
+        .filter(|assessment| assessment.source.is_official() == shown.source.is_official())
 }
 
 /// Sources read together: official readings agree with each other, the
@@ -378,44 +437,6 @@ fn same_window(a: &WindowReading, b: &WindowReading) -> bool {
         (Some(a), Some(b)) => (a - b).abs() <= 120,
         _ => true,
     }
-}
-
-/// The burn rate between the oldest reading of the same window inside the
-/// lookback and the current one.
-fn burn_rate(
-    connection: &Connection,
-    kind: WindowKind,
-    current: &UsageSnapshot,
-    current_reading: WindowReading,
-    now_ms: i64,
-) -> rusqlite::Result<Option<f64>> {
-    let (percent_column, reset_column) = columns(kind);
-    let mut since_ms = now_ms - burn_lookback_ms(kind);
-    if let Some(reset_s) = current_reading.resets_at_s {
-        since_ms = since_ms.max(reset_s * 1000 - kind.length_s() * 1000);
-    }
-    let earlier: Option<(i64, f64, Option<i64>)> = connection
-        .prepare_cached(&format!(
-            "SELECT taken_at, {percent_column}, {reset_column} FROM usage_snapshots
-             WHERE taken_at >= ?1 AND taken_at <= ?2 AND {percent_column} IS NOT NULL
-               AND source IN ({})
-             ORDER BY taken_at LIMIT 1",
-            source_family(current.source)
-        ))?
-        .query_row(params![since_ms, current.taken_at_ms], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })
-        .optional()?;
-    Ok(earlier.and_then(|(at, percent, resets_at_s)| {
-        let reading = WindowReading {
-            percent,
-            resets_at_s,
-        };
-        if !same_window(&reading, &current_reading) {
-            return None;
-        }
-        pace::burn_rate_per_hour(at, percent, current.taken_at_ms, current_reading.percent)
-    }))
 }
 
 /// The readings of the current window since it started, oldest first.
@@ -520,42 +541,28 @@ fn delay_since(connection: &Connection, since_ms: i64) -> rusqlite::Result<i64> 
         .query_row([since_ms], |row| row.get(0))
 }
 
-fn api_view(connection: &Connection) -> rusqlite::Result<ApiView> {
-    Ok(connection
-        .query_row(
-            "SELECT state, backoff_until, last_attempt_at, last_success_at, failures, last_error
-             FROM api_state WHERE id = 1",
-            [],
-            |row| {
-                Ok(ApiView {
-                    state: row.get(0)?,
-                    backoff_until_ms: row.get(1)?,
-                    last_attempt_at_ms: row.get(2)?,
-                    last_success_at_ms: row.get(3)?,
-                    failures: row.get(4)?,
-                    last_error: row.get(5)?,
-                })
-            },
-        )
-        .optional()?
-        .unwrap_or_else(|| ApiView {
-            state: "unknown".into(),
-            ..ApiView::default()
-        }))
-}
-
+/// The epic attached to the project (or an ancestor) and its progress;
+/// each spec is read once per gathering.
 fn epic_progress(
     connection: &Connection,
     project_dir: &str,
+    specs: &mut HashMap<std::path::PathBuf, Option<(usize, usize)>>,
 ) -> rusqlite::Result<Option<EpicProgress>> {
-    let spec_path: Option<String> = connection
-        .prepare_cached("SELECT spec_path FROM epics WHERE project_dir = ?1")?
-        .query_row([project_dir], |row| row.get(0))
-        .optional()?;
-    Ok(spec_path.map(|spec_path| EpicProgress {
-        spec_path,
-        done: None,
-        total: None,
+    if project_dir.is_empty() {
+        return Ok(None);
+    }
+    let Some(epic) = momentum::find_epic(connection, Path::new(project_dir))? else {
+        return Ok(None);
+    };
+    let counts = *specs.entry(epic.spec_path.clone()).or_insert_with(|| {
+        momentum::spec::read(&epic.spec_path)
+            .ok()
+            .map(|spec| (spec.done(), spec.total()))
+    });
+    Ok(Some(EpicProgress {
+        spec_path: epic.spec_path.to_string_lossy().into_owned(),
+        done: counts.map(|(done, _)| done),
+        total: counts.map(|(_, total)| total),
     }))
 }
 
@@ -651,7 +658,7 @@ mod tests {
     }
 
     #[test]
-    fn a_window_whose_reset_passed_reads_zero_with_the_next_reset_and_no_burn_rate() {
+    fn a_window_whose_reset_passed_reads_zero_with_the_next_reset_and_no_rise() {
         let (_dir, mut store) = store();
         let reset = NOW - 10 * MINUTE;
         insert(
@@ -672,8 +679,11 @@ mod tests {
         let reading = data.windows[0].reading.as_ref().unwrap();
         assert_eq!(reading.percent, 0.0);
         assert_eq!(reading.resets_at_ms, Some(reset + 5 * 3_600_000));
-        assert_eq!(reading.burn_rate_per_hour, None);
-        assert_eq!(reading.projection, None);
+        assert_eq!(reading.burn_rate_per_hour, Some(0.0));
+        assert_eq!(
+            reading.projection,
+            Some(Projection::AtReset { percent: 0.0 })
+        );
         assert!(reading.history.is_empty());
     }
 
@@ -705,9 +715,10 @@ mod tests {
         );
         let data = gather_now(&store);
         let reading = data.windows[0].reading.as_ref().unwrap();
-        // 4 points in 19 minutes, not the fall from 90 % in the old window.
+        // The policy measures from the window's start (0 %, 29 minutes
+        // before the reading), never from the old window's 90 %.
         let rate = reading.burn_rate_per_hour.unwrap();
-        assert!((rate - 4.0 * 60.0 / 19.0).abs() < 1e-9, "{rate}");
+        assert!((rate - 6.0 * 60.0 / 29.0).abs() < 1e-9, "{rate}");
         assert_eq!(
             reading
                 .history

@@ -3,10 +3,13 @@
 //! leaves (`q`, Esc, Ctrl-C, SIGTERM, an error or a panic).
 //!
 //! The loop gathers from the store and redraws once a second, and at once
-//! on a key or a resize. It reads only the store: usage figures arrive
-//! through the hooks and the status line, which poll the usage API at most
-//! once per `usage.poll_interval_seconds` under their own single flight,
-//! so a dashboard left open all day adds no request.
+//! on a key or a resize. Usage figures arrive through the status line and
+//! the hooks; so that an idle dashboard still shows current figures, a
+//! background thread asks the usage module's single-flight refresh every
+//! few seconds, which polls only when no official reading is younger than
+//! `usage.poll_interval_seconds` and no backoff or other poller is in the
+//! way: the dashboard never makes the API be asked more often than
+//! configured, and a slow request never stalls the drawing.
 //!
 //! Restoring is done by [`TerminalGuard`]'s `Drop` and by a panic hook that
 //! restores before the panic message is printed (so it lands on the normal
@@ -27,10 +30,15 @@ use ratatui::Terminal;
 use super::data::{self, GatherOptions};
 use super::render;
 use crate::config::Config;
+use crate::paths::ToolHome;
 use crate::store::Store;
+use crate::usage::poll;
 
 /// Time between redraws.
 pub const REDRAW_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How often the background thread asks the refresh whether a poll is due.
+pub const REFRESH_CHECK_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Set by the signal handler; the loop leaves at its next check.
 static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
@@ -101,8 +109,34 @@ fn is_quit(key: &KeyEvent) -> bool {
         ) || (key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL)))
 }
 
+/// Keeps the usage figures current while the dashboard is open (see the
+/// module doc). Errors are logged by the refresh; the thread ends with the
+/// process.
+fn spawn_refresher(home: &ToolHome, config: &Config) {
+    let home = home.clone();
+    let config = config.clone();
+    let spawned = std::thread::Builder::new()
+        .name("usage-refresh".into())
+        .spawn(move || {
+            let mut store = match Store::open_home(&home, &config) {
+                Ok(store) => store,
+                Err(error) => {
+                    tracing::warn!("watch: no usage refresh: {error:#}");
+                    return;
+                }
+            };
+            loop {
+                poll::refresh_if_stale(&config, &mut store, crate::clock::now_ms());
+                std::thread::sleep(REFRESH_CHECK_INTERVAL);
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!("watch: cannot start the usage refresh: {error}");
+    }
+}
+
 /// Runs the dashboard until the person quits.
-pub fn run(store: &Store, config: &Config) -> anyhow::Result<()> {
+pub fn run(home: &ToolHome, store: &Store, config: &Config) -> anyhow::Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!(
             "watch needs a terminal (hint: use `pace-maker status` or `status --json` in scripts)"
@@ -111,6 +145,7 @@ pub fn run(store: &Store, config: &Config) -> anyhow::Result<()> {
     let time_zone = jiff::tz::TimeZone::system();
     install_signal_handlers();
     let mut guard = TerminalGuard::enter()?;
+    spawn_refresher(home, config);
     let options = GatherOptions { chart: true };
     loop {
         let now_ms = crate::clock::now_ms();

@@ -47,8 +47,13 @@ pub fn draw(frame: &mut Frame<'_>, data: &DashboardData) {
     draw_header(frame, header, data);
     draw_windows(frame, windows, data);
     draw_chart(frame, chart, data);
-    let [sessions, decisions] =
-        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(bottom);
+    // The sessions table needs about 72 columns; the decisions take the rest.
+    let split = if area.width >= 130 {
+        [Constraint::Length(72), Constraint::Fill(1)]
+    } else {
+        [Constraint::Percentage(60), Constraint::Percentage(40)]
+    };
+    let [sessions, decisions] = Layout::horizontal(split).areas(bottom);
     draw_sessions(frame, sessions, data);
     draw_decisions(frame, decisions, data);
     draw_footer(frame, footer, data);
@@ -128,7 +133,7 @@ fn window_lines<'a>(
             Line::raw(""),
         ];
     };
-    let style = window_style(reading, window.target_percent);
+    let style = window_style(reading, reading.target_percent);
     let not_paced = if window.paced { "" } else { " · not paced" };
     vec![
         Line::from(vec![
@@ -167,13 +172,12 @@ fn draw_chart(frame: &mut Frame<'_>, area: Rect, data: &DashboardData) {
         Span::raw(" "),
     ]);
     let block = Block::new().borders(Borders::ALL).title(title);
-    let window = data.window(WindowKind::FiveHour);
-    let reading = window.and_then(|window| window.reading.as_ref());
-    let (Some(window), Some(reading), Some(reset_ms)) = (
-        window,
-        reading,
-        reading.and_then(|reading| reading.resets_at_ms),
-    ) else {
+    let reading = data
+        .window(WindowKind::FiveHour)
+        .and_then(|window| window.reading.as_ref());
+    let Some((reading, reset_ms)) =
+        reading.and_then(|reading| Some((reading, reading.resets_at_ms?)))
+    else {
         let message = Paragraph::new(Line::styled("no 5-hour reading with a reset time yet", DIM))
             .centered()
             .block(block);
@@ -185,7 +189,7 @@ fn draw_chart(frame: &mut Frame<'_>, area: Rect, data: &DashboardData) {
     let minutes = |at_ms: i64| ((at_ms - start_ms) as f64 / 60_000.0).clamp(0.0, 300.0);
     let now = minutes(data.now_ms);
 
-    let pace_points = vec![(0.0, 0.0), (300.0, window.target_percent)];
+    let pace_points = vec![(0.0, 0.0), (300.0, reading.target_percent)];
     let mut usage_points: Vec<(f64, f64)> = reading
         .history
         .iter()

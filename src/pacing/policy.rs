@@ -537,7 +537,10 @@ fn freshest(
     })
 }
 
-fn assess(
+/// How one window stands for the policy: its reading (the freshest
+/// official one, else a fresh estimate), pace, burn rate and projection.
+/// Public so the dashboard shows each window exactly as pacing sees it.
+pub fn assess(
     kind: WindowKind,
     input: &PolicyInput<'_>,
     work_ms: i64,
