@@ -46,7 +46,9 @@ fn history_lists_the_span_asked_for_in_text_and_json() {
         .env("TZ", "UTC")
         .assert()
         .success()
-        .stdout(predicate::str::contains("usage readings, last 2 h 5 min: 12"))
+        .stdout(predicate::str::contains(
+            "usage readings, last 2 h 5 min: 12",
+        ))
         .stdout(predicate::str::contains(
             "pacing decisions, last 2 h 5 min: 4 (delay added 2 min)",
         ))
