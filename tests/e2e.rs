@@ -8,20 +8,16 @@
 //! Each test is one scenario on its own thread and namespace, so libtest
 //! runs them side by side. Each prints its duration.
 
-#[expect(
-    dead_code,
-    reason = "helpers of the scenarios that land with their features"
-)]
 mod e2e_support;
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use e2e_support::http::{Response, Server};
-use e2e_support::messages_api::{sequence, Turn};
+use e2e_support::messages_api::{sequence, RateLimits, Turn};
 use e2e_support::namespace;
-use e2e_support::sandbox::Sandbox;
+use e2e_support::sandbox::{ClaudeRun, Sandbox, FAKE_ACCESS_TOKEN};
 use e2e_support::usage_api::Window;
 use e2e_support::{say, scenario};
 
@@ -43,12 +39,48 @@ fn under_pace() -> (Window, Window) {
     (window(10.0, 4), window(5.0, 6 * 24))
 }
 
+/// Usage well ahead of pace: 80 % of the 5-hour window one hour into it.
+fn ahead_of_pace() -> (Window, Window) {
+    (window(80.0, 4), window(20.0, 6 * 24))
+}
+
 /// A sandbox with the given usage figures and a fake OAuth login (which
 /// the hooks' usage client needs; `claude -p` itself uses the API key).
 fn sandbox(cli: &'static e2e_support::ClaudeCli, usage: (Window, Window)) -> Sandbox {
     let sandbox = Sandbox::new(cli, usage.0, usage.1);
     sandbox.write_oauth_credentials();
     sandbox
+}
+
+/// The rows a hook writes, table by table.
+const HOOK_TABLES: [&str; 5] = [
+    "hook_events",
+    "sessions",
+    "tool_calls",
+    "pacing_decisions",
+    "usage_snapshots",
+];
+
+/// Asserts every hook of the run exited 0 with outcome success.
+fn assert_every_hook_succeeded(run: &ClaudeRun) {
+    let failures: Vec<&Value> = run
+        .lines
+        .iter()
+        .map(|line| &line.value)
+        .filter(|value| value["subtype"] == "hook_response")
+        .filter(|value| value["exit_code"] != 0 || value["outcome"] != "success")
+        .collect();
+    assert!(failures.is_empty(), "hooks failed: {failures:?}\n{run}");
+}
+
+/// The system messages hooks showed the user (`PostToolUse:Bash says: ...`).
+fn hook_system_messages(run: &ClaudeRun) -> Vec<String> {
+    run.lines
+        .iter()
+        .map(|line| &line.value)
+        .filter(|value| value["type"] == "system" && value["subtype"] == "informational")
+        .filter_map(|value| value["content"].as_str().map(str::to_string))
+        .collect()
 }
 
 #[test]
@@ -126,5 +158,409 @@ fn the_real_cli_completes_a_scripted_tool_turn_against_the_stand_in() {
         // `-p` authenticates with the API key, not the OAuth login.
         let init = &run.lines[0].value;
         assert_eq!(init["apiKeySource"], "ANTHROPIC_API_KEY", "{run}");
+    });
+}
+
+#[test]
+fn under_pace_every_hook_runs_the_tool_calls_are_counted_and_nothing_waits() {
+    scenario("under-pace", |cli| {
+        let sandbox = sandbox(cli, under_pace());
+        let notes = sandbox.project.join("notes.txt");
+        std::fs::write(&notes, "some notes\n").unwrap();
+        sandbox.messages.set_script(sequence(vec![
+            Turn::bash("echo one"),
+            Turn::bash("echo two"),
+            Turn::tool("Read", json!({"file_path": notes})),
+            Turn::text("done"),
+        ]));
+        sandbox.install();
+        let run = sandbox.claude_print("run the commands and read the notes", &[]);
+        run.assert_success();
+        assert_every_hook_succeeded(&run);
+
+        let session_id = run.result()["session_id"].as_str().unwrap().to_string();
+        let counts = sandbox.hook_event_counts();
+        let expected: Vec<(&str, i64)> = vec![
+            ("post-tool-use", 3),
+            ("session-end", 1),
+            ("session-start", 1),
+            ("stop", 1),
+            ("user-prompt-submit", 1),
+        ];
+        let expected: std::collections::BTreeMap<String, i64> = expected
+            .into_iter()
+            .map(|(event, count)| (event.to_string(), count))
+            .collect();
+        assert_eq!(counts, expected, "hook_events per event\n{run}");
+        assert_eq!(
+            sandbox.count(&format!(
+                "SELECT count(*) FROM hook_events WHERE session_id <> '{session_id}'"
+            )),
+            0,
+            "every hook row belongs to the run's session"
+        );
+        assert_eq!(
+            sandbox.count(&format!(
+                "SELECT tool_calls FROM sessions WHERE id = '{session_id}'"
+            )),
+            3,
+            "the session's tool count"
+        );
+        assert_eq!(
+            sandbox.count("SELECT count(*) FROM tool_calls WHERE tool_name = 'Bash'"),
+            2
+        );
+        assert_eq!(
+            sandbox.count("SELECT count(*) FROM tool_calls WHERE tool_name = 'Read'"),
+            1
+        );
+        // No delay: none decided, none slept, nothing announced.
+        assert_eq!(
+            sandbox.count("SELECT count(*) FROM pacing_decisions WHERE delay_ms > 0"),
+            0
+        );
+        assert_eq!(
+            sandbox.count("SELECT coalesce(sum(delay_ms_total), 0) FROM sessions"),
+            0
+        );
+        let post_tool_use = run.hook_runs("PostToolUse");
+        assert_eq!(post_tool_use.len(), 3, "{run}");
+        for (response, took) in &post_tool_use {
+            assert!(
+                *took < Duration::from_secs(1),
+                "a PostToolUse hook took {took:?} under pace: {response}"
+            );
+        }
+        assert!(hook_system_messages(&run).is_empty(), "{run}");
+    });
+}
+
+#[test]
+fn ahead_of_pace_the_post_tool_use_hook_sleeps_the_decided_delay() {
+    const MAX_DELAY_SECONDS: u64 = 2;
+    scenario("ahead-of-pace", |cli| {
+        let script = || {
+            sequence(vec![
+                Turn::bash("echo one"),
+                Turn::bash("echo two"),
+                Turn::text("done"),
+            ])
+        };
+        let configure = |sandbox: &mut Sandbox| {
+            sandbox.set_env(
+                "PACE_MAKER_PACING_MAX_DELAY_SECONDS",
+                &MAX_DELAY_SECONDS.to_string(),
+            );
+            sandbox.set_env("PACE_MAKER_PACING_MESSAGE_THRESHOLD_SECONDS", "1");
+            sandbox.messages.set_script(script());
+            sandbox.install();
+        };
+        // The same mission under pace, for the duration without delays.
+        let mut control = sandbox(cli, under_pace());
+        configure(&mut control);
+        let control_run = control.claude_print("run the two commands", &[]);
+        control_run.assert_success();
+
+        let mut sandbox = sandbox(cli, ahead_of_pace());
+        configure(&mut sandbox);
+        let run = sandbox.claude_print("run the two commands", &[]);
+        run.assert_success();
+        assert_every_hook_succeeded(&run);
+
+        // The decisions are recorded, each a delay within the cap.
+        let store = sandbox.store().expect("the hooks created the store");
+        let delays: Vec<i64> = store
+            .prepare("SELECT delay_ms FROM pacing_decisions WHERE delay_ms > 0 ORDER BY id")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            delays.len(),
+            2,
+            "one delay per tool call: {delays:?}\n{run}"
+        );
+        for delay in &delays {
+            assert!(
+                *delay <= MAX_DELAY_SECONDS as i64 * 1000,
+                "a delay above the cap: {delays:?}"
+            );
+        }
+        // Each PostToolUse hook slept its delay (and not much longer).
+        let post_tool_use = run.hook_runs("PostToolUse");
+        assert_eq!(post_tool_use.len(), 2, "{run}");
+        for ((response, took), delay) in post_tool_use.iter().zip(&delays) {
+            let delay = Duration::from_millis(*delay as u64);
+            assert!(
+                *took >= delay && *took < delay + Duration::from_millis(1500),
+                "the hook took {took:?} for a {delay:?} delay: {response}"
+            );
+        }
+        // The run's duration grew by the delays, within a tolerance.
+        let total = Duration::from_millis(delays.iter().sum::<i64>() as u64);
+        let growth = run.duration.saturating_sub(control_run.duration);
+        say(&format!(
+            "e2e ahead-of-pace: control {:?}, ahead {:?}, delays {total:?}",
+            control_run.duration, run.duration
+        ));
+        assert!(
+            growth + Duration::from_millis(500) >= total && growth < total + Duration::from_secs(3),
+            "the run grew by {growth:?} for {total:?} of delays"
+        );
+        // Claude Code accepted the systemMessage and showed it.
+        let messages = hook_system_messages(&run);
+        assert_eq!(messages.len(), 2, "{messages:?}\n{run}");
+        for message in &messages {
+            assert!(
+                message.starts_with("PostToolUse:Bash says: pace-maker"),
+                "{message}"
+            );
+        }
+        // The hooks read the figures from the usage stand-in, with the login.
+        let requests = sandbox.usage.requests();
+        assert!(!requests.is_empty(), "the usage API was never asked");
+        assert_eq!(
+            requests[0].header("authorization"),
+            Some(format!("Bearer {FAKE_ACCESS_TOKEN}").as_str())
+        );
+    });
+}
+
+/// An epic spec with one open acceptance criterion.
+const EPIC: &str =
+    "# Epic: greet the world\n\n## Acceptance criteria\n\n- [ ] greeting.txt holds the greeting\n";
+const CRITERION: &str = "greeting.txt holds the greeting";
+
+#[test]
+fn momentum_blocks_the_first_stop_until_the_open_criterion_is_ticked() {
+    scenario("momentum", |cli| {
+        let sandbox = sandbox(cli, under_pace());
+        let spec = sandbox.project.join("EPIC.md");
+        std::fs::write(&spec, EPIC).unwrap();
+        let spec_path = spec.to_str().unwrap().to_string();
+        sandbox.messages.set_script(move |conversation| {
+            match conversation.assistant_turns() {
+                0 => Turn::bash("echo hello > greeting.txt"),
+                // A premature stop.
+                1 => Turn::text("done"),
+                // Only the Stop hook's feedback naming the criterion leads on.
+                2 if conversation.mentions("Stop hook feedback")
+                    && conversation.mentions(CRITERION) =>
+                {
+                    Turn::tool("Read", json!({"file_path": spec_path}))
+                }
+                3 => Turn::tool(
+                    "Edit",
+                    json!({
+                        "file_path": spec_path,
+                        "old_string": format!("- [ ] {CRITERION}"),
+                        "new_string": format!("- [x] {CRITERION}")
+                    }),
+                ),
+                4 => Turn::text("the greeting is written and its criterion ticked"),
+                _ => Turn::text("done"),
+            }
+        });
+        sandbox.install();
+        sandbox.pace_maker(&["epic", "attach", spec.to_str().unwrap()]);
+        let run = sandbox.claude_print("write the greeting", &[]);
+        run.assert_success();
+        assert_every_hook_succeeded(&run);
+
+        let stops = run.hook_runs("Stop");
+        assert_eq!(stops.len(), 2, "{run}");
+        let first: Value = serde_json::from_str(stops[0].0["stdout"].as_str().unwrap())
+            .unwrap_or_else(|error| panic!("the first Stop printed no JSON ({error}): {run}"));
+        assert_eq!(first["decision"], "block", "{first}");
+        assert!(
+            first["reason"].as_str().unwrap().contains(CRITERION),
+            "{first}"
+        );
+        let second = stops[1].0["stdout"].as_str().unwrap_or("");
+        assert!(
+            !second.contains("\"block\""),
+            "the second Stop blocked: {second}"
+        );
+
+        // The open criterion reached the model in the request after the block.
+        let bodies = sandbox.messages.conversation_bodies();
+        assert_eq!(bodies.len(), 5, "{run}");
+        let conversation = e2e_support::messages_api::Conversation { body: &bodies[2] };
+        assert!(conversation.mentions("Stop hook feedback"), "{}", bodies[2]);
+        assert!(conversation.mentions(CRITERION), "{}", bodies[2]);
+        // The assistant ticked it with the Edit tool, and that let it stop.
+        let spec_text = std::fs::read_to_string(&spec).unwrap();
+        assert!(
+            spec_text.contains(&format!("- [x] {CRITERION}")),
+            "{spec_text}"
+        );
+        assert_eq!(
+            run.result()["result"],
+            "the greeting is written and its criterion ticked"
+        );
+        assert_eq!(sandbox.hook_event_counts().get("stop"), Some(&2));
+    });
+}
+
+#[test]
+fn the_loop_breaker_lets_an_assistant_that_makes_no_progress_stop() {
+    const MAX_CONSECUTIVE_BLOCKS: usize = 2;
+    scenario("loop-breaker", |cli| {
+        let mut sandbox = sandbox(cli, under_pace());
+        let spec = sandbox.project.join("EPIC.md");
+        std::fs::write(&spec, EPIC).unwrap();
+        sandbox.set_env(
+            "PACE_MAKER_MOMENTUM_MAX_CONSECUTIVE_BLOCKS",
+            &MAX_CONSECUTIVE_BLOCKS.to_string(),
+        );
+        // An assistant that never does anything but claim it is done.
+        sandbox.messages.set_script(|_| Turn::text("done"));
+        sandbox.install();
+        sandbox.pace_maker(&["epic", "attach", spec.to_str().unwrap()]);
+        let run = sandbox.claude_print("write the greeting", &[]);
+        run.assert_success();
+        assert_every_hook_succeeded(&run);
+
+        let stops = run.hook_runs("Stop");
+        let blocked = stops
+            .iter()
+            .filter(|(response, _)| {
+                response["stdout"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("\"block\"")
+            })
+            .count();
+        assert_eq!(blocked, MAX_CONSECUTIVE_BLOCKS, "{run}");
+        assert_eq!(stops.len(), MAX_CONSECUTIVE_BLOCKS + 1, "{run}");
+        // Every block cost one more request; then the session ended.
+        assert_eq!(
+            sandbox.messages.conversation_bodies().len(),
+            MAX_CONSECUTIVE_BLOCKS + 1
+        );
+        assert!(std::fs::read_to_string(&spec).unwrap().contains("- [ ]"));
+    });
+}
+
+#[test]
+fn the_kill_switch_leaves_no_rows_and_adds_no_delay() {
+    scenario("kill-switch", |cli| {
+        // Ahead of pace, so a live hook would sleep.
+        let mut sandbox = sandbox(cli, ahead_of_pace());
+        sandbox.set_env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "2");
+        sandbox.messages.set_script(sequence(vec![
+            Turn::bash("echo one"),
+            Turn::bash("echo two"),
+            Turn::text("done"),
+        ]));
+        sandbox.install();
+        let run = sandbox.claude_print("run the two commands", &[("PACE_MAKER_DISABLE", "1")]);
+        run.assert_success();
+        assert_every_hook_succeeded(&run);
+
+        // The hooks ran (Claude Code called them) and did nothing.
+        let post_tool_use = run.hook_runs("PostToolUse");
+        assert_eq!(post_tool_use.len(), 2, "{run}");
+        for (response, took) in &post_tool_use {
+            assert_eq!(response["stdout"], "", "{response}");
+            assert!(*took < Duration::from_secs(1), "took {took:?}: {response}");
+        }
+        assert_eq!(run.hook_runs("Stop").len(), 1, "{run}");
+        for table in HOOK_TABLES {
+            assert_eq!(
+                sandbox.count(&format!("SELECT count(*) FROM {table}")),
+                0,
+                "rows in {table}"
+            );
+        }
+        assert!(
+            sandbox.usage.requests().is_empty(),
+            "the usage API was asked"
+        );
+        assert!(hook_system_messages(&run).is_empty(), "{run}");
+    });
+}
+
+#[test]
+fn uninstall_leaves_the_settings_exactly_as_before_install() {
+    scenario("uninstall", |cli| {
+        let sandbox = sandbox(cli, under_pace());
+        // A user's own settings: another tool's hook, a status line, permissions.
+        let original = "{\n  \"permissions\": {\n    \"allow\": [\"Bash(ls:*)\"]\n  },\n  \"hooks\": {\n    \"PostToolUse\": [\n      {\n        \"matcher\": \"Bash\",\n        \"hooks\": [{ \"type\": \"command\", \"command\": \"true\" }]\n      }\n    ]\n  },\n  \"statusLine\": { \"type\": \"command\", \"command\": \"echo mine\" },\n  \"env\": { \"E2E_MARKER\": \"1\" }\n}\n";
+        std::fs::write(sandbox.settings_path(), original).unwrap();
+        sandbox
+            .messages
+            .set_script(sequence(vec![Turn::bash("echo one"), Turn::text("done")]));
+
+        sandbox.install();
+        let installed = std::fs::read_to_string(sandbox.settings_path()).unwrap();
+        assert_ne!(installed, original);
+        assert!(installed.contains("pace-maker"), "{installed}");
+        let run = sandbox.claude_print("run the command", &[]);
+        run.assert_success();
+        assert_every_hook_succeeded(&run);
+        let rows = sandbox.count("SELECT count(*) FROM hook_events");
+        assert!(rows > 0, "the installed hooks did not run\n{run}");
+
+        sandbox.pace_maker(&["uninstall", "--scope", "user"]);
+        let after = std::fs::read_to_string(sandbox.settings_path()).unwrap();
+        assert_eq!(after, original, "uninstall did not restore the settings");
+        // And Claude Code no longer runs the hooks.
+        let run = sandbox.claude_print("run the command", &[]);
+        run.assert_success();
+        assert_eq!(sandbox.count("SELECT count(*) FROM hook_events"), rows);
+    });
+}
+
+#[test]
+fn the_status_line_records_the_rate_limit_percentages_of_an_interactive_turn() {
+    scenario("statusline", |cli| {
+        let sandbox = sandbox(cli, under_pace());
+        sandbox.trust_project();
+        let five_hour_reset = now_s() + 3 * 3600;
+        let seven_day_reset = now_s() + 5 * 24 * 3600;
+        sandbox.messages.set_rate_limits(Some(RateLimits {
+            five_hour_utilization: 0.63,
+            five_hour_reset,
+            seven_day_utilization: 0.28,
+            seven_day_reset,
+        }));
+        sandbox
+            .messages
+            .set_script(sequence(vec![Turn::text("hello from the stand-in")]));
+        sandbox.install();
+        let mut session = sandbox.claude_interactive(&["say hello"], true);
+        let query = "SELECT count(*) FROM usage_snapshots \
+                     WHERE source = 'statusline' AND five_hour_percent IS NOT NULL";
+        let recorded = session.wait_for(Duration::from_secs(60), |_| sandbox.count(query) > 0);
+        session.terminate();
+        assert!(
+            recorded,
+            "no statusline snapshot after {:?}; the screen:\n{}",
+            session.elapsed(),
+            session.screen_text()
+        );
+        let store = sandbox.store().unwrap();
+        let (five_hour, five_hour_resets_at, seven_day, seven_day_resets_at): (f64, i64, f64, i64) = store
+            .query_row(
+                "SELECT five_hour_percent, five_hour_resets_at, seven_day_percent, seven_day_resets_at \
+                 FROM usage_snapshots WHERE source = 'statusline' AND five_hour_percent IS NOT NULL \
+                 ORDER BY id DESC LIMIT 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!((five_hour, seven_day), (63.0, 28.0));
+        assert_eq!(
+            (five_hour_resets_at, seven_day_resets_at),
+            (five_hour_reset, seven_day_reset)
+        );
+        // The CLI used the OAuth login against the stand-in.
+        let request = &sandbox.messages.requests()[0];
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {FAKE_ACCESS_TOKEN}").as_str())
+        );
     });
 }

@@ -14,7 +14,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 /// One request as the server read it.
 #[derive(Debug, Clone)]
@@ -24,8 +23,6 @@ pub struct Request {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-    /// When the request was read completely.
-    pub received_at: Instant,
 }
 
 impl Request {
@@ -219,7 +216,6 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
         target,
         headers,
         body,
-        received_at: Instant::now(),
     }))
 }
 

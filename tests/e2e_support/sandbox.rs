@@ -290,11 +290,6 @@ impl Sandbox {
             .map(Result::unwrap)
             .collect()
     }
-
-    /// The sandbox's root folder.
-    pub fn root(&self) -> &Path {
-        self.root.as_ref().expect("sandbox root").path()
-    }
 }
 
 impl Drop for Sandbox {

@@ -10,7 +10,7 @@
 
 use std::ffi::CStr;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 /// A child running in a pseudo-terminal.
 pub struct TerminalSession {
     child: Child,
-    primary: File,
     screen: Arc<Mutex<Vec<u8>>>,
     started: Instant,
 }
@@ -80,7 +79,9 @@ impl TerminalSession {
         let primary = File::from(primary);
         let screen = Arc::new(Mutex::new(Vec::new()));
         {
-            let mut reader = primary.try_clone()?;
+            // The reader owns the primary side: the terminal stays open
+            // as long as the child may write to it.
+            let mut reader = primary;
             let screen = Arc::clone(&screen);
             std::thread::spawn(move || {
                 let mut buffer = [0u8; 8192];
@@ -95,16 +96,9 @@ impl TerminalSession {
         }
         Ok(Self {
             child,
-            primary,
             screen,
             started,
         })
-    }
-
-    /// Types into the terminal.
-    pub fn type_text(&mut self, text: &str) {
-        let _ = self.primary.write_all(text.as_bytes());
-        let _ = self.primary.flush();
     }
 
     /// Everything the child printed so far, with escape sequences.

@@ -2,11 +2,8 @@
 //!
 //! Claude Code's own base-URL setting does not reach this endpoint; the
 //! tool's hooks call it at `PACE_MAKER_API_BASE`, which the sandbox points
-//! here. A scenario sets the figures it wants the hooks to see (for
-//! instance a window well ahead of pace) and afterwards reads which
-//! requests arrived.
-
-use std::sync::{Arc, Mutex};
+//! here. A scenario chooses the figures the hooks see (for instance a
+//! window well ahead of pace) and afterwards reads which requests arrived.
 
 use serde_json::{json, Value};
 
@@ -24,24 +21,17 @@ pub struct Window {
 /// The running stand-in.
 pub struct UsageApi {
     server: Server,
-    body: Arc<Mutex<Value>>,
 }
 
 impl UsageApi {
     /// Starts the stand-in answering with the given windows.
     pub fn start(five_hour: Window, seven_day: Window) -> Self {
-        let body = Arc::new(Mutex::new(usage_body(five_hour, seven_day)));
-        let shared = Arc::clone(&body);
+        let body = usage_body(five_hour, seven_day);
         let server = Server::start(move |request| match request.path() {
-            "/api/oauth/usage" => Response::json(200, &shared.lock().unwrap()),
+            "/api/oauth/usage" => Response::json(200, &body),
             _ => Response::json(404, &json!({"error": "not scripted"})),
         });
-        Self { server, body }
-    }
-
-    /// Changes what the next request is answered with.
-    pub fn set(&self, five_hour: Window, seven_day: Window) {
-        *self.body.lock().unwrap() = usage_body(five_hour, seven_day);
+        Self { server }
     }
 
     pub fn base_url(&self) -> String {
