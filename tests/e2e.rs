@@ -10,6 +10,7 @@
 
 mod e2e_support;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -51,6 +52,17 @@ fn sandbox(cli: &'static e2e_support::ClaudeCli, usage: (Window, Window)) -> San
     sandbox.write_oauth_credentials();
     sandbox
 }
+
+/// The longest a hook that does not sleep may take on a loaded machine:
+/// well under the delays the scenarios make a sleeping hook take.
+const NO_DELAY_BOUND: Duration = Duration::from_millis(1500);
+
+/// The pacing cap in the scenarios where pacing would sleep: small, to keep
+/// the tests quick, yet well above [`NO_DELAY_BOUND`].
+const MAX_DELAY_SECONDS: u64 = 3;
+
+/// How far a measured duration may stray from what the delays predict.
+const TOLERANCE: Duration = Duration::from_secs(2);
 
 /// The rows a hook writes, table by table.
 const HOOK_TABLES: [&str; 5] = [
@@ -180,17 +192,16 @@ fn under_pace_every_hook_runs_the_tool_calls_are_counted_and_nothing_waits() {
 
         let session_id = run.result()["session_id"].as_str().unwrap().to_string();
         let counts = sandbox.hook_event_counts();
-        let expected: Vec<(&str, i64)> = vec![
-            ("post-tool-use", 3),
-            ("session-end", 1),
-            ("session-start", 1),
-            ("stop", 1),
-            ("user-prompt-submit", 1),
-        ];
-        let expected: std::collections::BTreeMap<String, i64> = expected
-            .into_iter()
-            .map(|(event, count)| (event.to_string(), count))
-            .collect();
+        let expected = BTreeMap::from(
+            [
+                ("post-tool-use", 3),
+                ("session-end", 1),
+                ("session-start", 1),
+                ("stop", 1),
+                ("user-prompt-submit", 1),
+            ]
+            .map(|(event, count)| (event.to_string(), count)),
+        );
         assert_eq!(counts, expected, "hook_events per event\n{run}");
         assert_eq!(
             sandbox.count(&format!(
@@ -227,7 +238,7 @@ fn under_pace_every_hook_runs_the_tool_calls_are_counted_and_nothing_waits() {
         assert_eq!(post_tool_use.len(), 3, "{run}");
         for (response, took) in &post_tool_use {
             assert!(
-                *took < Duration::from_secs(1),
+                *took < NO_DELAY_BOUND,
                 "a PostToolUse hook took {took:?} under pace: {response}"
             );
         }
@@ -237,7 +248,6 @@ fn under_pace_every_hook_runs_the_tool_calls_are_counted_and_nothing_waits() {
 
 #[test]
 fn ahead_of_pace_the_post_tool_use_hook_sleeps_the_decided_delay() {
-    const MAX_DELAY_SECONDS: u64 = 2;
     scenario("ahead-of-pace", |cli| {
         let script = || {
             sequence(vec![
@@ -260,6 +270,11 @@ fn ahead_of_pace_the_post_tool_use_hook_sleeps_the_decided_delay() {
         configure(&mut control);
         let control_run = control.claude_print("run the two commands", &[]);
         control_run.assert_success();
+        assert_eq!(
+            control.count("SELECT count(*) FROM pacing_decisions WHERE delay_ms > 0"),
+            0,
+            "the control run was delayed"
+        );
 
         let mut sandbox = sandbox(cli, ahead_of_pace());
         configure(&mut sandbox);
@@ -293,7 +308,7 @@ fn ahead_of_pace_the_post_tool_use_hook_sleeps_the_decided_delay() {
         for ((response, took), delay) in post_tool_use.iter().zip(&delays) {
             let delay = Duration::from_millis(*delay as u64);
             assert!(
-                *took >= delay && *took < delay + Duration::from_millis(1500),
+                *took >= delay && *took < delay + TOLERANCE,
                 "the hook took {took:?} for a {delay:?} delay: {response}"
             );
         }
@@ -305,7 +320,7 @@ fn ahead_of_pace_the_post_tool_use_hook_sleeps_the_decided_delay() {
             control_run.duration, run.duration
         ));
         assert!(
-            growth + Duration::from_millis(500) >= total && growth < total + Duration::from_secs(3),
+            growth + TOLERANCE >= total && growth < total + TOLERANCE,
             "the run grew by {growth:?} for {total:?} of delays"
         );
         // Claude Code accepted the systemMessage and showed it.
@@ -448,7 +463,10 @@ fn the_kill_switch_leaves_no_rows_and_adds_no_delay() {
     scenario("kill-switch", |cli| {
         // Ahead of pace, so a live hook would sleep.
         let mut sandbox = sandbox(cli, ahead_of_pace());
-        sandbox.set_env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "2");
+        sandbox.set_env(
+            "PACE_MAKER_PACING_MAX_DELAY_SECONDS",
+            &MAX_DELAY_SECONDS.to_string(),
+        );
         sandbox.messages.set_script(sequence(vec![
             Turn::bash("echo one"),
             Turn::bash("echo two"),
@@ -464,7 +482,7 @@ fn the_kill_switch_leaves_no_rows_and_adds_no_delay() {
         assert_eq!(post_tool_use.len(), 2, "{run}");
         for (response, took) in &post_tool_use {
             assert_eq!(response["stdout"], "", "{response}");
-            assert!(*took < Duration::from_secs(1), "took {took:?}: {response}");
+            assert!(*took < NO_DELAY_BOUND, "took {took:?}: {response}");
         }
         assert_eq!(run.hook_runs("Stop").len(), 1, "{run}");
         for table in HOOK_TABLES {
