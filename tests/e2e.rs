@@ -312,12 +312,20 @@ fn ahead_of_pace_the_post_tool_use_hook_sleeps_the_decided_delay() {
                 "the hook took {took:?} for a {delay:?} delay: {response}"
             );
         }
-        // The run's duration grew by the delays, within a tolerance.
+        // The run's duration grew by the delays, within a tolerance. The
+        // turn (from the CLI's init line to its result) is compared, not the
+        // process: start-up time varies with the machine's load and has
+        // nothing to do with pacing.
         let total = Duration::from_millis(delays.iter().sum::<i64>() as u64);
-        let growth = run.duration.saturating_sub(control_run.duration);
+        let growth = run
+            .turn_duration()
+            .saturating_sub(control_run.turn_duration());
         say(&format!(
-            "e2e ahead-of-pace: control {:?}, ahead {:?}, delays {total:?}",
-            control_run.duration, run.duration
+            "e2e ahead-of-pace: turn {:?} under pace, {:?} ahead of pace ({:?} and {:?} with start-up); delays {total:?}",
+            control_run.turn_duration(),
+            run.turn_duration(),
+            control_run.duration,
+            run.duration
         ));
         assert!(
             growth + TOLERANCE >= total && growth < total + TOLERANCE,
@@ -504,9 +512,22 @@ fn the_kill_switch_leaves_no_rows_and_adds_no_delay() {
 fn uninstall_leaves_the_settings_exactly_as_before_install() {
     scenario("uninstall", |cli| {
         let sandbox = sandbox(cli, under_pace());
-        // A user's own settings: another tool's hook, a status line, permissions.
-        let original = "{\n  \"permissions\": {\n    \"allow\": [\"Bash(ls:*)\"]\n  },\n  \"hooks\": {\n    \"PostToolUse\": [\n      {\n        \"matcher\": \"Bash\",\n        \"hooks\": [{ \"type\": \"command\", \"command\": \"true\" }]\n      }\n    ]\n  },\n  \"statusLine\": { \"type\": \"command\", \"command\": \"echo mine\" },\n  \"env\": { \"E2E_MARKER\": \"1\" }\n}\n";
-        std::fs::write(sandbox.settings_path(), original).unwrap();
+        // A user's own settings: other tools' hooks, a status line,
+        // permissions, env, in the two-space layout Claude Code writes.
+        let original = serde_json::to_string_pretty(&json!({
+            "model": "opus",
+            "permissions": {"allow": ["Bash(ls:*)"], "deny": []},
+            "hooks": {
+                "PostToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "true"}]}],
+                "Stop": [{"hooks": [{"type": "command", "command": "true", "timeout": 5}]}]
+            },
+            "statusLine": {"type": "command", "command": "echo mine", "padding": 0},
+            "env": {"E2E_MARKER": "1"},
+            "unknownKeyFromTheFuture": {"nested": [1, 2, 3]}
+        }))
+        .unwrap()
+            + "\n";
+        std::fs::write(sandbox.settings_path(), &original).unwrap();
         sandbox
             .messages
             .set_script(sequence(vec![Turn::bash("echo one"), Turn::text("done")]));

@@ -354,6 +354,19 @@ impl ClaudeRun {
             .unwrap_or_else(|| panic!("the run has no result line: {self}"))
     }
 
+    /// From the CLI's `init` line to its `result` line: the turn itself,
+    /// without process start-up and shutdown.
+    pub fn turn_duration(&self) -> Duration {
+        let at = |kind: &str, subtype: &str| {
+            self.lines
+                .iter()
+                .find(|line| line.value["type"] == kind && line.value["subtype"] == subtype)
+                .map(|line| line.at)
+                .unwrap_or_else(|| panic!("the run has no {kind}/{subtype} line: {self}"))
+        };
+        at("result", "success").saturating_sub(at("system", "init"))
+    }
+
     /// Asserts the run ended well: exit 0 and a successful result.
     pub fn assert_success(&self) {
         assert!(self.status.success(), "claude failed: {self}");
