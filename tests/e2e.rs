@@ -11,7 +11,7 @@
 mod e2e_support;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -83,6 +83,32 @@ fn assert_every_hook_succeeded(run: &ClaudeRun) {
         .filter(|value| value["exit_code"] != 0 || value["outcome"] != "success")
         .collect();
     assert!(failures.is_empty(), "hooks failed: {failures:?}\n{run}");
+}
+
+/// For each PostToolUse hook of a run: how long from its start until the
+/// stand-in received the next Messages request.
+fn post_tool_use_waits(run: &ClaudeRun, sandbox: &Sandbox) -> Vec<Duration> {
+    let requests: Vec<Instant> = sandbox
+        .messages
+        .requests()
+        .iter()
+        .filter(|request| request.path() == "/v1/messages")
+        .map(|request| request.received_at)
+        .collect();
+    run.lines
+        .iter()
+        .filter(|line| {
+            line.value["subtype"] == "hook_started" && line.value["hook_event"] == "PostToolUse"
+        })
+        .map(|line| {
+            let started = run.started + line.at;
+            let next = requests
+                .iter()
+                .find(|received| **received > started)
+                .unwrap_or_else(|| panic!("no request after a PostToolUse hook: {run}"));
+            *next - started
+        })
+        .collect()
 }
 
 /// The system messages hooks showed the user (`PostToolUse:Bash says: ...`).
@@ -313,24 +339,37 @@ fn ahead_of_pace_the_post_tool_use_hook_sleeps_the_decided_delay() {
             );
         }
         // The run's duration grew by the delays, within a tolerance. The
-        // turn (from the CLI's init line to its result) is compared, not the
-        // process: start-up time varies with the machine's load and has
-        // nothing to do with pacing.
+        // growth is measured where pacing puts it: from each PostToolUse
+        // hook's start to the next Messages request, which Claude Code
+        // sends only once its hooks are done. Everything else in the two
+        // runs is the same work, and comparing whole runs would measure
+        // the machine's load more than the delays.
         let total = Duration::from_millis(delays.iter().sum::<i64>() as u64);
-        let growth = run
-            .turn_duration()
-            .saturating_sub(control_run.turn_duration());
+        let waits = post_tool_use_waits(&run, &sandbox);
+        let control_waits = post_tool_use_waits(&control_run, &control);
+        for (wait, delay) in waits.iter().zip(&delays) {
+            // The slack covers the moment between the CLI writing the
+            // hook_started line and this test reading it.
+            assert!(
+                *wait + Duration::from_millis(200) >= Duration::from_millis(*delay as u64),
+                "the next request came {wait:?} after a hook that sleeps {delay} ms"
+            );
+        }
+        let growth = waits
+            .iter()
+            .sum::<Duration>()
+            .saturating_sub(control_waits.iter().sum());
         say(&format!(
-            "e2e ahead-of-pace: turn {:?} under pace, {:?} ahead of pace ({:?} and {:?} with start-up); delays {total:?}",
-            control_run.turn_duration(),
+            "e2e ahead-of-pace: waits after tool calls {waits:?} (under pace {control_waits:?}); \
+             turn {:?} ahead of pace, {:?} under pace; delays {total:?}",
             run.turn_duration(),
-            control_run.duration,
-            run.duration
+            control_run.turn_duration(),
         ));
         assert!(
             growth + TOLERANCE >= total && growth < total + TOLERANCE,
             "the run grew by {growth:?} for {total:?} of delays"
         );
+        assert!(run.turn_duration() > total, "{run}");
         // Claude Code accepted the systemMessage and showed it.
         let messages = hook_system_messages(&run);
         assert_eq!(messages.len(), 2, "{messages:?}\n{run}");

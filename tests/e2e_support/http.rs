@@ -14,6 +14,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// One request as the server read it.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct Request {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When the request had been read completely.
+    pub received_at: Instant,
 }
 
 impl Request {
@@ -216,6 +219,7 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
         target,
         headers,
         body,
+        received_at: Instant::now(),
     }))
 }
 

@@ -336,6 +336,8 @@ pub struct StreamLine {
 /// A finished `claude -p` run.
 #[derive(Debug)]
 pub struct ClaudeRun {
+    /// When the process was spawned; `StreamLine::at` counts from here.
+    pub started: Instant,
     pub status: ExitStatus,
     /// From spawn to exit.
     pub duration: Duration,
@@ -454,6 +456,7 @@ fn run_to_end(mut command: Command) -> ClaudeRun {
     let duration = started.elapsed();
     let (lines, stdout) = reader.join().unwrap();
     ClaudeRun {
+        started,
         status,
         duration,
         lines,
