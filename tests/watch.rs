@@ -7,6 +7,7 @@ mod support;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,6 +41,24 @@ fn window_size(columns: u16, rows: u16) -> libc::winsize {
 
 impl PtySession {
     fn spawn(sandbox: &Sandbox, args: &[&str], columns: u16, rows: u16) -> Self {
+        Self::spawn_program(
+            sandbox,
+            Path::new(env!("CARGO_BIN_EXE_pace-maker")),
+            args,
+            &[],
+            columns,
+            rows,
+        )
+    }
+
+    fn spawn_program(
+        sandbox: &Sandbox,
+        program: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        columns: u16,
+        rows: u16,
+    ) -> Self {
         let mut master_fd = -1;
         let mut slave_fd = -1;
         let size = window_size(columns, rows);
@@ -61,7 +80,7 @@ impl PtySession {
                 OwnedFd::from_raw_fd(slave_fd),
             )
         };
-        let mut command = Command::new(env!("CARGO_BIN_EXE_pace-maker"));
+        let mut command = Command::new(program);
         command
             .args(args)
             .env_clear()
@@ -72,6 +91,7 @@ impl PtySession {
             // No credentials in the sandbox, so no request; and were one
             // made, it would go to a closed loopback port.
             .env("PACE_MAKER_API_BASE", "http://127.0.0.1:9")
+            .envs(envs.iter().copied())
             .current_dir(sandbox.dir.path())
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
@@ -332,6 +352,66 @@ fn watch_quits_on_control_c_and_on_escape_with_the_terminal_restored() {
         assert!(exit.contains(LEAVE_ALTERNATE_SCREEN), "{name}: {exit:?}");
         assert!(exit.contains(SHOW_CURSOR), "{name}: {exit:?}");
     }
+}
+
+/// Set in the child process of the panic test.
+const PANIC_CHILD: &str = "PACE_MAKER_TEST_PANIC_CHILD";
+
+/// The child of the panic test, not a test of its own: it takes over the
+/// terminal exactly as `watch` does, draws, then panics. The parent runs
+/// this test binary again, in a pseudo-terminal, with only this test.
+#[test]
+#[ignore = "run by a_panic_while_the_dashboard_owns_the_terminal_gives_it_back_first"]
+fn panic_child_takes_over_the_terminal_and_panics() {
+    if std::env::var_os(PANIC_CHILD).is_none() {
+        return;
+    }
+    let mut guard = pace_maker::dashboard::live::TerminalGuard::enter().expect("a terminal");
+    guard
+        .draw(|frame| {
+            frame.render_widget(
+                ratatui::widgets::Paragraph::new("drawn before the panic"),
+                frame.area(),
+            )
+        })
+        .expect("draw");
+    std::thread::sleep(Duration::from_millis(200));
+    panic!("a deliberate panic while the dashboard owns the terminal");
+}
+
+#[test]
+fn a_panic_while_the_dashboard_owns_the_terminal_gives_it_back_first() {
+    let sandbox = Sandbox::new();
+    let mut session = PtySession::spawn_program(
+        &sandbox,
+        &std::env::current_exe().unwrap(),
+        &[
+            "panic_child_takes_over_the_terminal_and_panics",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ],
+        &[(PANIC_CHILD, "1")],
+        80,
+        24,
+    );
+    session.wait_for(0, "the frame", |text| {
+        screen(text, 80, 24)[0].starts_with("drawn before the panic")
+    });
+    let status = session.wait_exit();
+    assert!(!status.success(), "the child should have panicked");
+    assert_cooked(session.local_modes());
+    let output = session.finish();
+    let leave = output
+        .find(LEAVE_ALTERNATE_SCREEN)
+        .expect("left the alternate screen");
+    assert!(output[leave..].contains(SHOW_CURSOR), "{output:?}");
+    // The message comes after the terminal is restored, so it stays readable.
+    let message = output
+        .find("a deliberate panic")
+        .expect("the panic message");
+    assert!(message > leave, "{output:?}");
 }
 
 #[test]

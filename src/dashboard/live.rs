@@ -85,6 +85,13 @@ impl TerminalGuard {
     }
 }
 
+impl TerminalGuard {
+    /// Draws one frame.
+    pub fn draw(&mut self, render: impl FnOnce(&mut ratatui::Frame<'_>)) -> std::io::Result<()> {
+        self.terminal.draw(render).map(|_| ())
+    }
+}
+
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore_terminal();
@@ -152,7 +159,6 @@ pub fn run(home: &ToolHome, store: &Store, config: &Config) -> anyhow::Result<()
         let data = data::gather(store.connection(), config, now_ms, &time_zone, options)
             .context("cannot read the store")?;
         guard
-            .terminal
             .draw(|frame| render::draw(frame, &data))
             .context("cannot draw")?;
         let deadline = Instant::now() + REDRAW_INTERVAL;
