@@ -72,7 +72,7 @@ pub fn scenario<T: Send + 'static>(
             say(&format!(
                 "e2e {name}: done in {:.1} s (Claude Code {})",
                 started.elapsed().as_secs_f64(),
-                cli.version
+                cli.version.trim_end_matches(" (Claude Code)")
             ));
             Some(value)
         }
