@@ -2,8 +2,9 @@
 //!
 //! Each test starts its own on a free port and says, per request number,
 //! how to answer: a full response (after an optional delay), silence (the
-//! connection is accepted and never answered), or a body trickled out a
-//! byte at a time. Every request's head is recorded so tests can count
+//! connection is accepted and never answered), a body trickled out a
+//! byte at a time, or a reset connection (before or in the middle of the
+//! body). Every request's head is recorded so tests can count
 //! requests and check headers.
 
 use std::io::{BufRead, BufReader, Write};
@@ -26,6 +27,18 @@ pub enum Reply {
     Hangup,
     /// Send the head at once, then the body one byte per `byte_delay`.
     SlowBody { body: String, byte_delay: Duration },
+    /// Read the request, then reset the connection (RST, not a clean close).
+    #[allow(
+        dead_code,
+        reason = "used by tests/faults.rs, which shares this server"
+    )]
+    Reset,
+    /// Send a 200 head promising a body, half the body, then reset.
+    #[allow(
+        dead_code,
+        reason = "used by tests/faults.rs, which shares this server"
+    )]
+    ResetMidBody { body: String },
 }
 
 impl Reply {
@@ -195,6 +208,18 @@ fn serve(stream: TcpStream, recorded: &Mutex<Vec<Recorded>>, script: &Script) {
         Reply::Hangup => {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
+        Reply::Reset => reset(stream),
+        Reply::ResetMidBody { body } => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body.as_bytes()[..body.len() / 2]);
+            let _ = stream.flush();
+            std::thread::sleep(Duration::from_millis(20));
+            reset(stream);
+        }
         Reply::SlowBody { body, byte_delay } => {
             let head = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -211,6 +236,26 @@ fn serve(stream: TcpStream, recorded: &Mutex<Vec<Recorded>>, script: &Script) {
             }
         }
     }
+}
+
+/// Closes with a TCP reset: a zero linger time makes `close` send RST.
+fn reset(stream: TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: sets a socket option on a socket we own, from a valid struct.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    drop(stream);
 }
 
 fn reason(status: u16) -> &'static str {
