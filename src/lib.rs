@@ -76,19 +76,36 @@ pub fn main() -> ExitCode {
 }
 
 fn run_hook(event: &str, home: &ToolHome) -> ExitCode {
+    log_panics();
     let project = paths::project_dir();
     let loaded = Config::load(home, Some(&project));
     logging::init(home, &loaded.config.log.level, loaded.config.log.keep_days);
     for warning in &loaded.warnings {
         tracing::warn!("config: {warning}");
     }
-    let reply = hook::run(event, home, &loaded.config, &mut std::io::stdin().lock());
+    // A bug must not break Claude Code either: a panic is logged (by the
+    // hook set above) and the hook ends like any other failure, exit 0
+    // with nothing on stdout.
+    let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        hook::run(event, home, &loaded.config, &mut std::io::stdin().lock())
+    }))
+    .unwrap_or(hook::Reply::Nothing);
     if let hook::Reply::Json(value) = reply {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{value}");
         let _ = stdout.flush();
     }
     ExitCode::SUCCESS
+}
+
+/// Sends panic messages to the log file instead of stderr, for the
+/// commands Claude Code runs (hooks, the status line): their stderr is
+/// shown to the user or the model, and a bug is not their business.
+pub fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let backtrace = std::backtrace::Backtrace::force_capture();
+        tracing::error!("internal error, a bug (please report it): {info}\n{backtrace}");
+    }));
 }
 
 /// Prints `error: ...` (and `hint: ...` lines) to stderr.

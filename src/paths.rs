@@ -27,6 +27,10 @@ pub const ENV_HOME_DIR: &str = "HOME";
 pub const ENV_NO_COLOR: &str = "NO_COLOR";
 /// The terminal type; `dumb` means no colour.
 pub const ENV_TERM: &str = "TERM";
+/// Testing only: `hook` or `statusline` makes that command panic after its
+/// bookkeeping, so the tests can prove a bug still fails open (exit 0,
+/// nothing on stderr, the panic in the log).
+pub const ENV_TEST_PANIC: &str = "PACE_MAKER_TEST_PANIC";
 
 /// Name of the tool home folder under `$HOME`.
 pub const HOME_FOLDER: &str = ".claude-pace-maker";
@@ -44,6 +48,13 @@ pub const PROJECT_CONFIG: &str = ".claude/pace-maker.toml";
 /// Reads an environment variable, treating an empty value as unset.
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// Panics when the test switch [`ENV_TEST_PANIC`] names `place`.
+pub fn test_panic(place: &str) {
+    if env(ENV_TEST_PANIC).as_deref() == Some(place) {
+        panic!("{ENV_TEST_PANIC}={place}: a deliberate panic");
+    }
 }
 
 /// Whether the kill switch is set.

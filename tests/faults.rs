@@ -227,3 +227,44 @@ fn a_storm_of_500s_gets_one_request_per_backoff_growing_to_the_maximum() {
         8 * rounds as i64
     );
 }
+
+// ---- a bug inside a hook ----
+
+#[test]
+fn a_panic_inside_a_hook_is_logged_and_the_hook_exits_zero_silently() {
+    let sandbox = Sandbox::new();
+    let mut command = hook_command(&sandbox, "http://127.0.0.1:9", "post-tool-use");
+    command.env(pace_maker::paths::ENV_TEST_PANIC, "hook");
+    let hook = measured::run(&mut command, sandbox::post_tool_use_payload().as_bytes());
+    hook.assert_quiet_success("a panicking hook");
+    assert_eq!(
+        count(&sandbox, "SELECT count(*) FROM tool_calls"),
+        1,
+        "the bookkeeping before the panic is kept"
+    );
+    let log = log_text(&sandbox);
+    assert!(log.contains("internal error, a bug"), "{log}");
+    assert!(log.contains("a deliberate panic"), "{log}");
+}
+
+#[test]
+fn a_panic_inside_the_status_line_still_prints_a_line_and_exits_zero() {
+    let sandbox = Sandbox::new();
+    let input = sandbox::fixture("statusline-inputs-oauth.jsonl");
+    let second = input.lines().nth(1).unwrap();
+    let mut command = sandbox.command("http://127.0.0.1:9");
+    command
+        .args(["statusline", "--chain", "echo mine"])
+        .env(pace_maker::paths::ENV_TEST_PANIC, "statusline");
+    let line = measured::run(&mut command, second.as_bytes());
+    assert!(line.succeeded(), "{}", line.stderr_text());
+    assert_eq!(line.stderr_text(), "");
+    assert_eq!(
+        line.stdout_text(),
+        format!(
+            "mine · {}\n",
+            pace_maker::commands::statusline::INTERNAL_ERROR_SEGMENT
+        )
+    );
+    assert!(log_text(&sandbox).contains("a deliberate panic"));
+}

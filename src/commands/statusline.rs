@@ -28,13 +28,18 @@ const MAX_STDIN_BYTES: u64 = 1024 * 1024;
 /// Between the chained command's line and ours.
 const SEPARATOR: &str = " · ";
 
+/// Shown instead of our segment when it panicked (the panic is in the log).
+pub const INTERNAL_ERROR_SEGMENT: &str = "pace-maker: internal error (see pace-maker logs)";
+
 pub fn run(home: &ToolHome, args: &StatuslineArgs) -> anyhow::Result<ExitCode> {
+    crate::log_panics();
     let input = read_stdin();
     let chained = args.chain.clone().map(|command| {
         let input = input.clone();
         std::thread::spawn(move || chained_first_line(&command, &input))
     });
-    let segment = segment(home, &input);
+    let segment = std::panic::catch_unwind(|| segment(home, &input))
+        .unwrap_or_else(|_| INTERNAL_ERROR_SEGMENT.to_string());
     let line = match chained.and_then(|handle| handle.join().ok().flatten()) {
         Some(first) => format!("{first}{SEPARATOR}{segment}"),
         None => segment,
@@ -89,6 +94,7 @@ fn segment(home: &ToolHome, input: &[u8]) -> String {
             (None, None, Control::On)
         }
     };
+    paths::test_panic("statusline");
     // The input's own figures are the freshest; without them, the store's.
     let shown = match reading.snapshot {
         Some(snapshot) => Some(snapshot.at(now_ms.div_euclid(1000))),

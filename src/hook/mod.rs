@@ -74,6 +74,7 @@ fn run_kind(
         return Ok(Reply::Nothing);
     }
     record(&mut store, config, &event, now_ms)?;
+    crate::paths::test_panic("hook");
     let mut context = HookContext {
         home,
         config,
