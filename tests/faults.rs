@@ -268,3 +268,88 @@ fn a_panic_inside_the_status_line_still_prints_a_line_and_exits_zero() {
     );
     assert!(log_text(&sandbox).contains("a deliberate panic"));
 }
+
+// ---- absurd readings and clocks ----
+
+/// Runs the status line with `rate_limits` of 90 % in both windows that
+/// reset at `resets_at` (any JSON), after an API reading of 40 % an hour
+/// before with the same reset, then one PostToolUse with pacing on.
+fn pace_on_a_reset(resets_at: serde_json::Value, what: &str) {
+    let sandbox = Sandbox::new();
+    let now_ms = clock::now_ms();
+    if let Some(resets_at_s) = resets_at.as_i64() {
+        let earlier = UsageSnapshot {
+            source: SnapshotSource::Api,
+            taken_at_ms: now_ms - 60 * MINUTE_MS,
+            five_hour: Some(WindowReading {
+                percent: 40.0,
+                resets_at_s: Some(resets_at_s),
+            }),
+            seven_day: Some(WindowReading {
+                percent: 40.0,
+                resets_at_s: Some(resets_at_s),
+            }),
+            seven_day_opus: None,
+            seven_day_sonnet: None,
+            raw_json: None,
+        };
+        // Straight into the store, as an older build would have kept it.
+        sandbox
+            .store()
+            .write(|transaction| snapshot::insert(transaction, &earlier))
+            .unwrap();
+    }
+    let input = serde_json::json!({
+        "session_id": "d095304d-895a-4782-9633-22c1acc3ecef",
+        "rate_limits": {
+            "five_hour": {"used_percentage": 90, "resets_at": resets_at},
+            "seven_day": {"used_percentage": 90, "resets_at": resets_at},
+        }
+    });
+    let mut statusline = sandbox.command("http://127.0.0.1:9");
+    statusline.arg("statusline");
+    let line = measured::run(&mut statusline, input.to_string().as_bytes());
+    assert!(line.succeeded(), "{what}: {}", line.stderr_text());
+    assert_eq!(line.stderr_text(), "", "{what}");
+    assert_eq!(line.stdout_text().lines().count(), 1, "{what}");
+
+    let mut hook = hook_command(&sandbox, "http://127.0.0.1:9", "post-tool-use");
+    hook.env("PACE_MAKER_PACING_ENABLED", "true")
+        .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "2");
+    let hook = measured::run(&mut hook, sandbox::post_tool_use_payload().as_bytes());
+    hook.assert_quiet_success(what);
+    assert_within(&hook, Duration::from_millis(1900), what);
+    assert_eq!(
+        count(&sandbox, "SELECT count(*) FROM pacing_decisions"),
+        1,
+        "{what}: the decision is recorded"
+    );
+    assert_eq!(
+        count(&sandbox, "SELECT max(delay_ms) FROM pacing_decisions"),
+        0,
+        "{what}: no delay"
+    );
+}
+
+#[test]
+fn resets_absurdly_far_away_never_crash_a_hook_or_make_it_sleep() {
+    let now_s = clock::now_ms() / 1000;
+    let year_s = 365 * 86_400;
+    let table: Vec<(&str, serde_json::Value)> = vec![
+        ("1e30", serde_json::json!(1e30)),
+        ("-1e30", serde_json::json!(-1e30)),
+        ("the largest integer", serde_json::json!(i64::MAX)),
+        ("the smallest integer", serde_json::json!(i64::MIN)),
+        (
+            "the last second of 9999",
+            serde_json::json!("9999-12-31T23:59:59Z"),
+        ),
+        ("a century ahead", serde_json::json!(now_s + 100 * year_s)),
+        ("a day ahead", serde_json::json!(now_s + 86_400 * 8)),
+        ("the epoch", serde_json::json!(0)),
+        ("a decade ago", serde_json::json!(now_s - 10 * year_s)),
+    ];
+    for (what, resets_at) in table {
+        pace_on_a_reset(resets_at, what);
+    }
+}

@@ -52,6 +52,9 @@ pub const IDLE_GAP_MS: i64 = 15 * 60 * 1000;
 pub const PARALLEL_CALL_GAP_MS: i64 = 2000;
 /// Work per cycle assumed before a session has a cycle of its own.
 pub const DEFAULT_CYCLE_WORK_MS: i64 = 30_000;
+/// How much later than one window length from now a reset may lie (clock
+/// skew between this machine and the API) before the reading is refused.
+const RESET_SLACK_SECONDS: i64 = 300;
 /// The unpaced rate assumes at most this share of time was spent asleep.
 const MAX_SLEEP_SHARE: f64 = 0.95;
 /// A new delay within this many milliseconds of the previous one keeps it.
@@ -578,9 +581,17 @@ pub fn assess(
             }
         }
     };
-    let resets_at_s = reading.resets_at_s.ok_or(Skip::NoResetTime)?;
-    let length_ms = kind.length_s() * 1000;
     let now_s = now_ms.div_euclid(1000);
+    // A window cannot reset later than one length from now: a reset past
+    // that is a bad reading or a clock that jumped back, and pacing on it
+    // would project a burn over decades. Read it as no reset time.
+    let resets_at_s = reading
+        .resets_at_s
+        .filter(|resets_at| {
+            resets_at.saturating_sub(now_s) <= kind.length_s() + RESET_SLACK_SECONDS
+        })
+        .ok_or(Skip::NoResetTime)?;
+    let length_ms = kind.length_s() * 1000;
     if resets_at_s <= now_s {
         // The reading predates a reset: a fresh window with nothing known
         // about its use yet. Never a throttle right after a reset.

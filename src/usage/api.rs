@@ -345,7 +345,8 @@ fn parse_window(value: &serde_json::Value) -> Option<WindowReading> {
         .get("resets_at")
         .and_then(serde_json::Value::as_str)
         .and_then(|text| text.parse::<jiff::Timestamp>().ok())
-        .map(|timestamp| timestamp.as_second());
+        .map(|timestamp| timestamp.as_second())
+        .and_then(super::snapshot::plausible_reset_s);
     Some(WindowReading {
         percent,
         resets_at_s,

@@ -82,6 +82,21 @@ impl WindowKind {
     }
 }
 
+/// The latest reset time a reading may carry: 3000-01-01T00:00:00Z, epoch
+/// seconds. Far past any clock, yet in milliseconds it still leaves room in
+/// an `i64` for the arithmetic done on it.
+pub const LATEST_PLAUSIBLE_RESET_S: i64 = 32_503_680_000;
+
+/// A reset time as a source reported it, if it is a time at all: before
+/// the epoch or after [`LATEST_PLAUSIBLE_RESET_S`] reads as "unknown". A
+/// status-line input saying `"resets_at": 1e30` must not become a stored
+/// reading that every later hook does arithmetic on.
+pub fn plausible_reset_s(seconds: i64) -> Option<i64> {
+    (0..=LATEST_PLAUSIBLE_RESET_S)
+        .contains(&seconds)
+        .then_some(seconds)
+}
+
 /// One window's reading.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WindowReading {
@@ -98,11 +113,13 @@ impl WindowReading {
     pub fn at(self, kind: WindowKind, now_s: i64) -> WindowReading {
         match self.resets_at_s {
             Some(resets_at) if resets_at <= now_s => {
+                // Saturating: a row stored before readings were checked
+                // (see `plausible_reset_s`) may hold any value at all.
                 let length = kind.length_s();
-                let periods = (now_s - resets_at) / length + 1;
+                let periods = now_s.saturating_sub(resets_at) / length + 1;
                 WindowReading {
                     percent: 0.0,
-                    resets_at_s: Some(resets_at + periods * length),
+                    resets_at_s: Some(resets_at.saturating_add(periods.saturating_mul(length))),
                 }
             }
             _ => self,
@@ -358,5 +375,40 @@ mod tests {
                 .resets_at_s,
             Some(1000 + 3 * five)
         );
+    }
+
+    #[test]
+    fn resets_before_the_epoch_or_past_the_year_3000_read_as_unknown() {
+        let table: &[(&str, i64, Option<i64>)] = &[
+            ("a real reset", 1_795_483_306, Some(1_795_483_306)),
+            ("the epoch", 0, Some(0)),
+            (
+                "the last plausible second",
+                LATEST_PLAUSIBLE_RESET_S,
+                Some(LATEST_PLAUSIBLE_RESET_S),
+            ),
+            ("one second later", LATEST_PLAUSIBLE_RESET_S + 1, None),
+            ("before the epoch", -1, None),
+            ("the largest integer", i64::MAX, None),
+            ("the smallest integer", i64::MIN, None),
+        ];
+        for (name, seconds, expected) in table {
+            assert_eq!(plausible_reset_s(*seconds), *expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_reading_with_any_stored_reset_can_be_carried_to_any_moment() {
+        for resets_at in [i64::MIN, -1, 0, i64::MAX] {
+            for now_s in [i64::MIN, 0, 1_795_483_306, i64::MAX] {
+                for kind in WindowKind::ALL {
+                    let reading = WindowReading {
+                        percent: 50.0,
+                        resets_at_s: Some(resets_at),
+                    };
+                    let _ = reading.at(kind, now_s);
+                }
+            }
+        }
     }
 }

@@ -84,17 +84,20 @@ fn parse_window(value: &Value) -> Option<WindowReading> {
         .get("used_percentage")?
         .as_f64()
         .filter(|percent| percent.is_finite())?;
-    let resets_at_s = value.get("resets_at").and_then(|resets| match resets {
-        Value::Number(number) => number
-            .as_i64()
-            .or_else(|| number.as_f64().map(|float| float as i64)),
-        Value::String(text) => text.trim().parse::<i64>().ok().or_else(|| {
-            text.parse::<jiff::Timestamp>()
-                .ok()
-                .map(|timestamp| timestamp.as_second())
-        }),
-        _ => None,
-    });
+    let resets_at_s = value
+        .get("resets_at")
+        .and_then(|resets| match resets {
+            Value::Number(number) => number
+                .as_i64()
+                .or_else(|| number.as_f64().map(|float| float as i64)),
+            Value::String(text) => text.trim().parse::<i64>().ok().or_else(|| {
+                text.parse::<jiff::Timestamp>()
+                    .ok()
+                    .map(|timestamp| timestamp.as_second())
+            }),
+            _ => None,
+        })
+        .and_then(snapshot::plausible_reset_s);
     Some(WindowReading {
         percent,
         resets_at_s,
@@ -268,6 +271,23 @@ mod tests {
         // The first line comes before any response: no figures yet.
         let first = parse_input(FIXTURE.lines().next().unwrap().as_bytes(), 7);
         assert_eq!(first, StatuslineReading::default());
+    }
+
+    #[test]
+    fn an_absurd_reset_time_reads_as_unknown() {
+        for resets_at in [
+            "1e30",
+            "-1e30",
+            "9223372036854775807",
+            "-5",
+            "\"99999999999\"",
+        ] {
+            let input = format!(
+                r#"{{"rate_limits":{{"five_hour":{{"used_percentage":50,"resets_at":{resets_at}}}}}}}"#
+            );
+            let snapshot = parse_input(input.as_bytes(), 0).snapshot.unwrap();
+            assert_eq!(snapshot.five_hour, Some(reading(50.0, None)), "{resets_at}");
+        }
     }
 
     #[test]
