@@ -1,0 +1,122 @@
+//! What each fuzz target feeds its bytes through, shared by the libFuzzer
+//! targets in `fuzz_targets/` and by the normal test suite
+//! (`tests/fuzz_seeds.rs`), which replays the committed seeds and every
+//! crash found so far through the same functions on every `cargo test`.
+//!
+//! A parser is not fuzzed alone: what it yields goes on through the pure
+//! code a hook runs next (the event, the pacing policy, the status line's
+//! rendering), because an absurd but well-formed value (a reset time in
+//! the year 300 000, a percentage of 1e308) breaks the arithmetic after
+//! the parse, not the parse. Each function panics only where a hook would.
+
+#![allow(
+    dead_code,
+    reason = "each fuzz target uses one of these functions; the seed test uses all"
+)]
+
+use pace_maker::hook::event::{Event, EventKind};
+use pace_maker::hook::wire;
+use pace_maker::pacing::policy::{self, PacingSettings, PolicyInput, ToolCall};
+use pace_maker::usage::snapshot::UsageSnapshot;
+use pace_maker::usage::statusline::{self, LineFacts};
+
+/// Moments the pure code is run at: a plausible now, and the two ends of
+/// what `clock::now_ms` can return (the epoch for a clock before it, the
+/// last second of the year 9999 for one set absurdly far ahead).
+const NOWS_MS: [i64; 3] = [1_795_470_000_000, 0, 253_402_300_799_000];
+
+/// A hook's stdin: the wire types, then every event built from them.
+pub fn hook_input(data: &[u8]) {
+    for kind in EventKind::ALL {
+        let Ok(input) = wire::parse(data) else {
+            return;
+        };
+        if let Ok(event) = Event::from_wire(kind, input, None) {
+            assert!(!event.session().session_id.trim().is_empty());
+            assert_eq!(event.kind(), kind);
+            if let Event::PostToolUse { duration_ms, .. } = event {
+                for now_ms in NOWS_MS {
+                    pace(
+                        &[],
+                        now_ms,
+                        duration_ms.map(|ms| ms.min(i64::MAX as u64) as i64),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The status line's stdin: the reading, the line shown, and the pacing
+/// policy that a later PostToolUse runs on the recorded snapshot.
+pub fn statusline_input(data: &[u8]) {
+    for now_ms in NOWS_MS {
+        let reading = statusline::parse_input(data, now_ms);
+        follow_snapshot(reading.snapshot, now_ms);
+    }
+}
+
+/// A body from the usage API.
+pub fn usage_body(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for now_ms in NOWS_MS {
+        if let Ok(snapshot) = pace_maker::usage::api::parse_usage(text, now_ms) {
+            follow_snapshot(Some(snapshot), now_ms);
+        }
+    }
+}
+
+fn follow_snapshot(snapshot: Option<UsageSnapshot>, now_ms: i64) {
+    let now_s = now_ms.div_euclid(1000);
+    let shown = snapshot.as_ref().map(|snapshot| snapshot.at(now_s));
+    if let Some(snapshot) = &snapshot {
+        assert!(statusline::should_record(None, snapshot));
+        let _ = snapshot.age_s(now_ms);
+    }
+    let line = statusline::render(
+        &LineFacts {
+            snapshot: shown,
+            stale_after_ms: 600_000,
+            target_percent: 95.0,
+            delay_ms: Some(12_000),
+            control: pace_maker::controls::Control::On,
+        },
+        now_ms,
+    );
+    assert!(
+        !line.contains('\n'),
+        "the status line is one line: {line:?}"
+    );
+    let snapshots: Vec<UsageSnapshot> = snapshot.into_iter().collect();
+    pace(&snapshots, now_ms, Some(1_000));
+}
+
+fn pace(snapshots: &[UsageSnapshot], now_ms: i64, tool_duration_ms: Option<i64>) {
+    let settings = PacingSettings::default();
+    let calls = [
+        ToolCall {
+            at_ms: now_ms.saturating_sub(40_000),
+            delay_ms: 0,
+        },
+        ToolCall {
+            at_ms: now_ms,
+            delay_ms: 0,
+        },
+    ];
+    let decision = policy::decide(&PolicyInput {
+        now_ms,
+        snapshots,
+        calls: &calls,
+        tool_duration_ms,
+        cache_ttl_seconds: 300,
+        settings: &settings,
+    });
+    assert!(decision.delay_ms >= 0, "a negative delay: {decision:?}");
+    assert!(
+        decision.delay_ms <= settings.longest_delay_ms(),
+        "a delay past the longest allowed: {decision:?}"
+    );
+    let _ = decision.user_message();
+}
