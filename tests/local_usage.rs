@@ -367,3 +367,100 @@ fn the_report_command_prints_ccusage_shaped_json() {
     let sessions = run("session");
     assert_eq!(sessions["totals"]["totalTokens"], manifest.total.total());
 }
+
+/// A reply at `at_ms` of a million fresh input tokens on Opus 4.5: $5.00.
+fn five_dollar_reply(id: &str, at_ms: i64) -> String {
+    let at = jiff::Timestamp::from_millisecond(at_ms).unwrap();
+    format!(
+        r#"{{"isSidechain":false,"message":{{"id":"msg_{id}","model":"claude-opus-4-5-20251101","usage":{{"input_tokens":1000000,"output_tokens":0}}}},"requestId":"req_{id}","type":"assistant","timestamp":"{}","sessionId":"s","version":"2.1.330"}}"#,
+        at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+    )
+}
+
+#[test]
+fn the_estimate_adds_calibrated_local_usage_to_the_last_official_reading() {
+    use pace_maker::local_usage::estimate;
+    use pace_maker::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowReading};
+
+    let mut sandbox = Sandbox::new();
+    let config = pace_maker::config::Config::default();
+    let t0: i64 = 1_795_000_000_000;
+    let minute = 60_000;
+    let official = |at_ms: i64, percent: f64| UsageSnapshot {
+        source: SnapshotSource::Statusline,
+        taken_at_ms: at_ms,
+        five_hour: Some(WindowReading {
+            percent,
+            resets_at_s: Some(t0 / 1000 + 4 * 3600),
+        }),
+        seven_day: None,
+        seven_day_opus: None,
+        seven_day_sonnet: None,
+        raw_json: None,
+    };
+    let roots = vec![sandbox.claude.clone()];
+    // $5 of use between two readings that rose 10 points: 2 points per dollar.
+    write(
+        &sandbox.file("s.jsonl"),
+        &format!("{}\n", five_dollar_reply("a", t0 + minute)),
+    );
+    for reading in [official(t0, 10.0), official(t0 + 10 * minute, 20.0)] {
+        sandbox
+            .store
+            .write(|tx| snapshot::insert(tx, &reading))
+            .unwrap();
+    }
+    // Fresh official figure: no estimate.
+    let fresh =
+        estimate::current_in(&mut sandbox.store, &config, t0 + 11 * minute, &roots, "max").unwrap();
+    assert_eq!(fresh, None);
+    // Another $5 after the last reading, which is now stale.
+    append(
+        &sandbox.file("s.jsonl"),
+        &format!("{}\n", five_dollar_reply("b", t0 + 20 * minute)),
+    );
+    let now = t0 + 30 * minute;
+    let estimate = estimate::current_in(&mut sandbox.store, &config, now, &roots, "max")
+        .unwrap()
+        .expect("an estimate");
+    assert_eq!(estimate.source, SnapshotSource::Estimate);
+    let five = estimate.five_hour.unwrap();
+    assert!((five.percent - 30.0).abs() < 1e-9, "{}", five.percent);
+    assert_eq!(five.resets_at_s, Some(t0 / 1000 + 4 * 3600));
+    let basis = estimate::basis(&estimate).unwrap();
+    assert_eq!(basis.five_hour_calibration_samples, 1);
+    assert_eq!(basis.basis_taken_at_ms, t0 + 10 * minute);
+    // It was stored, and status can show its age and calibration count.
+    let status = estimate::status(sandbox.store.connection(), "max", now + 5000).unwrap();
+    assert_eq!(status.age_s, Some(5));
+    assert_eq!(status.five_hour_calibration_samples, 1);
+    assert_eq!(status.latest, Some(estimate.clone()));
+    // A new official reading refines the coefficient: +5 points for the
+    // second $5, so 15 points per $10 overall (faded slightly).
+    sandbox
+        .store
+        .write(|tx| snapshot::insert(tx, &official(t0 + 31 * minute, 25.0)))
+        .unwrap();
+    let later = estimate::current_in(&mut sandbox.store, &config, t0 + 50 * minute, &roots, "max")
+        .unwrap()
+        .unwrap();
+    let calibration = estimate::calibration(
+        sandbox.store.connection(),
+        "max",
+        pace_maker::usage::snapshot::WindowKind::FiveHour,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(calibration.samples, 2);
+    assert!(
+        calibration.percent_per_dollar > 1.4 && calibration.percent_per_dollar < 1.6,
+        "{}",
+        calibration.percent_per_dollar
+    );
+    // Nothing used since the newest reading: the estimate is that reading.
+    assert_eq!(later.five_hour.unwrap().percent, 25.0);
+    // Another plan has no calibration: no estimate.
+    let other =
+        estimate::current_in(&mut sandbox.store, &config, t0 + 50 * minute, &roots, "pro").unwrap();
+    assert_eq!(other, None);
+}

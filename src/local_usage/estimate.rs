@@ -17,6 +17,8 @@
 //! budget (a scan that cannot finish within it gives no estimate this time
 //! but keeps its progress for the next call).
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -174,9 +176,9 @@ struct Usage {
 }
 
 impl Usage {
-    fn load(connection: &Connection, since_ms: i64) -> anyhow::Result<Self> {
+    fn load(connection: &Connection, roots: &[PathBuf], since_ms: i64) -> anyhow::Result<Self> {
         let filter = LoadFilter {
-            roots: Some(crate::paths::claude_dirs()),
+            roots: Some(roots.to_vec()),
             project: None,
             since_ms: Some(since_ms),
         };
@@ -239,7 +241,12 @@ fn official_since(connection: &Connection, after_ms: i64) -> anyhow::Result<Vec<
 
 /// Folds official readings that arrived since the last refinement into the
 /// calibration of `plan`. Returns how many pairs were added.
-pub fn refine(store: &mut Store, plan: &str, now_ms: i64) -> anyhow::Result<usize> {
+pub fn refine(
+    store: &mut Store,
+    roots: &[PathBuf],
+    plan: &str,
+    now_ms: i64,
+) -> anyhow::Result<usize> {
     let through: i64 = store
         .meta(META_CALIBRATED_THROUGH)?
         .and_then(|value| value.parse().ok())
@@ -252,7 +259,7 @@ pub fn refine(store: &mut Store, plan: &str, now_ms: i64) -> anyhow::Result<usiz
         store.write(|tx| store::set_meta(tx, META_CALIBRATED_THROUGH, &newest.to_string()))?;
         return Ok(0);
     }
-    let usage = Usage::load(store.connection(), readings[0].taken_at_ms)?;
+    let usage = Usage::load(store.connection(), roots, readings[0].taken_at_ms)?;
     let mut added = 0;
     let mut updates = Vec::new();
     for kind in WindowKind::ALL {
@@ -310,13 +317,31 @@ pub struct EstimateBasis {
     pub seven_day_used_dollars: f64,
 }
 
-/// The estimate, if the official figure is stale and one can be made.
-/// Stores it as an `estimate` snapshot (at most every few minutes when
-/// unchanged) and returns it.
+/// The estimate, if the official figure is stale and one can be made, for
+/// the Claude folders and plan of this environment. Stores it as an
+/// `estimate` snapshot (at most every few minutes when unchanged) and
+/// returns it.
 pub fn current(
     store: &mut Store,
     config: &Config,
     now_ms: i64,
+) -> anyhow::Result<Option<UsageSnapshot>> {
+    current_in(
+        store,
+        config,
+        now_ms,
+        &crate::paths::claude_dirs(),
+        &plan_key(),
+    )
+}
+
+/// [`current`] for given Claude folders and plan.
+pub fn current_in(
+    store: &mut Store,
+    config: &Config,
+    now_ms: i64,
+    roots: &[PathBuf],
+    plan: &str,
 ) -> anyhow::Result<Option<UsageSnapshot>> {
     let Some(official) = snapshot::freshest_official(store.connection())? else {
         return Ok(None);
@@ -325,16 +350,16 @@ pub fn current(
         return Ok(None);
     }
     let options = ScanOptions {
+        roots: roots.to_vec(),
         max_bytes: Some(HOOK_SCAN_BUDGET_BYTES),
-        ..ScanOptions::from_env()
+        threads: 2,
     };
     let scan = scanner::scan(store, &options, now_ms).context("scanning transcripts")?;
     if !scan.complete {
         return Ok(None);
     }
-    let plan = plan_key();
-    refine(store, &plan, now_ms)?;
-    let Some(estimate) = estimate_from(store.connection(), &plan, &official, now_ms)? else {
+    refine(store, roots, plan, now_ms)?;
+    let Some(estimate) = estimate_from(store.connection(), roots, plan, &official, now_ms)? else {
         return Ok(None);
     };
     let previous = snapshot::latest(store.connection(), SnapshotSource::Estimate)?;
@@ -350,6 +375,7 @@ pub fn current(
 /// The estimate from an official reading, without scanning or storing.
 pub fn estimate_from(
     connection: &Connection,
+    roots: &[PathBuf],
     plan: &str,
     official: &UsageSnapshot,
     now_ms: i64,
@@ -394,7 +420,7 @@ pub fn estimate_from(
         .map(|w| w.2)
         .min()
         .unwrap_or(official.taken_at_ms);
-    let usage = Usage::load(connection, earliest)?;
+    let usage = Usage::load(connection, roots, earliest)?;
     let mut estimate = UsageSnapshot {
         source: SnapshotSource::Estimate,
         taken_at_ms: now_ms,
@@ -433,6 +459,36 @@ pub fn estimate_from(
 /// The basis stored with an estimate snapshot (for `status`: age, calibration count).
 pub fn basis(estimate: &UsageSnapshot) -> Option<EstimateBasis> {
     serde_json::from_str(estimate.raw_json.as_deref()?).ok()
+}
+
+/// What `status` shows of the estimate: the latest one, its age, and how
+/// many official pairs each window's coefficient rests on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EstimateStatus {
+    pub plan: String,
+    pub latest: Option<UsageSnapshot>,
+    pub age_s: Option<i64>,
+    pub five_hour_calibration_samples: u32,
+    pub seven_day_calibration_samples: u32,
+}
+
+/// Reads the estimate's state without scanning (cheap).
+pub fn status(
+    connection: &Connection,
+    plan: &str,
+    now_ms: i64,
+) -> rusqlite::Result<EstimateStatus> {
+    let latest = snapshot::latest(connection, SnapshotSource::Estimate)?;
+    let samples = |kind| -> rusqlite::Result<u32> {
+        Ok(calibration(connection, plan, kind)?.map_or(0, |c| c.samples))
+    };
+    Ok(EstimateStatus {
+        plan: plan.to_string(),
+        age_s: latest.as_ref().map(|s| s.age_s(now_ms)),
+        latest,
+        five_hour_calibration_samples: samples(WindowKind::FiveHour)?,
+        seven_day_calibration_samples: samples(WindowKind::SevenDay)?,
+    })
 }
 
 #[cfg(test)]
