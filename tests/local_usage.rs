@@ -303,7 +303,8 @@ fn a_byte_budget_leaves_the_rest_for_the_next_scan() {
         );
     }
     let mut options = sandbox.options();
-    options.max_bytes = Some(1);
+    let one_file = reply("0", 1).len() as u64 + 1;
+    options.max_bytes = Some(one_file);
     let first = scan(&mut sandbox.store, &options, 0).unwrap();
     assert!(!first.complete);
     assert_eq!(first.files_read, 1);
@@ -311,6 +312,36 @@ fn a_byte_budget_leaves_the_rest_for_the_next_scan() {
     assert!(rest.complete);
     assert_eq!(rest.files_read, 3);
     assert_eq!(inputs(&sandbox.totals().0), 4);
+}
+
+#[test]
+fn a_byte_budget_reads_a_big_file_in_parts() {
+    let mut sandbox = Sandbox::new();
+    let path = sandbox.file("s.jsonl");
+    write(
+        &path,
+        &format!(
+            "{}
+{}
+{}
+",
+            reply("a", 1),
+            reply("b", 2),
+            reply("c", 4)
+        ),
+    );
+    let mut options = sandbox.options();
+    options.max_bytes = Some(reply("a", 1).len() as u64 * 3 / 2);
+    let first = scan(&mut sandbox.store, &options, 0).unwrap();
+    assert!(!first.complete);
+    assert_eq!(inputs(&sandbox.totals().0), 1);
+    let second = scan(&mut sandbox.store, &options, 0).unwrap();
+    assert!(!second.complete);
+    assert_eq!(inputs(&sandbox.totals().0), 3);
+    let third = scan(&mut sandbox.store, &options, 0).unwrap();
+    assert!(third.complete);
+    assert_eq!(inputs(&sandbox.totals().0), 7);
+    assert_eq!(sandbox.scan().files_read, 0);
 }
 
 #[test]

@@ -67,6 +67,9 @@ pub fn identify(entries: &[BlockEntry<'_>], now_ms: i64) -> Vec<Block> {
         add(block, entry);
     }
     blocks.extend(current.map(|b| close(b, now_ms)));
+    // A gap starts 5 h after the last entry, which can be after the next
+    // block's hour-floored start: order by start, as ccusage lists them.
+    blocks.sort_by_key(|block| block.start_ms);
     blocks
 }
 
@@ -312,6 +315,17 @@ mod tests {
         let json = BlockJson::new(&blocks[0], now);
         assert_eq!(json.id, "2026-01-01T00:00:00.000Z");
         assert_eq!(json.end_time, "2026-01-01T05:00:00.000Z");
+    }
+
+    #[test]
+    fn a_gap_that_starts_after_the_next_blocks_hour_is_listed_after_it() {
+        // 04:10, then 09:20: the gap runs 09:10-09:20, the next block from 09:00.
+        let blocks = identify(&[at(250, 1), at(560, 2)], T0);
+        let starts: Vec<(i64, bool)> = blocks
+            .iter()
+            .map(|b| ((b.start_ms - T0) / MIN, b.is_gap))
+            .collect();
+        assert_eq!(starts, vec![(240, false), (540, false), (550, true)]);
     }
 
     #[test]

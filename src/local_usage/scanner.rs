@@ -109,8 +109,25 @@ fn walk(projects: &Path, folder: &Path, found: &mut Vec<Found>) {
         return;
     };
     for item in reader.flatten() {
+        // The directory listing says what an entry is without a stat call;
+        // only transcripts (and symbolic links) are stat'ed.
+        let Ok(file_type) = item.file_type() else {
+            continue;
+        };
         let path = item.path();
-        let Ok(metadata) = std::fs::metadata(&path) else {
+        if file_type.is_dir() {
+            walk(projects, &path, found);
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "jsonl") && !file_type.is_symlink() {
+            continue;
+        }
+        let metadata = if file_type.is_symlink() {
+            std::fs::metadata(&path)
+        } else {
+            item.metadata()
+        };
+        let Ok(metadata) = metadata else {
             continue;
         };
         if metadata.is_dir() {
@@ -159,6 +176,8 @@ struct Job {
     expected_tail_hash: u64,
     /// The file was known and must have its old entries dropped.
     known_reset: bool,
+    /// Read at most about this many bytes (whole lines), the rest next time.
+    limit: Option<u64>,
 }
 
 /// What reading one file gave.
@@ -197,6 +216,7 @@ pub fn scan(store: &mut Store, options: &ScanOptions, now_ms: i64) -> anyhow::Re
                 start: 0,
                 expected_tail_hash: 0,
                 known_reset: false,
+                limit: None,
             },
             Some(record) => {
                 let same_file = record.device == file.device && record.inode == file.inode;
@@ -209,6 +229,7 @@ pub fn scan(store: &mut Store, options: &ScanOptions, now_ms: i64) -> anyhow::Re
                         start: record.offset,
                         expected_tail_hash: record.tail_hash,
                         known_reset: false,
+                        limit: None,
                     }
                 } else {
                     Job {
@@ -216,15 +237,22 @@ pub fn scan(store: &mut Store, options: &ScanOptions, now_ms: i64) -> anyhow::Re
                         start: 0,
                         expected_tail_hash: 0,
                         known_reset: true,
+                        limit: None,
                     }
                 }
             }
         };
+        let mut job = job;
         let pending = job.found.size.saturating_sub(job.start);
         if let Some(budget) = options.max_bytes {
-            if queued_bytes + pending > budget && !jobs.is_empty() {
+            if queued_bytes >= budget {
                 summary.complete = false;
                 continue;
+            }
+            if queued_bytes + pending > budget {
+                // Read this one only in part: whole lines up to the budget.
+                job.limit = Some(budget - queued_bytes);
+                summary.complete = false;
             }
         }
         queued_bytes += pending;
@@ -350,18 +378,28 @@ fn read_job(job_index: usize, job: &Job) -> anyhow::Result<Outcome> {
         reset = true;
     }
     file.seek(SeekFrom::Start(start))?;
-    let (chunks, end_offset, entries) = read_lines(&mut file, start)?;
+    let (chunks, end_offset, entries) = match job.limit {
+        Some(limit) => read_lines(&mut (&mut file).take(limit), start)?,
+        None => read_lines(&mut file, start)?,
+    };
     let tail_hash = if end_offset > 0 {
         tail_hash(&mut file, end_offset)?
     } else {
         0
+    };
+    // A file read in part is recorded at the size read, so the next scan
+    // sees it as grown and goes on from there.
+    let recorded_size = if job.limit.is_some() {
+        end_offset
+    } else {
+        size.max(end_offset)
     };
     Ok(Outcome {
         job_index,
         reset,
         end_offset,
         tail_hash,
-        size: size.max(end_offset),
+        size: recorded_size,
         chunks,
         entries,
         bytes: end_offset.saturating_sub(start),
