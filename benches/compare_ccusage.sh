@@ -6,9 +6,9 @@
 #
 # For each size: generates a transcript tree under $WORK (default
 # /tmp/pace-maker-bench, never inside the repo), then
-#   1. compares token totals per day (`daily`) and per block (`blocks`)
-#      with `ccusage daily|blocks --json --offline` (exact), and cost
-#      (within 0.5 %);
+#   1. compares token totals per day (`daily`), per block (`blocks`) and
+#      per session with `ccusage daily|blocks|claude session --json
+#      --offline` (exact), and cost (within 0.5 %);
 #   2. times a full scan (fresh store) of `pace-maker report daily --json`,
 #      `ccusage daily --json --offline` and `claudelytics --json daily`,
 #      with max RSS from /usr/bin/time -v;
@@ -93,6 +93,8 @@ for size in "${SIZES[@]}"; do
   sandboxed CLAUDE_CONFIG_DIR="$data" "$CCUSAGE" daily --json --offline --timezone UTC > "$WORK/ccusage-daily.json"
   sandboxed CLAUDE_CONFIG_DIR="$data" PACE_MAKER_HOME="$home" "$PACE" report blocks --json > "$WORK/ours-blocks.json"
   sandboxed CLAUDE_CONFIG_DIR="$data" "$CCUSAGE" blocks --json --offline > "$WORK/ccusage-blocks.json"
+  sandboxed CLAUDE_CONFIG_DIR="$data" PACE_MAKER_HOME="$home" "$PACE" report session --json > "$WORK/ours-session.json"
+  sandboxed CLAUDE_CONFIG_DIR="$data" "$CCUSAGE" claude session --json --offline > "$WORK/ccusage-session.json"
   python3 - "$WORK" "$data/manifest.json" <<'PY' || status=1
 import json, sys
 work, manifest_path = sys.argv[1], sys.argv[2]
@@ -135,6 +137,15 @@ for a, b in zip(ob, tb):
         failures.append(f"block {b['id']} cost: ours {a['costUSD']} ccusage {b['costUSD']}")
     if sorted(a["models"]) != sorted(b["models"]):
         failures.append(f"block {b['id']} models: ours {a['models']} ccusage {b['models']}")
+os_ = {r["sessionId"]: r for r in json.load(open(f"{work}/ours-session.json"))["sessions"]}
+ts_ = {r["sessionId"]: r for r in json.load(open(f"{work}/ccusage-session.json"))["sessions"]}
+if set(os_) != set(ts_):
+    failures.append(f"sessions differ: {len(os_)} ours, {len(ts_)} ccusage")
+for sid in set(os_) & set(ts_):
+    for k in kinds + ["projectPath", "lastActivity"]:
+        if os_[sid].get(k) != ts_[sid].get(k):
+            failures.append(f"session {sid} {k}: ours {os_[sid].get(k)} ccusage {ts_[sid].get(k)}")
+print(f"sessions: {len(os_)} compared")
 print(f"daily: {len(o)} days, {ours['totals']['totalTokens']:,} tokens; "
       f"cost ours ${oc:,.2f} ccusage ${tc:,.2f} (delta {cost_delta:.4f} %); "
       f"blocks: {len(ob)} ({sum(1 for b in ob if b['isGap'])} gaps)")

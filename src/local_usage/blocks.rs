@@ -213,7 +213,7 @@ pub struct BlockJson {
 }
 
 /// RFC 3339 with milliseconds, as ccusage prints block times.
-fn iso_ms(ms: i64) -> String {
+pub fn iso_ms(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
         .unwrap_or_default()

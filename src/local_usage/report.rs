@@ -284,8 +284,8 @@ pub fn sessions(loaded: &Loaded, period: &Period) -> SessionReport {
         .map(|((project, session), group)| SessionRow {
             session_id: session.to_string(),
             project_path: project.to_string(),
-            first_activity: crate::clock::iso(group.first_ms.unwrap_or(0)),
-            last_activity: crate::clock::iso(group.last_ms.unwrap_or(0)),
+            first_activity: super::blocks::iso_ms(group.first_ms.unwrap_or(0)),
+            last_activity: super::blocks::iso_ms(group.last_ms.unwrap_or(0)),
             sums: group.sums.clone(),
             models_used: group.models_used(),
             model_breakdowns: group.breakdowns(),
@@ -422,6 +422,7 @@ mod tests {
             .map(|r| (r.session_id.as_str(), r.sums.input_tokens))
             .collect();
         assert_eq!(rows, vec![("s2", 12), ("s1", 3)]);
+        assert_eq!(report.sessions[0].last_activity, "2026-03-02T02:00:00.000Z");
         let breakdown = &report.sessions[1].model_breakdowns;
         assert!(breakdown
             .iter()
