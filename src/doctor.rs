@@ -151,6 +151,30 @@ pub struct StoreFacts {
     /// When the status line last recorded official figures.
     pub statusline_taken_at_ms: Option<i64>,
     pub epic: Option<EpicFacts>,
+    /// The store was found unreadable and started anew (`meta.store_recovered`).
+    pub recovered: Option<Recovery>,
+}
+
+/// A corrupt store that was moved aside and replaced by a new one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recovery {
+    pub at_ms: i64,
+    /// Where the unreadable file went.
+    pub moved_to: String,
+    /// Whether that file is still there (the person may have deleted it).
+    pub moved_file_exists: bool,
+}
+
+impl Recovery {
+    /// Reads the `meta` note: `<epoch ms> <path>`.
+    pub fn from_note(note: &str) -> Option<Self> {
+        let (at, path) = note.split_once(' ')?;
+        Some(Self {
+            at_ms: at.parse().ok()?,
+            moved_file_exists: Path::new(path).exists(),
+            moved_to: path.to_string(),
+        })
+    }
 }
 
 /// The `api_state` row, as stored.
@@ -243,6 +267,9 @@ pub fn checks(facts: &Facts) -> Vec<Check> {
     out.push(api_check(facts));
     out.push(status_line_check(facts));
     out.push(store_check(facts));
+    if let Some(check) = recovery_check(facts) {
+        out.push(check);
+    }
     out.push(config_check(facts));
     out.push(switch_check(facts));
     out.push(epic_check(facts));
@@ -615,6 +642,29 @@ fn store_check(facts: &Facts) -> Check {
     }
 }
 
+/// Said only after a recovery: the store was unreadable, and where the old file went.
+fn recovery_check(facts: &Facts) -> Option<Check> {
+    let recovery = facts.store.open()?.recovered.as_ref()?;
+    let when = clock::iso(recovery.at_ms);
+    Some(if recovery.moved_file_exists {
+        Check::new(
+            "store recovery",
+            Status::Warn,
+            format!(
+                "the store was unreadable and recovered at {when}; the old file is {}",
+                recovery.moved_to
+            ),
+        )
+        .hint("history before then is in that file; delete it once you no longer need it")
+    } else {
+        Check::new(
+            "store recovery",
+            Status::Info,
+            format!("the store was unreadable and recovered at {when}"),
+        )
+    })
+}
+
 fn config_check(facts: &Facts) -> Check {
     const NAME: &str = "config";
     match facts.config_warnings.as_slice() {
@@ -953,6 +1003,10 @@ fn open_store(
             api,
             statusline_taken_at_ms,
             epic: find_epic(connection, project_dir)?,
+            recovered: store
+                .meta(crate::store::META_STORE_RECOVERED)?
+                .as_deref()
+                .and_then(Recovery::from_note),
         })
     };
     read().map_err(|error| format!("cannot read the store {}: {error}", store.path().display()))
@@ -1079,6 +1133,7 @@ mod tests {
                     spec_path: "/home/dev/project/EPIC.md".into(),
                     spec_exists: true,
                 }),
+                recovered: None,
             })),
             config_file: "/home/dev/.claude-pace-maker/config.toml".into(),
             config_file_exists: true,
@@ -1267,6 +1322,35 @@ mod tests {
             path: "/x/pace-maker.db".into(),
         };
         assert_eq!(status_of(&missing, "switch"), Status::Ok);
+    }
+
+    #[test]
+    fn a_recovered_store_is_reported_until_its_old_file_is_gone() {
+        let healthy_checks = checks(&healthy());
+        assert!(healthy_checks
+            .iter()
+            .all(|check| check.name != "store recovery"));
+        let note = format!("{} /nowhere/pace-maker.db.corrupt-1", NOW - MINUTE);
+        let mut recovered = Recovery::from_note(&note).unwrap();
+        assert_eq!(recovered.at_ms, NOW - MINUTE);
+        assert_eq!(recovered.moved_to, "/nowhere/pace-maker.db.corrupt-1");
+        assert!(!recovered.moved_file_exists);
+        let mut facts = healthy();
+        if let StoreState::Open(store) = &mut facts.store {
+            store.recovered = Some(recovered.clone());
+        }
+        assert_eq!(status_of(&facts, "store recovery"), Status::Info);
+        recovered.moved_file_exists = true;
+        if let StoreState::Open(store) = &mut facts.store {
+            store.recovered = Some(recovered);
+        }
+        assert_eq!(status_of(&facts, "store recovery"), Status::Warn);
+        let check = checks(&facts)
+            .into_iter()
+            .find(|check| check.name == "store recovery")
+            .unwrap();
+        assert!(check.summary.contains("/nowhere/pace-maker.db.corrupt-1"));
+        assert_eq!(Recovery::from_note("garbage"), None);
     }
 
     #[test]
