@@ -23,6 +23,7 @@ mod sandbox;
 #[path = "usage/server.rs"]
 mod server;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -352,4 +353,215 @@ fn resets_absurdly_far_away_never_crash_a_hook_or_make_it_sleep() {
     for (what, resets_at) in table {
         pace_on_a_reset(resets_at, what);
     }
+}
+
+// ---- the store misbehaves ----
+
+fn tool_calls_in(path: &Path) -> i64 {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    connection
+        .query_row("SELECT count(*) FROM tool_calls", [], |row| row.get(0))
+        .unwrap()
+}
+
+fn integrity_of(path: &Path) -> String {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    connection
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap()
+}
+
+fn store_path(sandbox: &Sandbox) -> PathBuf {
+    sandbox.tool_home().join("pace-maker.db")
+}
+
+/// The same command run through `wrapper` (`unshare ...`, `nsenter ...`):
+/// `wrapper` followed by the program and its arguments, same environment.
+fn wrapped(wrapper: &[&str], inner: &Command) -> Command {
+    let mut outer = Command::new(wrapper[0]);
+    outer
+        .args(&wrapper[1..])
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(value) => outer.env(name, value),
+            None => outer.env_remove(name),
+        };
+    }
+    if let Some(dir) = inner.get_current_dir() {
+        outer.current_dir(dir);
+    }
+    outer
+}
+
+#[test]
+fn a_store_deleted_mid_run_is_recreated_and_every_hook_exits_zero() {
+    let sandbox = Sandbox::new();
+    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("the first hook");
+    let path = store_path(&sandbox);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deleter = {
+        let done = std::sync::Arc::clone(&done);
+        let path = path.clone();
+        std::thread::spawn(move || {
+            let mut deletions = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(150));
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+                deletions += 1;
+            }
+            deletions
+        })
+    };
+    let hooks: Vec<Vec<Measured>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..25)
+                        .map(|_| post_tool_use(&sandbox, "http://127.0.0.1:9"))
+                        .collect()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap())
+            .collect()
+    });
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let deletions = deleter.join().unwrap();
+    assert!(
+        deletions >= 2,
+        "the store was deleted only {deletions} times"
+    );
+    for (number, hook) in hooks.iter().flatten().enumerate() {
+        let what = format!("hook {number}");
+        hook.assert_quiet_success(&what);
+        assert_within(hook, QUICK_HOOK_DEADLINE, &what);
+    }
+    // Recovered by itself: the next hook finds (or makes) a sound store and counts.
+    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("a hook after");
+    let before = tool_calls_in(&path);
+    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("another hook after");
+    assert_eq!(tool_calls_in(&path), before + 1);
+    assert_eq!(integrity_of(&path), "ok");
+}
+
+#[test]
+fn a_read_only_store_fails_hooks_open_and_loses_nothing() {
+    let sandbox = Sandbox::new();
+    for _ in 0..3 {
+        post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("before");
+    }
+    let path = store_path(&sandbox);
+    let tool_home = sandbox.tool_home().display().to_string();
+    // A private mount namespace in which the tool home is a read-only bind
+    // mount: file modes do not bind root, a read-only mount does.
+    let read_only = [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        r#"mount --bind -o ro "$0" "$0" && exec "$@""#,
+        tool_home.as_str(),
+    ];
+    for number in 0..5 {
+        let what = format!("read-only hook {number}");
+        let mut command = wrapped(
+            &read_only,
+            &hook_command(&sandbox, "http://127.0.0.1:9", "post-tool-use"),
+        );
+        let hook = measured::run(&mut command, sandbox::post_tool_use_payload().as_bytes());
+        hook.assert_quiet_success(&what);
+        assert_within(&hook, QUICK_HOOK_DEADLINE, &what);
+    }
+    // The namespace really was read-only: a write there fails.
+    let probe = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(r#"mount --bind -o ro "$0" "$0" && touch "$0/probe""#)
+        .arg(&tool_home)
+        .output()
+        .unwrap();
+    assert!(
+        !probe.status.success(),
+        "a write in the read-only namespace worked"
+    );
+    // Doctor, run where the store is read-only, says so.
+    let mut doctor = wrapped(&read_only, &sandbox.command("http://127.0.0.1:9"));
+    doctor.arg("doctor");
+    let report = measured::run(&mut doctor, b"");
+    assert!(
+        report.stdout_text().contains("not writable") || report.stdout_text().contains("cannot"),
+        "doctor: {}",
+        report.stdout_text()
+    );
+    assert_eq!(
+        tool_calls_in(&path),
+        3,
+        "nothing lost, nothing half-written"
+    );
+    assert_eq!(integrity_of(&path), "ok");
+    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("writable again");
+    assert_eq!(tool_calls_in(&path), 4);
+}
+
+#[test]
+fn sixteen_hooks_meeting_a_garbage_store_move_it_aside_once_and_doctor_tells() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.tool_home()).unwrap();
+    let path = store_path(&sandbox);
+    let garbage: Vec<u8> = (0..256 * 1024u32)
+        .map(|index| (index.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, &garbage).unwrap();
+    for (number, hook) in post_tool_uses_at_once(&sandbox, "http://127.0.0.1:9", 16)
+        .iter()
+        .enumerate()
+    {
+        let what = format!("hook {number}");
+        hook.assert_quiet_success(&what);
+        assert_within(hook, QUICK_HOOK_DEADLINE, &what);
+    }
+    let aside: Vec<PathBuf> = std::fs::read_dir(sandbox.tool_home())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.to_string_lossy().contains(".corrupt-")
+                && !path.to_string_lossy().ends_with("-wal")
+                && !path.to_string_lossy().ends_with("-shm")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "moved aside exactly once: {aside:?}");
+    assert_eq!(
+        std::fs::read(&aside[0]).unwrap(),
+        garbage,
+        "the old bytes are kept"
+    );
+    assert_eq!(
+        tool_calls_in(&path),
+        16,
+        "every hook recorded in the new store"
+    );
+    assert_eq!(integrity_of(&path), "ok");
+    let note = sandbox
+        .store()
+        .meta(pace_maker::store::META_STORE_RECOVERED)
+        .unwrap();
+    assert!(note.is_some_and(|note| note.contains(".corrupt-")));
+    let mut doctor = sandbox.command("http://127.0.0.1:9");
+    doctor.arg("doctor");
+    let report = measured::run(&mut doctor, b"");
+    let text = report.stdout_text();
+    assert!(text.contains("recovered"), "doctor: {text}");
+    assert!(
+        text.contains(&*aside[0].to_string_lossy()),
+        "doctor names the file: {text}"
+    );
+    assert!(log_text(&sandbox).contains("moved it to"), "the log tells");
 }
