@@ -41,13 +41,31 @@ impl LazyAppender {
 }
 
 impl<'a> MakeWriter<'a> for LazyAppender {
-    type Writer = EitherWriter<tracing_appender::rolling::RollingWriter<'a>, std::io::Sink>;
+    type Writer = Quiet<EitherWriter<tracing_appender::rolling::RollingWriter<'a>, std::io::Sink>>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        match self.appender() {
+        Quiet(match self.appender() {
             Some(appender) => EitherWriter::A(appender.make_writer()),
             None => EitherWriter::B(std::io::sink()),
-        }
+        })
+    }
+}
+
+/// A log writer that never reports a failed write. tracing-subscriber
+/// prints such a failure to stderr, and a hook's stderr must stay empty
+/// whatever happens to the log file (a full disk, a read-only home): a
+/// lost log line is the lesser harm.
+pub struct Quiet<W>(W);
+
+impl<W: std::io::Write> std::io::Write for Quiet<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = self.0.write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
     }
 }
 
