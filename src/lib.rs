@@ -76,7 +76,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run_hook(event: &str, home: &ToolHome) -> ExitCode {
-    log_panics();
+    fail_open_process();
     let project = paths::project_dir();
     let loaded = Config::load(home, Some(&project));
     logging::init(home, &loaded.config.log.level, loaded.config.log.keep_days);
@@ -98,14 +98,21 @@ fn run_hook(event: &str, home: &ToolHome) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Sends panic messages to the log file instead of stderr, for the
-/// commands Claude Code runs (hooks, the status line): their stderr is
-/// shown to the user or the model, and a bug is not their business.
-pub fn log_panics() {
+/// Sets up a process that Claude Code runs (a hook, the status line),
+/// whose stderr is shown to the user or the model and whose failure must
+/// not disturb the session: a panic message goes to the log file, not
+/// stderr; and past a file size limit (`ulimit -f`) a write fails with
+/// EFBIG and is handled like any failed write, instead of SIGXFSZ killing
+/// the process.
+pub fn fail_open_process() {
     std::panic::set_hook(Box::new(|info| {
         let backtrace = std::backtrace::Backtrace::force_capture();
         tracing::error!("internal error, a bug (please report it): {info}\n{backtrace}");
     }));
+    // SAFETY: setting a signal's disposition to "ignore" is always sound.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }
 
 /// Prints `error: ...` (and `hint: ...` lines) to stderr.

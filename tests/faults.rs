@@ -565,3 +565,154 @@ fn sixteen_hooks_meeting_a_garbage_store_move_it_aside_once_and_doctor_tells() {
     );
     assert!(log_text(&sandbox).contains("moved it to"), "the log tells");
 }
+
+/// A process holding a private mount namespace in which the sandbox's
+/// tool home is a tmpfs of `size`; killed on drop.
+struct FullDisk {
+    holder: std::process::Child,
+    tool_home: PathBuf,
+}
+
+impl FullDisk {
+    fn mount(sandbox: &Sandbox, size: &str) -> Self {
+        use std::io::BufRead;
+        let tool_home = sandbox.tool_home();
+        std::fs::create_dir_all(&tool_home).unwrap();
+        let mut holder = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(r#"mount -t tmpfs -o "size=$1,mode=0700" tmpfs "$0" && echo ready && exec sleep 600"#)
+            .arg(&tool_home)
+            .arg(size)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("unshare");
+        let mut line = String::new();
+        std::io::BufReader::new(holder.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the tmpfs could not be mounted");
+        Self { holder, tool_home }
+    }
+
+    /// The tool home as the namespace sees it, reachable from outside.
+    fn inside(&self, path: &Path) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root{}", self.holder.id(), path.display()))
+    }
+
+    fn enter(&self) -> Vec<String> {
+        vec![
+            "nsenter".into(),
+            format!("--target={}", self.holder.id()),
+            "--mount".into(),
+            "--".into(),
+        ]
+    }
+
+    /// A copy of the store as it stands inside (SQLite itself resolves the
+    /// `/proc/<pid>/root` link to this namespace's `/`, so it cannot open
+    /// the file in place). The copy lives in `into`.
+    fn copy_of_store(&self, into: &Path) -> PathBuf {
+        let inside = self.inside(&self.tool_home.join("pace-maker.db"));
+        let copy = into.join("copy.db");
+        let _ = std::fs::remove_file(into.join("copy.db-wal"));
+        let _ = std::fs::remove_file(into.join("copy.db-shm"));
+        std::fs::copy(&inside, &copy).unwrap();
+        let wal = PathBuf::from(format!("{}-wal", inside.display()));
+        if wal.exists() {
+            std::fs::copy(&wal, into.join("copy.db-wal")).unwrap();
+        }
+        copy
+    }
+
+    /// Fills the tmpfs to the last byte.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let filler = self.inside(&self.tool_home.join("filler"));
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 4096];
+        while file.write_all(&block).is_ok() {}
+        let _ = file.write_all(&[0]);
+        filler
+    }
+}
+
+impl Drop for FullDisk {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_hooks_open_and_the_store_recovers_when_space_returns() {
+    let sandbox = Sandbox::new();
+    let disk = FullDisk::mount(&sandbox, "2m");
+    let enter = disk.enter();
+    let enter: Vec<&str> = enter.iter().map(String::as_str).collect();
+    let copies = tempfile::tempdir().unwrap();
+    let store = || disk.copy_of_store(copies.path());
+    let hook = |what: &str| {
+        let mut command = wrapped(
+            &enter,
+            &hook_command(&sandbox, "http://127.0.0.1:9", "post-tool-use"),
+        );
+        let hook = measured::run(&mut command, sandbox::post_tool_use_payload().as_bytes());
+        hook.assert_quiet_success(what);
+        assert_within(&hook, QUICK_HOOK_DEADLINE, what);
+    };
+    for number in 0..10 {
+        hook(&format!("hook {number} with space"));
+    }
+    assert_eq!(tool_calls_in(&store()), 10);
+    let filler = disk.fill();
+    for number in 0..10 {
+        hook(&format!("hook {number} on a full disk"));
+    }
+    let during = tool_calls_in(&store());
+    assert!(during >= 10, "recorded calls were lost: {during}");
+    assert_eq!(integrity_of(&store()), "ok");
+    std::fs::remove_file(filler).unwrap();
+    for number in 0..10 {
+        hook(&format!("hook {number} after space returned"));
+    }
+    assert_eq!(tool_calls_in(&store()), during + 10, "recovered by itself");
+    assert_eq!(integrity_of(&store()), "ok");
+}
+
+#[test]
+fn a_file_size_limit_fails_hooks_open_instead_of_killing_them() {
+    use std::os::unix::process::CommandExt;
+    let sandbox = Sandbox::new();
+    for _ in 0..3 {
+        post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("before");
+    }
+    let path = store_path(&sandbox);
+    // Any write past 4 KiB fails. SIGXFSZ keeps its default (terminate):
+    // the hook itself must ignore it so writes fail with EFBIG instead.
+    for number in 0..5 {
+        let what = format!("hook {number} under a 4 KiB file size limit");
+        let mut command = hook_command(&sandbox, "http://127.0.0.1:9", "post-tool-use");
+        // SAFETY: setrlimit and signal are async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: 4096,
+                    rlim_max: 4096,
+                };
+                libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let hook = measured::run(&mut command, sandbox::post_tool_use_payload().as_bytes());
+        hook.assert_quiet_success(&what);
+        assert_within(&hook, QUICK_HOOK_DEADLINE, &what);
+    }
+    let during = tool_calls_in(&path);
+    assert!(during >= 3, "recorded calls were lost: {during}");
+    assert_eq!(integrity_of(&path), "ok");
+    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("without the limit");
+    assert_eq!(tool_calls_in(&path), during + 1);
+}

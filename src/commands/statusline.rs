@@ -32,7 +32,7 @@ const SEPARATOR: &str = " · ";
 pub const INTERNAL_ERROR_SEGMENT: &str = "pace-maker: internal error (see pace-maker logs)";
 
 pub fn run(home: &ToolHome, args: &StatuslineArgs) -> anyhow::Result<ExitCode> {
-    crate::log_panics();
+    crate::fail_open_process();
     let input = read_stdin();
     let chained = args.chain.clone().map(|command| {
         let input = input.clone();
