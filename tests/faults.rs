@@ -716,3 +716,91 @@ fn a_file_size_limit_fails_hooks_open_instead_of_killing_them() {
     post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("without the limit");
     assert_eq!(tool_calls_in(&path), during + 1);
 }
+
+// ---- a hook killed in the middle of its pacing sleep ----
+
+/// 5-hour readings far ahead of pace: 30 %, 45 %, 60 % over the last hour
+/// of a window that started two hours ago.
+fn store_ahead_of_pace(sandbox: &Sandbox) {
+    let now = clock::now_ms();
+    let resets_at_s = (now + 3 * 60 * MINUTE_MS) / 1000;
+    let mut store = sandbox.store();
+    for (minutes_ago, percent) in [(60, 30.0), (30, 45.0), (0, 60.0)] {
+        let reading = UsageSnapshot {
+            source: SnapshotSource::Api,
+            taken_at_ms: now - minutes_ago * MINUTE_MS,
+            five_hour: Some(WindowReading {
+                percent,
+                resets_at_s: Some(resets_at_s),
+            }),
+            seven_day: None,
+            seven_day_opus: None,
+            seven_day_sonnet: None,
+            raw_json: None,
+        };
+        store
+            .write(|transaction| snapshot::insert(transaction, &reading))
+            .unwrap();
+    }
+}
+
+fn kill_mid_sleep(signal: libc::c_int, what: &str) {
+    let sandbox = Sandbox::new();
+    store_ahead_of_pace(&sandbox);
+    let mut command = hook_command(&sandbox, "http://127.0.0.1:9", "post-tool-use");
+    command
+        .env("PACE_MAKER_PACING_ENABLED", "true")
+        .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "30");
+    let started = Instant::now();
+    let child = measured::spawn(&mut command, sandbox::post_tool_use_payload().as_bytes());
+    // The decision is recorded before the sleep: wait for it, then strike.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while count(&sandbox, "SELECT count(*) FROM pacing_decisions") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: no decision was recorded"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: signals our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+    let ended = measured::finish(child, started);
+    assert_eq!(ended.ended, measured::Ended::Signalled(signal), "{what}");
+    assert!(
+        ended.wall < Duration::from_secs(20),
+        "{what}: it was sleeping"
+    );
+    assert!(ended.stdout.is_empty(), "{what}: half a reply");
+    let delay = count(&sandbox, "SELECT delay_ms FROM pacing_decisions");
+    assert!(delay >= 5_000, "{what}: the decision says {delay} ms");
+    assert_eq!(
+        count(&sandbox, "SELECT count(*) FROM tool_calls"),
+        1,
+        "{what}"
+    );
+    assert_eq!(
+        count(&sandbox, "SELECT delay_ms_total FROM sessions"),
+        delay,
+        "{what}: the session's total includes the interrupted delay"
+    );
+    assert_eq!(integrity_of(&store_path(&sandbox)), "ok", "{what}");
+    // The next call goes on normally (no sleep here: pacing off).
+    let next = post_tool_use(&sandbox, "http://127.0.0.1:9");
+    next.assert_quiet_success(what);
+    assert_eq!(
+        count(&sandbox, "SELECT count(*) FROM tool_calls"),
+        2,
+        "{what}"
+    );
+}
+
+#[test]
+fn a_hook_killed_by_sigterm_mid_sleep_leaves_its_decision_and_a_sound_store() {
+    kill_mid_sleep(libc::SIGTERM, "SIGTERM");
+}
+
+#[test]
+fn a_hook_killed_by_sigkill_mid_sleep_leaves_its_decision_and_a_sound_store() {
+    kill_mid_sleep(libc::SIGKILL, "SIGKILL");
+}
