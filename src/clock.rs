@@ -4,6 +4,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// A stored time later than now by more than this was written before the
+/// clock jumped back (a corrected clock, a restored snapshot of a machine).
+/// Readers that decide something (poll or not, pace or not) treat such a
+/// time as unknown rather than let it hold them up until the clock
+/// catches up.
+pub const FUTURE_TOLERANCE_MS: i64 = 60_000;
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     SystemTime::now()

@@ -804,3 +804,116 @@ fn a_hook_killed_by_sigterm_mid_sleep_leaves_its_decision_and_a_sound_store() {
 fn a_hook_killed_by_sigkill_mid_sleep_leaves_its_decision_and_a_sound_store() {
     kill_mid_sleep(libc::SIGKILL, "SIGKILL");
 }
+
+// ---- clocks that jumped ----
+
+/// Stores an API reading of the 5-hour window.
+fn store_reading(sandbox: &Sandbox, taken_at_ms: i64, percent: f64, resets_at_s: i64) {
+    let reading = UsageSnapshot {
+        source: SnapshotSource::Api,
+        taken_at_ms,
+        five_hour: Some(WindowReading {
+            percent,
+            resets_at_s: Some(resets_at_s),
+        }),
+        seven_day: None,
+        seven_day_opus: None,
+        seven_day_sonnet: None,
+        raw_json: None,
+    };
+    sandbox
+        .store()
+        .write(|transaction| snapshot::insert(transaction, &reading))
+        .unwrap();
+}
+
+/// A PostToolUse with pacing on (at most 2 s), which must not sleep.
+fn unpaced_hook(sandbox: &Sandbox, base: &str, what: &str) {
+    let mut command = hook_command(sandbox, base, "post-tool-use");
+    command
+        .env("PACE_MAKER_PACING_ENABLED", "true")
+        .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "2");
+    let hook = measured::run(&mut command, sandbox::post_tool_use_payload().as_bytes());
+    hook.assert_quiet_success(what);
+    assert_within(&hook, Duration::from_millis(1900), what);
+}
+
+#[test]
+fn a_clock_that_jumped_back_a_day_neither_stops_polling_nor_paces_on_future_readings() {
+    let sandbox = with_token();
+    let now = clock::now_ms();
+    let day = 24 * 60 * MINUTE_MS;
+    // Written while the clock ran a day ahead: readings rising fast to 99 %
+    // near a reset, and a backoff, a lease and an attempt "from tomorrow".
+    let resets_at_s = (now + 2 * 60 * MINUTE_MS) / 1000;
+    store_reading(&sandbox, now + day - 60 * MINUTE_MS, 40.0, resets_at_s);
+    store_reading(&sandbox, now + day, 99.0, resets_at_s);
+    sandbox
+        .store()
+        .write(|transaction| {
+            transaction.execute(
+                "UPDATE api_state SET state = 'error', backoff_until = ?1, lease_owner = 7,
+                    lease_until = ?1, last_attempt_at = ?1, failures = 1 WHERE id = 1",
+                [now + day],
+            )
+        })
+        .unwrap();
+    let server = Server::always(Reply::json(200, FULL_BODY));
+    unpaced_hook(&sandbox, &server.base(), "after the jump");
+    assert_eq!(
+        server.count(),
+        1,
+        "the hook polled despite tomorrow's backoff and lease"
+    );
+    assert_eq!(api_state(&sandbox).status, ApiStatus::Ok);
+    assert_eq!(
+        count(&sandbox, "SELECT max(delay_ms) FROM pacing_decisions"),
+        0,
+        "no pacing on tomorrow's readings"
+    );
+    // And the pure rule behind it, for every field at once.
+    let usage = pace_maker::config::Config::default().usage;
+    let jumped = ApiState {
+        backoff_until_ms: Some(now + day),
+        lease_until_ms: Some(now + day),
+        last_attempt_at_ms: Some(now + day),
+        ..ApiState::default()
+    }
+    .as_of(now, &usage);
+    assert_eq!(jumped.backoff_until_ms, None);
+    assert_eq!(jumped.lease_until_ms, None);
+    assert_eq!(jumped.last_attempt_at_ms, None);
+    let normal = ApiState {
+        backoff_until_ms: Some(now + 3_600_000),
+        lease_until_ms: Some(now + 5_000),
+        last_attempt_at_ms: Some(now - 1_000),
+        ..ApiState::default()
+    };
+    assert_eq!(
+        normal.clone().as_of(now, &usage),
+        normal,
+        "real values stay"
+    );
+}
+
+#[test]
+fn a_clock_that_jumped_forward_sees_old_figures_as_stale_and_polls_once() {
+    let sandbox = with_token();
+    // Figures from "a year ago" (the clock jumped a year ahead since).
+    let year = 365 * 24 * 60 * MINUTE_MS;
+    let then = clock::now_ms() - year;
+    store_reading(&sandbox, then, 99.0, then / 1000 + 3600);
+    let server = Server::always(Reply::json(200, FULL_BODY));
+    for number in 0..3 {
+        unpaced_hook(&sandbox, &server.base(), &format!("hook {number}"));
+    }
+    assert_eq!(
+        server.count(),
+        1,
+        "one poll, then the fresh figures are used"
+    );
+    assert_eq!(
+        count(&sandbox, "SELECT max(delay_ms) FROM pacing_decisions"),
+        0
+    );
+}

@@ -82,7 +82,11 @@ pub fn load_inputs(
     stale_ms: i64,
 ) -> anyhow::Result<Inputs> {
     let since = now_ms - HISTORY_MS - stale_ms.max(0);
-    let snapshots = snapshot::since(connection, since).context("cannot read usage snapshots")?;
+    let mut snapshots =
+        snapshot::since(connection, since).context("cannot read usage snapshots")?;
+    // A reading dated in the future came from before a clock jump: pacing
+    // on it would be pacing on figures nobody can place in time.
+    snapshots.retain(|snapshot| snapshot.taken_at_ms <= now_ms + crate::clock::FUTURE_TOLERANCE_MS);
     let mut statement = connection.prepare_cached(
         "SELECT t.at, COALESCE(MAX(d.delay_ms), 0) FROM tool_calls t
          LEFT JOIN pacing_decisions d ON d.decided_at = t.at AND d.session_id = t.session_id

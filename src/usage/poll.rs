@@ -148,6 +148,25 @@ impl ApiState {
         )
     }
 
+    /// The row as it can stand at `now_ms`: a time further ahead than any
+    /// outcome could have set it (a backoff past the longest backoff, a
+    /// lease past a request's deadline, an attempt in the future) was
+    /// written before the clock jumped back, and is dropped so that it
+    /// does not stop polling until the clock catches up. Pure.
+    pub fn as_of(mut self, now_ms: i64, usage: &UsageConfig) -> Self {
+        let tolerance = crate::clock::FUTURE_TOLERANCE_MS;
+        let longest_backoff_ms =
+            usage.max_backoff_seconds.max(usage.poll_interval_seconds) as i64 * 1000;
+        let longest_lease_ms = usage.total_timeout_ms as i64 + LEASE_MARGIN_MS;
+        let beyond = |time: Option<i64>, span_ms: i64| {
+            time.filter(|time| time.saturating_sub(now_ms) <= span_ms + tolerance)
+        };
+        self.backoff_until_ms = beyond(self.backoff_until_ms, longest_backoff_ms);
+        self.lease_until_ms = beyond(self.lease_until_ms, longest_lease_ms);
+        self.last_attempt_at_ms = beyond(self.last_attempt_at_ms, 0);
+        self
+    }
+
     /// Writes the whole row.
     fn write(&self, transaction: &Transaction<'_>) -> rusqlite::Result<()> {
         transaction.execute(
@@ -360,14 +379,18 @@ pub enum Refresh {
     Failed(PollFailure),
 }
 
-/// When the freshest official snapshot was taken.
-pub fn freshest_official_taken_at(connection: &Connection) -> rusqlite::Result<Option<i64>> {
+/// When the freshest official snapshot was taken, ignoring snapshots
+/// dated after `now_ms` (see [`crate::clock::FUTURE_TOLERANCE_MS`]).
+pub fn freshest_official_taken_at(
+    connection: &Connection,
+    now_ms: i64,
+) -> rusqlite::Result<Option<i64>> {
     use rusqlite::OptionalExtension;
     connection
         .query_row(
             "SELECT taken_at FROM usage_snapshots WHERE source IN ('statusline', 'api')
-             ORDER BY taken_at DESC LIMIT 1",
-            [],
+             AND taken_at <= ?1 ORDER BY taken_at DESC LIMIT 1",
+            [now_ms.saturating_add(crate::clock::FUTURE_TOLERANCE_MS)],
             |row| row.get(0),
         )
         .optional()
@@ -389,8 +412,8 @@ pub fn refresh(
     let interval_ms = usage.poll_interval_seconds as i64 * 1000;
     // A look without the write lock first: with a fresh cache, this is all a hook pays.
     let quick = gate(
-        &ApiState::read(store.connection())?,
-        freshest_official_taken_at(store.connection())?,
+        &ApiState::read(store.connection())?.as_of(now_ms, usage),
+        freshest_official_taken_at(store.connection(), now_ms)?,
         mode,
         now_ms,
         interval_ms,
@@ -402,10 +425,10 @@ pub fn refresh(
     let lease_until_ms = now_ms + usage.total_timeout_ms as i64 + LEASE_MARGIN_MS;
     let (locked, state) = store.write(|transaction| {
         // Another process may have polled or taken the lease since the quick look.
-        let state = ApiState::read(transaction)?;
+        let state = ApiState::read(transaction)?.as_of(now_ms, usage);
         let locked = gate(
             &state,
-            freshest_official_taken_at(transaction)?,
+            freshest_official_taken_at(transaction, now_ms)?,
             mode,
             now_ms,
             interval_ms,
