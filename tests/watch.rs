@@ -415,6 +415,33 @@ fn a_panic_while_the_dashboard_owns_the_terminal_gives_it_back_first() {
 }
 
 #[test]
+fn status_colours_a_terminal_but_not_under_no_color_or_in_a_pipe() {
+    for (name, envs, coloured) in [
+        ("a terminal", &[][..], true),
+        ("NO_COLOR", &[("NO_COLOR", "1")][..], false),
+        ("a dumb terminal", &[("TERM", "dumb")][..], false),
+    ] {
+        let sandbox = Sandbox::new();
+        let mut session = PtySession::spawn_program(
+            &sandbox,
+            Path::new(env!("CARGO_BIN_EXE_pace-maker")),
+            &["status"],
+            envs,
+            100,
+            30,
+        );
+        assert!(session.wait_exit().success(), "{name}");
+        let output = session.finish();
+        assert!(output.contains("pace-maker: "), "{name}: {output:?}");
+        assert_eq!(output.contains("\x1b["), coloured, "{name}: {output:?}");
+    }
+    let sandbox = Sandbox::new();
+    let piped = sandbox.command().arg("status").output().unwrap();
+    assert!(piped.status.success());
+    assert!(!String::from_utf8_lossy(&piped.stdout).contains('\x1b'));
+}
+
+#[test]
 fn watch_without_a_terminal_says_so_and_fails() {
     let sandbox = Sandbox::new();
     sandbox
