@@ -14,6 +14,8 @@
     reason = "each fuzz target uses one of these functions; the seed test uses all"
 )]
 
+use std::ops::ControlFlow;
+
 use pace_maker::hook::event::{Event, EventKind};
 use pace_maker::hook::wire;
 use pace_maker::pacing::policy::{self, PacingSettings, PolicyInput, ToolCall};
@@ -119,4 +121,95 @@ fn pace(snapshots: &[UsageSnapshot], now_ms: i64, tool_duration_ms: Option<i64>)
         "a delay past the longest allowed: {decision:?}"
     );
     let _ = decision.user_message();
+}
+
+/// A user's settings.json: install in every status-line mode, which must
+/// leave an installation that `inspect` finds, that a second install does
+/// not change, and that uninstall (with the receipt) can take out again.
+pub fn settings_merge(data: &[u8]) {
+    use pace_maker::install::merge::{self, InstallOptions, StatusLineMode};
+    let Ok(settings) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let _ = merge::inspect(&settings);
+    for mode in [
+        StatusLineMode::Auto,
+        StatusLineMode::Chain,
+        StatusLineMode::Force,
+        StatusLineMode::Skip,
+    ] {
+        let options = InstallOptions {
+            binary: "/opt/pace maker/bin/pace-maker".into(),
+            post_tool_use_timeout_seconds: 300,
+            other_timeout_seconds: 10,
+            status_line: mode,
+        };
+        let Ok(installed) = merge::install(&settings, &options) else {
+            continue;
+        };
+        assert!(
+            merge::inspect(&installed.settings).is_installed(),
+            "{mode:?}: installed but not found"
+        );
+        let again = merge::install(&installed.settings, &options).expect("installs twice");
+        assert_eq!(
+            again.settings, installed.settings,
+            "{mode:?}: a second install changed the settings"
+        );
+        let removed = merge::uninstall(&installed.settings, Some(&installed.receipt), mode)
+            .expect("uninstalls what it installed");
+        assert!(
+            !merge::inspect(&removed.settings).is_installed(),
+            "{mode:?}: uninstalled but still found"
+        );
+    }
+}
+
+/// An epic spec: the criteria, and the context a SessionStart injects.
+pub fn epic_spec(data: &[u8]) {
+    use pace_maker::momentum::{self, spec};
+    let text = String::from_utf8_lossy(data);
+    let parsed = spec::parse(&text);
+    assert!(parsed.open() <= parsed.total());
+    let config = pace_maker::config::Config::default();
+    let _ = momentum::session_start_context("/home/dev/project/EPIC.md", &parsed, &config.momentum);
+}
+
+/// A transcript's end, read backwards with budgets from a few bytes to
+/// more than the file: whole lines only, never a line ending inside one,
+/// and with room for everything, every complete non-empty line once.
+pub fn transcript_tail(data: &[u8]) {
+    use pace_maker::momentum::transcript_tail;
+    let path =
+        std::env::temp_dir().join(format!("pace-maker-fuzz-tail-{}.jsonl", std::process::id()));
+    std::fs::write(&path, data).expect("write the transcript");
+    for budget in [0u64, 1, 7, 64, 4096, data.len() as u64 + 1] {
+        let _ = transcript_tail::read_facts(&path, budget);
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        transcript_tail::for_each_line_backwards(&path, budget, |line| {
+            assert!(!line.contains(&b'\n'), "a line with a newline inside");
+            assert!(!line.is_empty(), "an empty line handed out");
+            lines.push(line.to_vec());
+            ControlFlow::Continue(())
+        })
+        .expect("read the transcript");
+        let total: usize = lines.iter().map(Vec::len).sum();
+        assert!(total <= data.len());
+        if budget > data.len() as u64 {
+            // Complete lines only: the text after the last newline may be a
+            // line Claude Code is still writing.
+            let complete = match data.iter().rposition(|byte| *byte == b'\n') {
+                Some(end) => &data[..end],
+                None => &[][..],
+            };
+            let expected: Vec<Vec<u8>> = complete
+                .split(|byte| *byte == b'\n')
+                .map(|line| line.strip_suffix(b"\r").unwrap_or(line).to_vec())
+                .filter(|line| !line.is_empty())
+                .rev()
+                .collect();
+            assert_eq!(lines, expected, "with room for all, every line once");
+        }
+    }
+    let _ = transcript_tail::error_in_message(&String::from_utf8_lossy(data));
 }

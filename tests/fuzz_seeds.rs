@@ -51,3 +51,18 @@ fn statusline_input_seeds_and_past_crashes_pass_the_harness() {
 fn usage_body_seeds_and_past_crashes_pass_the_harness() {
     replay("usage_body", 2, harness::usage_body);
 }
+
+#[test]
+fn settings_merge_seeds_and_past_crashes_pass_the_harness() {
+    replay("settings_merge", 3, harness::settings_merge);
+}
+
+#[test]
+fn epic_spec_seeds_and_past_crashes_pass_the_harness() {
+    replay("epic_spec", 3, harness::epic_spec);
+}
+
+#[test]
+fn transcript_tail_seeds_and_past_crashes_pass_the_harness() {
+    replay("transcript_tail", 4, harness::transcript_tail);
+}
