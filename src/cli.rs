@@ -59,6 +59,8 @@ pub enum Command {
     Uninstall(UninstallArgs),
     /// Check the installation, credentials, usage data, store and switches.
     Doctor(DoctorArgs),
+    /// Simulate missions and compare pacing policies (no store, no network).
+    Simulate(SimulateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -239,4 +241,36 @@ pub struct DoctorArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// A built-in scenario (`--list` names them); default: steady-heavy.
+    #[arg(long, conflicts_with = "trace")]
+    pub scenario: Option<String>,
+    /// A scenario from a JSON trace file (format in docs/simulator.md).
+    #[arg(long)]
+    pub trace: Option<std::path::PathBuf>,
+    /// One policy only: pace-maker, reference, log-curve or none
+    /// (default: all of them side by side).
+    #[arg(long)]
+    pub policy: Option<String>,
+    /// Every policy on every built-in scenario (or on the one chosen).
+    #[arg(long, conflicts_with = "policy")]
+    pub compare: bool,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write an SVG chart (utilization against the target pace, and the delay) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<std::path::PathBuf>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// List the built-in scenarios.
+    #[arg(long)]
+    pub list: bool,
+    /// Print the chosen scenario as a JSON trace (a starting point for `--trace`).
+    #[arg(long)]
+    pub print_trace: bool,
 }

@@ -5,6 +5,7 @@
 //! - `hook/`: the hook entry point, Claude Code's wire types, our events.
 //! - `sessions`, `controls`: bookkeeping and the on/off/pause switch.
 //! - `pacing/`: the pacing policy (pure) and its PostToolUse application.
+//! - `simulate/`: the simulator that compares pacing policies; `chart/`: SVG.
 //! - `store`: the SQLite file every process shares.
 //! - `config`, `paths`: settings and every path or variable the tool reads.
 //! - `momentum/`: epic specs, the transcript's tail and the Stop verdict.
@@ -13,6 +14,7 @@
 //! - `dashboard/`: what status, watch and history show, and how.
 //! - `commands/`: the person-facing commands (status, watch, history, config, logs, install).
 
+pub mod chart;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -29,6 +31,7 @@ pub mod momentum;
 pub mod pacing;
 pub mod paths;
 pub mod sessions;
+pub mod simulate;
 pub mod store;
 pub mod subprocess;
 pub mod usage;

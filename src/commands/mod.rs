@@ -9,6 +9,7 @@ pub mod history;
 pub mod install;
 pub mod logs;
 pub mod report;
+pub mod simulate;
 pub mod status;
 pub mod statusline;
 pub mod usage;
@@ -41,6 +42,7 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
         Command::Install(args) => install::install(home, &args),
         Command::Uninstall(args) => install::uninstall(home, &args),
         Command::Doctor(args) => crate::doctor::run(home, &args),
+        Command::Simulate(args) => simulate::run(&args),
     }
 }
 

@@ -37,7 +37,7 @@ use crate::config::{Config, HOOK_TIMEOUT_MARGIN_SECONDS};
 use crate::usage::snapshot::{SnapshotSource, UsageSnapshot, WindowKind, WindowReading};
 
 /// How far back the burn rate of the 5-hour window is measured.
-pub const FIVE_HOUR_LOOKBACK_SECONDS: i64 = 3600;
+pub const FIVE_HOUR_LOOKBACK_SECONDS: i64 = 1800;
 /// The shortest span a 5-hour burn rate is divided by.
 pub const FIVE_HOUR_MIN_SPAN_SECONDS: i64 = 900;
 /// How far back the burn rate of the weekly window is measured: a whole
@@ -613,17 +613,22 @@ pub fn assess(
     }
     let resets_ms = resets_at_s * 1000;
     let start_ms = resets_ms - length_ms;
-    let official_class = source.is_official();
-    let (then_ms, then_percent) =
-        rate_anchor(input.snapshots, kind, official_class, start_ms, taken_at_ms);
-    let (_, min_span_ms) = lookback_ms(kind);
-    let rise = (reading.percent - then_percent).max(0.0);
-    let span_ms = (taken_at_ms - then_ms).max(min_span_ms);
-    let burn_per_ms = rise / span_ms as f64;
+    let (burn_per_ms, then_ms) = burn_rate(
+        input.snapshots,
+        kind,
+        source.is_official(),
+        start_ms,
+        taken_at_ms,
+    );
     let sleep_share = activity(input.calls, then_ms, taken_at_ms).sleep_share();
     let unpaced_per_ms = burn_per_ms / (1.0 - sleep_share);
+    // Since the reading the session ran at its own recent speed: carry the
+    // reading forward with the unpaced rate less what it slept since, so a
+    // lull in the delays shows up before the next reading does.
     let age_ms = (now_ms - taken_at_ms).max(0);
-    let utilization = (reading.percent + burn_per_ms * age_ms as f64).min(100.0);
+    let slept_since = activity(input.calls, taken_at_ms, now_ms).sleep_share();
+    let utilization =
+        (reading.percent + unpaced_per_ms * (1.0 - slept_since) * age_ms as f64).min(100.0);
     let left_ms = (resets_ms - now_ms).max(1) as f64;
     let projected = utilization + unpaced_per_ms * left_ms;
     let elapsed_share = ((now_ms - start_ms) as f64 / length_ms as f64).clamp(0.0, 1.0);
@@ -658,53 +663,82 @@ pub fn assess(
     })
 }
 
-/// The earlier point the burn rate is measured from: the oldest reading of
-/// the same class (official or estimate) within the lookback, or the
-/// window's start (at 0 %) when that lies within it. When the readings in
-/// the lookback cover less than half of it (a gap, a new install), the
-/// newest older point of the same window is used instead, down to the
-/// window's start: a longer average beats a guess from a few minutes.
-/// Chosen by time only, never by value.
-fn rate_anchor(
+/// The observed burn rate (percent per millisecond) up to a reading, and
+/// the moment it is measured from.
+///
+/// The points: readings of the same class (official or estimate) within
+/// the lookback and the current window period, plus the window's start at
+/// 0 % when that lies within the lookback. When they cover less than half
+/// of the lookback (a gap, a new install), the newest older point of the
+/// period is added (down to the window's start): a longer average beats a
+/// guess from a few minutes. The rate is the least-squares slope through
+/// the points, which whole-percent steps move far less than a slope between
+/// two readings, scaled down when the points span less than the minimum
+/// span. Points are chosen by time only, never by value, and the reading's
+/// own weight in the slope is positive: a higher reading never gives a
+/// lower rate.
+fn burn_rate(
     snapshots: &[UsageSnapshot],
     kind: WindowKind,
     official: bool,
     start_ms: i64,
     taken_at_ms: i64,
-) -> (i64, f64) {
-    let (lookback_ms, _) = lookback_ms(kind);
-    let horizon = taken_at_ms - lookback_ms;
-    let mut oldest_in_range: Option<(i64, f64)> = None;
-    let mut newest_before: Option<(i64, f64)> = None;
-    let start = (start_ms, 0.0);
-    if start_ms >= horizon {
-        oldest_in_range = Some(start);
-    } else {
-        newest_before = Some(start);
-    }
-    for snapshot in snapshots {
-        let at = snapshot.taken_at_ms;
-        if at < start_ms || at > taken_at_ms || snapshot.source.is_official() != official {
-            continue;
+) -> (f64, i64) {
+    let (lookback_ms, min_span_ms) = lookback_ms(kind);
+    let horizon = (taken_at_ms - lookback_ms).max(start_ms);
+    let first = snapshots.partition_point(|snapshot| snapshot.taken_at_ms < horizon);
+    let last = snapshots.partition_point(|snapshot| snapshot.taken_at_ms <= taken_at_ms);
+    let usable = |snapshot: &UsageSnapshot| {
+        if snapshot.source.is_official() != official {
+            return None;
         }
-        let Some(reading) = snapshot.window(kind) else {
-            continue;
-        };
-        let point = (at, reading.percent);
-        if at >= horizon {
-            if oldest_in_range.is_none_or(|(known, _)| at < known) {
-                oldest_in_range = Some(point);
-            }
-        } else if newest_before.is_none_or(|(known, _)| at > known) {
-            newest_before = Some(point);
-        }
+        snapshot
+            .window(kind)
+            .map(|reading| (snapshot.taken_at_ms, reading.percent))
+    };
+    let mut points: Vec<(i64, f64)> = Vec::new();
+    if start_ms >= taken_at_ms - lookback_ms {
+        points.push((start_ms, 0.0));
     }
-    match (oldest_in_range, newest_before) {
-        (Some(oldest), Some(before)) if taken_at_ms - oldest.0 < lookback_ms / 2 => before,
-        (Some(oldest), _) => oldest,
-        (None, Some(before)) => before,
-        (None, None) => start,
+    points.extend(snapshots[first..last].iter().filter_map(usable));
+    let oldest = points
+        .iter()
+        .map(|&(at, _)| at)
+        .min()
+        .unwrap_or(taken_at_ms);
+    if taken_at_ms - oldest < lookback_ms / 2 && start_ms < horizon {
+        let before = snapshots[..first]
+            .iter()
+            .rev()
+            .take_while(|snapshot| snapshot.taken_at_ms >= start_ms)
+            .find_map(usable)
+            .unwrap_or((start_ms, 0.0));
+        points.push(before);
     }
+    let oldest = points
+        .iter()
+        .map(|&(at, _)| at)
+        .min()
+        .unwrap_or(taken_at_ms);
+    let span_ms = taken_at_ms - oldest;
+    if points.len() < 2 || span_ms <= 0 {
+        return (0.0, oldest);
+    }
+    let count = points.len() as f64;
+    let x = |at: i64| (at - taken_at_ms) as f64;
+    let mean_x = points.iter().map(|&(at, _)| x(at)).sum::<f64>() / count;
+    let mean_y = points.iter().map(|&(_, percent)| percent).sum::<f64>() / count;
+    let (mut covariance, mut variance) = (0.0, 0.0);
+    for &(at, percent) in &points {
+        covariance += (x(at) - mean_x) * (percent - mean_y);
+        variance += (x(at) - mean_x) * (x(at) - mean_x);
+    }
+    if variance <= 0.0 {
+        return (0.0, oldest);
+    }
+    let slope = covariance / variance;
+    let scale = span_ms as f64 / span_ms.max(min_span_ms) as f64;
+    ((slope * scale).max(0.0), oldest)
 }
 
 #[cfg(test)]

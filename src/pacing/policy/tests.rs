@@ -297,7 +297,7 @@ fn the_weekly_window_binds_when_it_is_the_one_ahead() {
 
 #[test]
 fn a_sleep_never_outlasts_the_prompt_cache_and_the_reason_says_pace_is_not_held() {
-    // Far ahead: 4 h left at 80 %, 40 %/h.
+    // Far ahead: 4 h left at 80 %, 40 %/h over the last hour.
     let resets = NOW + 4 * HOUR;
     let history = five_hour_history(resets, &[(60, 40.0), (0, 80.0)]);
     let settings = PacingSettings {
@@ -312,10 +312,10 @@ fn a_sleep_never_outlasts_the_prompt_cache_and_the_reason_says_pace_is_not_held(
     assert!(!decision.reason.holds_pace);
     assert!(decision.reason.to_string().contains("prompt-cache TTL"));
     assert!(decision.user_message().contains("300 s prompt-cache TTL"));
-    // With a one-hour cache the whole 610 s fit: 80 %/h against 3.75 %/h
-    // allowed stretches 30 s of work by 21.3x.
+    // With a one-hour cache the whole 290 s fit: 40 %/h against 3.75 %/h
+    // allowed stretches 30 s of work by 10.7x.
     let hour_cache = decide_with(&history, &steady_calls(HOUR, 30_000, 0), 3600, &settings);
-    assert_eq!(hour_cache.delay_ms, 610_000);
+    assert_eq!(hour_cache.delay_ms, 290_000);
     assert_eq!(hour_cache.reason.limit, None);
     assert!(hour_cache.reason.holds_pace);
 }

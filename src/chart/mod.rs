@@ -1,0 +1,4 @@
+//! Charts written to files: SVG for now, shared by `simulate --svg` and
+//! the history views.
+
+pub mod svg;

@@ -1,0 +1,98 @@
+//! `pace-maker simulate`: picks scenarios and policies from the arguments,
+//! runs them, prints the table (or JSON), a terminal chart, and writes the
+//! SVG. Touches no store and no network.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+
+use crate::cli::SimulateArgs;
+use crate::simulate::{self, policies, report, scenario};
+
+/// Width of the terminal chart, in columns.
+const CHART_WIDTH: usize = 72;
+
+pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    if args.list {
+        for scenario in scenario::built_in() {
+            writeln!(stdout, "{:<16} {}", scenario.name, scenario.description)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut scenarios = if let Some(path) = &args.trace {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the trace {}", path.display()))?;
+        let scenario = scenario::Scenario::from_json(&text).map_err(|error| {
+            anyhow::anyhow!(
+                "{} is not a valid trace: {error} (hint: docs/simulator.md describes the format; `pace-maker simulate --scenario light --print-trace` prints an example)",
+                path.display()
+            )
+        })?;
+        vec![scenario]
+    } else if let Some(name) = &args.scenario {
+        match scenario::find(name) {
+            Some(scenario) => vec![scenario],
+            None => bail!(
+                "no built-in scenario `{name}` (hint: `pace-maker simulate --list` names them)"
+            ),
+        }
+    } else if args.compare {
+        scenario::built_in()
+    } else {
+        vec![scenario::find(scenario::DEFAULT_SCENARIO).expect("the default scenario exists")]
+    };
+    if let Some(seed) = args.seed {
+        for scenario in &mut scenarios {
+            scenario.seed = seed;
+        }
+    }
+    if args.print_trace {
+        for scenario in &scenarios {
+            writeln!(stdout, "{}", serde_json::to_string_pretty(scenario)?)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let policy_names: Vec<&str> = match &args.policy {
+        Some(name) if policies::POLICY_NAMES.contains(&name.as_str()) => vec![name.as_str()],
+        Some(name) => bail!(
+            "no policy `{name}` (hint: one of {})",
+            policies::POLICY_NAMES.join(", ")
+        ),
+        None => policies::POLICY_NAMES.to_vec(),
+    };
+    if args.svg.is_some() && scenarios.len() != 1 {
+        bail!("--svg charts one scenario (hint: add --scenario NAME)");
+    }
+    let mut results = Vec::with_capacity(scenarios.len());
+    for scenario in &scenarios {
+        results.push(
+            simulate::simulate(scenario, &policy_names)
+                .map_err(|error| anyhow::anyhow!("scenario `{}`: {error}", scenario.name))?,
+        );
+    }
+    if let Some(path) = &args.svg {
+        crate::fsutil::write_atomic(path, report::svg(&results[0]).as_bytes(), Some(0o600))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if args.json {
+        let value = serde_json::json!({
+            "target_percent": simulate::target_percent(),
+            "scenarios": results,
+        });
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&value)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    write!(stdout, "{}", report::table(&results))?;
+    if results.len() == 1 {
+        writeln!(stdout)?;
+        write!(stdout, "{}", report::resets(&results[0]))?;
+        if std::io::stdout().is_terminal() {
+            writeln!(stdout)?;
+            write!(stdout, "{}", report::text_chart(&results[0], CHART_WIDTH))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
