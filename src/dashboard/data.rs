@@ -715,10 +715,12 @@ mod tests {
         );
         let data = gather_now(&store);
         let reading = data.windows[0].reading.as_ref().unwrap();
-        // The policy measures from the window's start (0 %, 29 minutes
-        // before the reading), never from the old window's 90 %.
+        // The policy's least-squares slope runs through the window's start
+        // (0 %, 29 minutes before the reading), 2 % and 6 %, never through
+        // the old window's 90 %: over (-29, 0), (-19, 2), (0, 6) minutes it
+        // is 90 / 434 % a minute.
         let rate = reading.burn_rate_per_hour.unwrap();
-        assert!((rate - 6.0 * 60.0 / 29.0).abs() < 1e-9, "{rate}");
+        assert!((rate - 90.0 / 434.0 * 60.0).abs() < 1e-9, "{rate}");
         assert_eq!(
             reading
                 .history

@@ -3,17 +3,24 @@
 //!
 //! The idea, per window (5-hour and weekly; the one needing the longer delay
 //! decides):
-//! - The *observed* burn rate `b` is the rise of utilization over a lookback
-//!   span (an hour for the 5-hour window, a day for the weekly one). The
-//!   span is chosen from reading times only, never from their values, so a
-//!   higher reading can never pick a flatter span (the delay rises with
-//!   utilization), and a span is never shorter than a floor (15 min, 1 day)
-//!   so whole-percent steps and a fresh window cannot fake a steep rate.
+//! - The *observed* burn rate `b` is the least-squares slope of the
+//!   readings over a lookback span (30 minutes for the 5-hour window, a
+//!   day for the weekly one, never before the window's start). The
+//!   readings are chosen by their times only, never by their values, so a
+//!   higher reading never gives a lower rate (the delay rises with
+//!   utilization); a span shorter than a floor (15 min, 1 day) is divided
+//!   by the floor, so whole-percent steps and a fresh window cannot fake a
+//!   steep rate. Thirty minutes is the measured trade-off: shorter follows
+//!   a burst's end sooner (calm work is not slowed for a burst that is
+//!   over), longer changes the delay less often.
 //! - Part of that span the session slept in pace-maker's own delays. The
 //!   *unpaced* rate `D = b / (1 - slept share)` is the rate the mission runs
 //!   at when left alone. Projecting `D`, not `b`, is what keeps the policy
 //!   from oscillating: the sleeps that brought the mission on pace do not
 //!   make it look as if no sleep were needed.
+//! - The utilization now, `U`, is the freshest reading carried forward at
+//!   `D` times the share of the time since that the session did not sleep:
+//!   a reading up to a poll interval old still sees a lull in the delays.
 //! - The projection at reset is `U + D * T`. Under the target: no delay.
 //!   Over it, the allowed rate is `a = (target - U) / T`, and every tool
 //!   cycle is stretched by `D / a`: the delay is the session's mean work per
@@ -36,7 +43,8 @@ use serde::Serialize;
 use crate::config::{Config, HOOK_TIMEOUT_MARGIN_SECONDS};
 use crate::usage::snapshot::{SnapshotSource, UsageSnapshot, WindowKind, WindowReading};
 
-/// How far back the burn rate of the 5-hour window is measured.
+/// How far back the burn rate of the 5-hour window is measured (see the
+/// module documentation for why 30 minutes).
 pub const FIVE_HOUR_LOOKBACK_SECONDS: i64 = 1800;
 /// The shortest span a 5-hour burn rate is divided by.
 pub const FIVE_HOUR_MIN_SPAN_SECONDS: i64 = 900;
@@ -50,6 +58,8 @@ pub const SEVEN_DAY_MIN_SPAN_SECONDS: i64 = 24 * 3600;
 pub const IDLE_GAP_MS: i64 = 15 * 60 * 1000;
 /// Calls closer than this are parallel tool calls of one cycle.
 pub const PARALLEL_CALL_GAP_MS: i64 = 2000;
+/// How far back a session's mean work per cycle is measured.
+const CYCLE_WORK_LOOKBACK_MS: i64 = 3_600_000;
 /// Work per cycle assumed before a session has a cycle of its own.
 pub const DEFAULT_CYCLE_WORK_MS: i64 = 30_000;
 /// How much later than one window length from now a reset may lie (clock
@@ -481,7 +491,9 @@ impl Activity {
 /// gaps longer than `IDLE_GAP_MS` after the sleep are idle and not counted.
 fn activity(calls: &[ToolCall], from_ms: i64, to_ms: i64) -> Activity {
     let mut activity = Activity::default();
-    for pair in calls.windows(2) {
+    // Calls are in time order: skip those before the span at once.
+    let first = calls.partition_point(|call| call.at_ms < from_ms);
+    for pair in calls[first..].windows(2) {
         let (call, next) = (pair[0], pair[1]);
         if call.at_ms < from_ms || call.at_ms >= to_ms {
             continue;
@@ -504,7 +516,7 @@ fn activity(calls: &[ToolCall], from_ms: i64, to_ms: i64) -> Activity {
 /// The session's mean work (model plus tool time) per cycle over the last
 /// hour, or a default before it has any.
 fn mean_work_per_cycle(calls: &[ToolCall], now_ms: i64) -> i64 {
-    let recent = activity(calls, now_ms - FIVE_HOUR_LOOKBACK_SECONDS * 1000, now_ms);
+    let recent = activity(calls, now_ms - CYCLE_WORK_LOOKBACK_MS, now_ms);
     if recent.cycles == 0 {
         DEFAULT_CYCLE_WORK_MS
     } else {

@@ -145,6 +145,8 @@ pub struct CycleRecord {
     pub rebuild: f64,
     /// The session's first request (its cache is cold by nature).
     pub first: bool,
+    /// Cold only because of the pacer's sleep before it.
+    pub slept_cold: bool,
     /// Whether every window was still at or under the target after it.
     pub within_target: bool,
 }
@@ -196,6 +198,8 @@ struct SessionState<'a> {
     pending: Option<CycleDraw>,
     idle_done: bool,
     last_touch_ms: Option<i64>,
+    /// The sleep decided at the session's last PostToolUse.
+    last_delay_ms: i64,
     context_kilotokens: f64,
     calls: Vec<ToolCall>,
     tool_ms: i64,
@@ -261,6 +265,7 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
             pending: None,
             idle_done: false,
             last_touch_ms: None,
+            last_delay_ms: 0,
             context_kilotokens: spec.context.start_kilotokens,
             calls: Vec::new(),
             tool_ms: 0,
@@ -344,9 +349,11 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                     }
                 }
                 session.pending = None;
-                let cold = session
-                    .last_touch_ms
-                    .is_none_or(|touched| now - touched > ttl_ms);
+                let gap = session.last_touch_ms.map(|touched| now - touched);
+                let cold = gap.is_none_or(|gap| gap > ttl_ms);
+                // Cold only because of the sleep: without it the cache was warm.
+                let slept_cold =
+                    gap.is_some_and(|gap| gap > ttl_ms && gap - session.last_delay_ms <= ttl_ms);
                 let rebuild = if cold {
                     session.context_kilotokens * scenario.cache.rebuild_percent_per_kilotoken
                 } else {
@@ -364,6 +371,7 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                     cost,
                     rebuild,
                     first: session.last_touch_ms.is_none(),
+                    slept_cold,
                     within_target,
                 });
                 session.last_touch_ms = Some(now);
@@ -424,6 +432,7 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                     at_ms: now,
                     delay_ms,
                 });
+                session.last_delay_ms = delay_ms;
                 let next = now + delay_ms;
                 if next < session.end_ms {
                     push(&mut queue, next, Event::Request(index));

@@ -154,6 +154,8 @@ pub struct Metrics {
     pub delay_changes: u64,
     /// Requests that found the cache cold (a session's first excepted).
     pub cache_rebuilds: u64,
+    /// Of those, the ones that were cold only because of the pacer's sleep.
+    pub cache_rebuilds_from_sleeps: u64,
     /// Share of all usage spent rebuilding the cache.
     pub rebuild_share: f64,
     pub peak_five_hour_percent: f64,
@@ -268,6 +270,11 @@ pub fn measure(policy: &str, trace: &Trace, allowance: &Allowance) -> Metrics {
         max_delay_seconds: max_delay,
         delay_changes: changes,
         cache_rebuilds: rebuilds,
+        cache_rebuilds_from_sleeps: trace
+            .requests
+            .iter()
+            .filter(|request| request.slept_cold)
+            .count() as u64,
         rebuild_share: if total > 0.0 { rebuilt / total } else { 0.0 },
         peak_five_hour_percent: peak(0),
         peak_seven_day_percent: peak(1),

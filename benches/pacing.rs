@@ -1,0 +1,254 @@
+//! `cargo bench --bench pacing`: what pacing costs on the hot path, and how
+//! long the simulator takes.
+//!
+//! 1. The pure policy on a dense day of history (a status-line reading
+//!    every 30 s, an API reading every 5 min, an estimate every minute,
+//!    and a tool call every 40 s): the median of many calls.
+//! 2. The whole `pace-maker hook post-tool-use` process on a store holding
+//!    that day, with pacing on (the history is on pace, so no sleep) and
+//!    with pacing off: the difference is what pacing adds to a tool call.
+//! 3. `simulate --compare` over every built-in scenario, in process.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pace_maker::pacing::policy::{self, PacingSettings, PolicyInput, ToolCall};
+use pace_maker::simulate::{self, policies::POLICY_NAMES, scenario};
+use pace_maker::store::Store;
+use pace_maker::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowReading};
+
+const SESSION: &str = "d095304d-895a-4782-9633-22c1acc3ecef";
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn percentile(mut samples: Vec<Duration>, share: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() - 1) as f64 * share).round() as usize]
+}
+
+/// A day of readings ending at `now`, on pace (10 %/h in the 5-hour
+/// window, which resets in 3 h), oldest first.
+fn dense_day(now: i64) -> Vec<UsageSnapshot> {
+    let five_reset = (now + 3 * HOUR) / 1000;
+    let week_reset = (now + 4 * 24 * HOUR) / 1000;
+    let mut snapshots = Vec::new();
+    let mut at = now - 24 * HOUR;
+    while at <= now {
+        let since_window = (at - (now - 2 * HOUR)).max(0) as f64 / HOUR as f64;
+        let percent = if at < now - 2 * HOUR {
+            50.0
+        } else {
+            (10.0 * since_window).floor()
+        };
+        let reading = |source| UsageSnapshot {
+            source,
+            taken_at_ms: at,
+            five_hour: Some(WindowReading {
+                percent,
+                resets_at_s: Some(if at < now - 2 * HOUR {
+                    (now - 2 * HOUR) / 1000
+                } else {
+                    five_reset
+                }),
+            }),
+            seven_day: Some(WindowReading {
+                percent: 20.0 + (at - (now - 24 * HOUR)) as f64 / HOUR as f64 * 0.2,
+                resets_at_s: Some(week_reset),
+            }),
+            seven_day_opus: None,
+            seven_day_sonnet: None,
+            raw_json: None,
+        };
+        snapshots.push(reading(SnapshotSource::Statusline));
+        if (at / 1000) % 300 == 0 {
+            snapshots.push(reading(SnapshotSource::Api));
+        }
+        if (at / 1000) % 60 == 0 {
+            snapshots.push(reading(SnapshotSource::Estimate));
+        }
+        at += 30_000;
+    }
+    snapshots
+}
+
+fn day_of_calls(now: i64) -> Vec<ToolCall> {
+    let mut calls = Vec::new();
+    let mut at = now - 24 * HOUR;
+    while at < now {
+        calls.push(ToolCall {
+            at_ms: at,
+            delay_ms: 5000,
+        });
+        at += 40_000;
+    }
+    calls.push(ToolCall {
+        at_ms: now,
+        delay_ms: 0,
+    });
+    calls
+}
+
+fn bench_policy() {
+    let now = pace_maker::clock::now_ms();
+    let snapshots = dense_day(now);
+    let calls = day_of_calls(now);
+    let settings = PacingSettings::default();
+    let input = PolicyInput {
+        now_ms: now,
+        snapshots: &snapshots,
+        calls: &calls,
+        tool_duration_ms: Some(1000),
+        cache_ttl_seconds: 300,
+        settings: &settings,
+    };
+    for _ in 0..100 {
+        std::hint::black_box(policy::decide(&input));
+    }
+    let mut samples = Vec::with_capacity(2000);
+    for _ in 0..2000 {
+        let start = Instant::now();
+        std::hint::black_box(policy::decide(std::hint::black_box(&input)));
+        samples.push(start.elapsed());
+    }
+    println!(
+        "policy::decide, {} snapshots and {} calls: median {:.1} µs, p90 {:.1} µs",
+        snapshots.len(),
+        calls.len(),
+        median(samples.clone()).as_secs_f64() * 1e6,
+        percentile(samples, 0.9).as_secs_f64() * 1e6
+    );
+}
+
+fn spawn_hook(binary: &str, payload: &[u8], envs: &[(&str, &str)]) -> Duration {
+    let start = Instant::now();
+    let mut child = Command::new(binary)
+        .args(["hook", "post-tool-use"])
+        .envs(envs.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(payload)
+        .expect("payload");
+    let output = child.wait_with_output().expect("wait");
+    let elapsed = start.elapsed();
+    assert!(output.status.success());
+    assert!(output.stdout.is_empty(), "the hook printed (a sleep?)");
+    elapsed
+}
+
+fn bench_hook() {
+    let binary = env!("CARGO_BIN_EXE_pace-maker");
+    let fixtures = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/claude-code-2.1.330/hook-inputs-basic.jsonl"
+    );
+    let text = std::fs::read_to_string(fixtures).expect("fixture");
+    let payload = text
+        .lines()
+        .find(|line| line.contains("\"PostToolUse\""))
+        .expect("a PostToolUse payload")
+        .as_bytes()
+        .to_vec();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = dir.path().join("home");
+    let tool_home = dir.path().join("tool-home");
+    let now = pace_maker::clock::now_ms();
+    {
+        let mut store =
+            Store::open(&tool_home.join("pace-maker.db"), Duration::from_secs(5)).expect("store");
+        let snapshots = dense_day(now);
+        let calls = day_of_calls(now - 1000);
+        store
+            .write(|transaction| {
+                for reading in &snapshots {
+                    snapshot::insert(transaction, reading)?;
+                }
+                for call in &calls[..calls.len() - 1] {
+                    transaction.execute(
+                        "INSERT INTO tool_calls (session_id, at, tool_name) VALUES (?1, ?2, 'Bash')",
+                        rusqlite::params![SESSION, call.at_ms],
+                    )?;
+                    transaction.execute(
+                        "INSERT INTO pacing_decisions (session_id, decided_at, delay_ms, reason)
+                         VALUES (?1, ?2, ?3, 'bench')",
+                        rusqlite::params![SESSION, call.at_ms, call.delay_ms],
+                    )?;
+                }
+                Ok(())
+            })
+            .expect("fill the store");
+    }
+    let home = home.to_str().expect("utf-8 path");
+    let tool_home = tool_home.to_str().expect("utf-8 path");
+    // No usage API poll: the status line is fresh, and the base is loopback.
+    let base = [
+        ("HOME", home),
+        ("PACE_MAKER_HOME", tool_home),
+        ("PACE_MAKER_API_BASE", "http://127.0.0.1:9"),
+    ];
+    let paced: Vec<(&str, &str)> = base.to_vec();
+    let mut unpaced: Vec<(&str, &str)> = base.to_vec();
+    unpaced.push(("PACE_MAKER_PACING_ENABLED", "false"));
+    for _ in 0..10 {
+        spawn_hook(binary, &payload, &paced);
+        spawn_hook(binary, &payload, &unpaced);
+    }
+    let runs = 200;
+    let (mut on, mut off) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for _ in 0..runs {
+        on.push(spawn_hook(binary, &payload, &paced));
+        off.push(spawn_hook(binary, &payload, &unpaced));
+    }
+    let (on_median, off_median) = (median(on.clone()), median(off.clone()));
+    println!("hook post-tool-use on a store with a dense day ({runs} runs each, interleaved):");
+    println!(
+        "  pacing on   median {:.2} ms  p90 {:.2} ms",
+        on_median.as_secs_f64() * 1e3,
+        percentile(on, 0.9).as_secs_f64() * 1e3
+    );
+    println!(
+        "  pacing off  median {:.2} ms  p90 {:.2} ms",
+        off_median.as_secs_f64() * 1e3,
+        percentile(off, 0.9).as_secs_f64() * 1e3
+    );
+    println!(
+        "  pacing adds {:.2} ms (median difference)",
+        (on_median.as_secs_f64() - off_median.as_secs_f64()) * 1e3
+    );
+}
+
+fn bench_simulate() {
+    let scenarios = scenario::built_in();
+    let mut samples = Vec::new();
+    for _ in 0..10 {
+        let start = Instant::now();
+        for scenario in &scenarios {
+            std::hint::black_box(simulate::simulate(scenario, &POLICY_NAMES).expect("runs"));
+        }
+        samples.push(start.elapsed());
+    }
+    println!(
+        "simulate --compare ({} scenarios x {} policies): median {:.1} ms",
+        scenarios.len(),
+        POLICY_NAMES.len(),
+        median(samples).as_secs_f64() * 1e3
+    );
+}
+
+fn main() {
+    bench_policy();
+    bench_simulate();
+    bench_hook();
+}
