@@ -157,6 +157,23 @@ fn assert_one_failed_poll_then_quiet(reply: Reply, what: &str) {
         2,
         "{what}: both tool calls recorded"
     );
+    // Doctor tells what happened and when the next try is.
+    let mut doctor = sandbox.command(&server.base());
+    doctor.args(["doctor", "--json"]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&measured::run(&mut doctor, b"").stdout).unwrap();
+    let api = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["name"] == "usage api")
+        .unwrap_or_else(|| panic!("{what}: no usage api check in {report}"));
+    assert_eq!(api["status"], "warn", "{what}: {api}");
+    let summary = api["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("error: ") && summary.contains("next try in"),
+        "{what}: {summary}"
+    );
 }
 
 #[test]
