@@ -170,6 +170,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 pub struct Store {
     connection: Connection,
     path: PathBuf,
+    busy_timeout: Duration,
 }
 
 /// The WAL size past which a closing process checkpoints and truncates it.
@@ -211,19 +212,41 @@ impl Store {
                 })?;
                 let mut store = Self::open_once(path, busy_timeout)?;
                 if let Some(aside) = aside {
-                    tracing::error!(
-                        "the store {} was unreadable ({error:#}); moved it to {} and started a new one",
-                        path.display(),
-                        aside.display()
-                    );
-                    let note = format!("{} {}", crate::clock::now_ms(), aside.display());
-                    store
-                        .write(|transaction| set_meta(transaction, META_STORE_RECOVERED, &note))?;
+                    store.note_recovery(&aside, &error)?;
                 }
                 Ok(store)
             }
             other => other,
         }
+    }
+
+    /// For a store found damaged after it opened (a write or read met a
+    /// corrupt page): moves the file aside if it really is damaged (see
+    /// [`quarantine`]) and opens a new store in its place, like [`Store::open`]
+    /// does for a file that cannot be opened at all.
+    pub fn recover(self) -> anyhow::Result<Self> {
+        let path = self.path.clone();
+        let busy_timeout = self.busy_timeout;
+        drop(self);
+        let aside = quarantine(&path, busy_timeout)
+            .with_context(|| format!("cannot move the corrupt store {} aside", path.display()))?;
+        let mut store = Self::open(&path, busy_timeout)?;
+        if let Some(aside) = aside {
+            store.note_recovery(&aside, &anyhow::anyhow!("a page is damaged"))?;
+        }
+        Ok(store)
+    }
+
+    /// Logs a recovery and keeps it in `meta` for `doctor`.
+    fn note_recovery(&mut self, aside: &Path, error: &anyhow::Error) -> anyhow::Result<()> {
+        tracing::error!(
+            "the store {} was unreadable ({error:#}); moved it to {} and started a new one",
+            self.path.display(),
+            aside.display()
+        );
+        let note = format!("{} {}", crate::clock::now_ms(), aside.display());
+        self.write(|transaction| set_meta(transaction, META_STORE_RECOVERED, &note))?;
+        Ok(())
     }
 
     fn open_once(path: &Path, busy_timeout: Duration) -> anyhow::Result<Self> {
@@ -255,6 +278,7 @@ impl Store {
         let mut store = Self {
             connection,
             path: path.to_path_buf(),
+            busy_timeout,
         };
         let prepared = store
             .connection
@@ -358,7 +382,7 @@ impl Store {
 pub const META_STORE_RECOVERED: &str = "store_recovered";
 
 /// Whether an error means the file is damaged (rather than busy or unwritable).
-fn is_corruption(error: &anyhow::Error) -> bool {
+pub fn is_corruption(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<rusqlite::Error>(),
@@ -387,20 +411,20 @@ fn quarantine(path: &Path, busy_timeout: Duration) -> anyhow::Result<Option<Path
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+    // `quick_check` reads every page: damage anywhere shows, not only in
+    // the header and schema. It runs only here, after an error said
+    // "corrupt", so its cost (a read of the whole file) is rare.
     let still_corrupt = match Connection::open(path) {
-        Ok(connection) => connection
-            .query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
-            .and_then(|_| {
-                connection.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
-                    row.get::<_, i64>(0)
-                })
-            })
-            .is_err_and(|error| {
-                matches!(
+        Ok(connection) => {
+            let _ = connection.busy_timeout(busy_timeout);
+            match connection.query_row("PRAGMA quick_check", [], |row| row.get::<_, String>(0)) {
+                Ok(verdict) => verdict != "ok",
+                Err(error) => matches!(
                     error.sqlite_error_code(),
                     Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
-                )
-            }),
+                ),
+            }
+        }
         Err(_) => true,
     };
     if !still_corrupt {

@@ -934,3 +934,64 @@ fn a_clock_that_jumped_forward_sees_old_figures_as_stale_and_polls_once() {
         0
     );
 }
+
+#[test]
+fn a_store_damaged_inside_is_moved_aside_by_the_next_hooks_and_doctor_tells() {
+    let sandbox = Sandbox::new();
+    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("the first hook");
+    let path = store_path(&sandbox);
+    {
+        let store = sandbox.store();
+        store
+            .connection()
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+                 INSERT INTO tool_calls (session_id, at, tool_name, duration_ms)
+                 SELECT 'old-session', i, 'Bash', 10 FROM n;
+                 PRAGMA wal_checkpoint(TRUNCATE);",
+            )
+            .unwrap();
+    }
+    // The header and the schema stay sound, so the store still opens; the
+    // last pages (where new tool calls go) are overwritten with garbage.
+    let size = std::fs::metadata(&path).unwrap().len();
+    let pages = size / 4096;
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        for page in pages - 8..pages {
+            file.seek(SeekFrom::Start(page * 4096)).unwrap();
+            file.write_all(&[0xA5; 4096]).unwrap();
+        }
+    }
+    for (number, hook) in post_tool_uses_at_once(&sandbox, "http://127.0.0.1:9", 8)
+        .iter()
+        .enumerate()
+    {
+        let what = format!("hook {number}");
+        hook.assert_quiet_success(&what);
+        assert_within(hook, QUICK_HOOK_DEADLINE, &what);
+    }
+    let aside: Vec<PathBuf> = std::fs::read_dir(sandbox.tool_home())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let name = path.to_string_lossy();
+            name.contains(".corrupt-") && !name.ends_with("-wal") && !name.ends_with("-shm")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "moved aside exactly once: {aside:?}");
+    assert_eq!(integrity_of(&path), "ok");
+    assert_eq!(
+        tool_calls_in(&path),
+        8,
+        "every hook recorded in the new store"
+    );
+    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("a later hook");
+    assert_eq!(tool_calls_in(&path), 9, "and the ones after");
+    let mut doctor = sandbox.command("http://127.0.0.1:9");
+    doctor.arg("doctor");
+    let text = measured::run(&mut doctor, b"").stdout_text();
+    assert!(text.contains("recovered"), "doctor: {text}");
+}

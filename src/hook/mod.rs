@@ -69,11 +69,21 @@ fn run_kind(
 
     let now_ms = crate::clock::now_ms();
     let mut store = Store::open_home(home, config)?;
-    let control = controls::read(store.connection(), now_ms)?;
+    let control = match bookkeeping(&mut store, config, &event, now_ms) {
+        Ok(control) => control,
+        // Damage inside the file (a page of a table, not the header) shows
+        // only when that page is touched: move the store aside and start
+        // a new one, or every later hook would fail the same way.
+        Err(error) if crate::store::is_corruption(&error) => {
+            tracing::warn!("the store is damaged inside: {error:#}");
+            store = store.recover()?;
+            bookkeeping(&mut store, config, &event, now_ms)?
+        }
+        Err(error) => return Err(error),
+    };
     if control == Control::Off {
         return Ok(Reply::Nothing);
     }
-    record(&mut store, config, &event, now_ms)?;
     crate::paths::test_panic("hook");
     let mut context = HookContext {
         home,
@@ -96,6 +106,20 @@ fn read_bounded(stdin: &mut dyn Read, limit: u64) -> anyhow::Result<Vec<u8>> {
         anyhow::bail!("the hook input exceeds {limit} bytes (hooks.max_stdin_bytes); ignored");
     }
     Ok(bytes)
+}
+
+/// The switch, and unless it is off, the event's bookkeeping.
+fn bookkeeping(
+    store: &mut Store,
+    config: &Config,
+    event: &Event,
+    now_ms: i64,
+) -> anyhow::Result<Control> {
+    let control = controls::read(store.connection(), now_ms)?;
+    if control != Control::Off {
+        record(store, config, event, now_ms)?;
+    }
+    Ok(control)
 }
 
 /// The event's bookkeeping, in one transaction.
