@@ -69,6 +69,17 @@ fn binary_copy(folder: &Path) -> PathBuf {
     std::fs::create_dir_all(folder).unwrap();
     let copy = folder.join("pace-maker");
     std::fs::copy(assert_cmd::cargo::cargo_bin("pace-maker"), &copy).unwrap();
+    // A process another test thread forked while the copy was open for
+    // writing holds that descriptor until it execs, and exec of the copy
+    // fails with ETXTBSY meanwhile: wait until the copy runs.
+    for _ in 0..200 {
+        match StdCommand::new(&copy).arg("--version").output() {
+            Err(error) if error.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            _ => break,
+        }
+    }
     copy
 }
 
