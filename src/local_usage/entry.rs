@@ -18,6 +18,13 @@ use serde::Deserialize;
 /// The marker every line with token usage contains (Claude Code writes compact JSON).
 pub const USAGE_MARKER: &[u8] = br#""usage":{"#;
 
+/// The marker's searcher, built once (building one per line costs more than searching).
+fn usage_finder() -> &'static memchr::memmem::Finder<'static> {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(USAGE_MARKER));
+    &FINDER
+}
+
 /// The text of a usage-limit error reply: `Claude AI usage limit reached|<epoch seconds>`.
 const USAGE_LIMIT_MARKER: &[u8] = b"Claude AI usage limit reached";
 
@@ -163,7 +170,7 @@ struct WireCacheCreation {
 /// Lines without the usage marker return at once; malformed lines, lines
 /// that fail the acceptance rules, and lines of other shapes return `None`.
 pub fn parse_line(line: &[u8]) -> Option<ParsedEntry<'_>> {
-    memchr::memmem::find(line, USAGE_MARKER)?;
+    usage_finder().find(line)?;
     let wire: WireLine<'_> = serde_json::from_slice(line).ok()?;
     let timestamp_ms = parse_timestamp_ms(&wire.timestamp)?;
     if wire.version.as_deref().is_some_and(|v| !is_version(v))

@@ -327,15 +327,19 @@ pub fn scan(store: &mut Store, options: &ScanOptions, now_ms: i64) -> anyhow::Re
             let sender = sender.clone();
             let jobs = &jobs;
             let next = &next;
-            scope.spawn(move || loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(job) = jobs.get(index) else {
-                    break;
-                };
-                let outcome = read_job(index, job)
-                    .with_context(|| format!("cannot read {}", job.found.path.display()));
-                if sender.send(outcome).is_err() {
-                    break;
+            scope.spawn(move || {
+                // One read buffer per thread, reused from file to file.
+                let mut buffer = vec![0u8; READ_BUFFER_BYTES];
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(index) else {
+                        break;
+                    };
+                    let outcome = read_job(index, job, &mut buffer)
+                        .with_context(|| format!("cannot read {}", job.found.path.display()));
+                    if sender.send(outcome).is_err() {
+                        break;
+                    }
                 }
             });
         }
@@ -424,7 +428,7 @@ fn hash_bytes(bytes: &[u8]) -> u64 {
     hash
 }
 
-fn read_job(job_index: usize, job: &Job) -> anyhow::Result<Outcome> {
+fn read_job(job_index: usize, job: &Job, buffer: &mut Vec<u8>) -> anyhow::Result<Outcome> {
     let mut file = File::open(&job.found.path)?;
     let size = file.metadata()?.len();
     let mut start = job.start;
@@ -436,8 +440,8 @@ fn read_job(job_index: usize, job: &Job) -> anyhow::Result<Outcome> {
     }
     file.seek(SeekFrom::Start(start))?;
     let (chunks, end_offset, entries) = match job.limit {
-        Some(limit) => read_lines(&mut (&mut file).take(limit), start)?,
-        None => read_lines(&mut file, start)?,
+        Some(limit) => read_lines(&mut (&mut file).take(limit), start, buffer)?,
+        None => read_lines(&mut file, start, buffer)?,
     };
     let tail_hash = if end_offset > 0 {
         tail_hash(&mut file, end_offset)?
@@ -463,13 +467,18 @@ fn read_job(job_index: usize, job: &Job) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Reads complete lines from `start` to the end; returns the chunks, the
-/// offset after the last line consumed, and how many entries were read.
+/// Reads complete lines from `start` to the end through `buffer` (any
+/// length; it grows for a longer line and shrinks back after); returns the
+/// chunks, the offset after the last line consumed, and how many entries
+/// were read.
 fn read_lines(
     reader: &mut impl Read,
     start: u64,
+    buffer: &mut Vec<u8>,
 ) -> std::io::Result<(Vec<EncodedChunk>, u64, u64)> {
-    let mut buffer = vec![0u8; READ_BUFFER_BYTES];
+    if buffer.len() < READ_BUFFER_BYTES {
+        buffer.resize(READ_BUFFER_BYTES, 0);
+    }
     // Bytes [0, filled) of the buffer hold data from file offset `buffer_offset`.
     let mut filled = 0usize;
     let mut buffer_offset = start;
@@ -564,11 +573,11 @@ mod tests {
     fn a_half_written_last_line_is_left_for_later() {
         let whole = format!("{}\n{}", line("a"), line("b"));
         let half = &whole[..whole.len() - 5];
-        let (_, end, entries) = read_lines(&mut half.as_bytes(), 0).unwrap();
+        let (_, end, entries) = read_lines(&mut half.as_bytes(), 0, &mut Vec::new()).unwrap();
         assert_eq!(entries, 1);
         assert_eq!(end as usize, line("a").len() + 1);
         // The same text finished, without a newline, counts.
-        let (_, end, entries) = read_lines(&mut whole.as_bytes(), 0).unwrap();
+        let (_, end, entries) = read_lines(&mut whole.as_bytes(), 0, &mut Vec::new()).unwrap();
         assert_eq!((end as usize, entries), (whole.len(), 2));
     }
 
@@ -579,7 +588,8 @@ mod tests {
             r#"{{"timestamp":"2026-01-01T00:00:00Z","pad":"{padding}","message":{{"usage":{{"input_tokens":7,"output_tokens":1}}}}}}"#
         );
         let text = format!("{}\n{long}\n{}\n", line("a"), line("b"));
-        let (chunks, end, entries) = read_lines(&mut text.as_bytes(), 100).unwrap();
+        let (chunks, end, entries) =
+            read_lines(&mut text.as_bytes(), 100, &mut Vec::new()).unwrap();
         assert_eq!(entries, 3);
         assert_eq!(end, 100 + text.len() as u64);
         assert_eq!(chunks.len(), 1);
