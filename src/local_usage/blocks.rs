@@ -253,6 +253,41 @@ impl BlockJson {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Blocks cover every entry exactly once, in order, each within its
+        /// 5 hours from an hour boundary; gaps hold nothing and have length.
+        #[test]
+        fn blocks_partition_the_entries(steps in prop::collection::vec((0i64..40 * 60, 0u64..1000), 1..60)) {
+            let mut time = T0;
+            let entries: Vec<BlockEntry<'static>> = steps
+                .iter()
+                .map(|(minutes, input)| {
+                    time += minutes * MIN;
+                    BlockEntry { timestamp_ms: time, tokens: TokenCounts { input: *input, ..TokenCounts::default() }, model: None, limit_resets_at_s: None }
+                })
+                .collect();
+            let blocks = identify(&entries, time);
+            prop_assert_eq!(blocks.iter().map(|b| b.entries).sum::<usize>(), entries.len());
+            prop_assert_eq!(
+                blocks.iter().map(|b| b.tokens.input).sum::<u64>(),
+                entries.iter().map(|e| e.tokens.input).sum::<u64>()
+            );
+            prop_assert!(blocks.windows(2).all(|pair| pair[0].start_ms <= pair[1].start_ms));
+            for block in &blocks {
+                if block.is_gap {
+                    prop_assert_eq!(block.entries, 0);
+                    prop_assert!(block.end_ms > block.start_ms);
+                } else {
+                    prop_assert_eq!(block.start_ms % HOUR_MS, 0);
+                    prop_assert_eq!(block.end_ms - block.start_ms, BLOCK_MS);
+                    prop_assert!(block.first_ms.unwrap() >= block.start_ms);
+                    prop_assert!(block.actual_end_ms.unwrap() <= block.end_ms);
+                }
+            }
+        }
+    }
 
     const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
     const MIN: i64 = 60_000;

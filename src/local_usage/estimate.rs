@@ -10,7 +10,9 @@
 //! refined whenever new official readings have arrived since the last
 //! refinement, with older pairs slowly fading so a change of limits is
 //! followed. Without a calibrated coefficient there is no estimate: a
-//! guess would slow a user down for nothing.
+//! guess would slow a user down for nothing. Use of the same account on
+//! another machine is invisible here: it shows as a higher coefficient,
+//! which errs on the side of pacing more.
 //!
 //! The hook path calls [`current`]; it only works when the official figure
 //! is stale, and then scans only appended transcript bytes, within a byte
