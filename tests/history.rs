@@ -84,6 +84,16 @@ fn history_writes_the_usage_chart_as_svg() {
     assert!(svg.starts_with("<svg"), "{svg}");
     assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
     assert!(svg.contains("<polyline"), "{svg}");
+    // The simulator's panels, over the span.
+    for label in [
+        "5-hour window %",
+        "weekly window %",
+        "delay per call, s",
+        "even pace to target",
+    ] {
+        assert!(svg.contains(label), "{label}: {svg}");
+    }
+    assert!(svg.contains("pace-maker history: the last 6 h"), "{svg}");
 }
 
 #[test]

@@ -140,13 +140,14 @@ pub fn run(home: &ToolHome, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let history = History::read(store.connection(), now_ms - span_s * 1000, now_ms + 1)?;
     let time_zone = jiff::tz::TimeZone::system();
     if let Some(path) = &args.svg {
-        let svg = crate::dashboard::chart::history_svg(
+        let svg = crate::dashboard::history_chart::history_chart(
             &history.snapshots,
             &history.decisions,
             history.since_ms,
             history.until_ms,
-            config.pacing.target_percent,
-        );
+            &config,
+        )
+        .to_svg();
         crate::fsutil::write_atomic(path, svg.as_bytes(), None)
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());
