@@ -161,6 +161,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX pacing_decisions_delayed ON pacing_decisions(decided_at) WHERE delay_ms > 0;
     "#,
+    // 4: each tool call carries the delay its PostToolUse slept, so pacing
+    //    reads a session's day of calls from one index range instead of
+    //    joining every call against the decisions (45 M instructions a hook
+    //    at a heavy day's 5,760 calls, a tenth of that without the join).
+    r#"
+    ALTER TABLE tool_calls ADD COLUMN delay_ms INTEGER NOT NULL DEFAULT 0;
+    UPDATE tool_calls SET delay_ms = COALESCE((
+        SELECT MAX(d.delay_ms) FROM pacing_decisions d
+        WHERE d.session_id = tool_calls.session_id AND d.decided_at = tool_calls.at
+    ), 0);
+    DROP INDEX tool_calls_session_at;
+    CREATE INDEX tool_calls_session_at ON tool_calls(session_id, at, delay_ms);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -88,10 +88,9 @@ pub fn load_inputs(
     // on it would be pacing on figures nobody can place in time.
     snapshots.retain(|snapshot| snapshot.taken_at_ms <= now_ms + crate::clock::FUTURE_TOLERANCE_MS);
     let mut statement = connection.prepare_cached(
-        "SELECT t.at, COALESCE(MAX(d.delay_ms), 0) FROM tool_calls t
-         LEFT JOIN pacing_decisions d ON d.decided_at = t.at AND d.session_id = t.session_id
-         WHERE t.session_id = ?1 AND t.at >= ?2 AND t.at <= ?3
-         GROUP BY t.id ORDER BY t.at, t.id",
+        "SELECT at, delay_ms FROM tool_calls
+         WHERE session_id = ?1 AND at >= ?2 AND at <= ?3
+         ORDER BY at",
     )?;
     let calls = statement
         .query_map(params![session_id, now_ms - HISTORY_MS, now_ms], |row| {
@@ -152,6 +151,11 @@ fn record(
                 transaction.execute(
                     "UPDATE sessions SET delay_ms_total = delay_ms_total + ?2 WHERE id = ?1",
                     params![session_id, decision.delay_ms],
+                )?;
+                // The call this hook runs for was recorded at the same `now`.
+                transaction.execute(
+                    "UPDATE tool_calls SET delay_ms = ?3 WHERE session_id = ?1 AND at = ?2",
+                    params![session_id, now_ms, decision.delay_ms],
                 )?;
             }
             Ok(())
