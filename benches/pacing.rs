@@ -39,6 +39,7 @@ fn dense_day(now: i64) -> Vec<UsageSnapshot> {
     let week_reset = (now + 4 * 24 * HOUR) / 1000;
     let mut snapshots = Vec::new();
     let mut at = now - 24 * HOUR;
+    let mut step = 0u64;
     while at <= now {
         let since_window = (at - (now - 2 * HOUR)).max(0) as f64 / HOUR as f64;
         let percent = if at < now - 2 * HOUR {
@@ -66,13 +67,14 @@ fn dense_day(now: i64) -> Vec<UsageSnapshot> {
             raw_json: None,
         };
         snapshots.push(reading(SnapshotSource::Statusline));
-        if (at / 1000) % 300 == 0 {
+        if step % 10 == 0 {
             snapshots.push(reading(SnapshotSource::Api));
         }
-        if (at / 1000) % 60 == 0 {
+        if step % 2 == 0 {
             snapshots.push(reading(SnapshotSource::Estimate));
         }
         at += 30_000;
+        step += 1;
     }
     snapshots
 }
@@ -177,8 +179,9 @@ fn bench_hook() {
                 }
                 for call in &calls[..calls.len() - 1] {
                     transaction.execute(
-                        "INSERT INTO tool_calls (session_id, at, tool_name) VALUES (?1, ?2, 'Bash')",
-                        rusqlite::params![SESSION, call.at_ms],
+                        "INSERT INTO tool_calls (session_id, at, tool_name, delay_ms)
+                         VALUES (?1, ?2, 'Bash', ?3)",
+                        rusqlite::params![SESSION, call.at_ms, call.delay_ms],
                     )?;
                     transaction.execute(
                         "INSERT INTO pacing_decisions (session_id, decided_at, delay_ms, reason)

@@ -19,6 +19,10 @@ use crate::usage::snapshot::{self, UsageSnapshot, WindowKind, META_PROMPT_CACHE_
 
 /// The longest stretch of history the policy reads.
 const HISTORY_MS: i64 = policy::SEVEN_DAY_LOOKBACK_SECONDS * 1000;
+/// History this recent is read in full.
+const FULL_HISTORY_MS: i64 = 2 * 3_600_000;
+/// Older history keeps one snapshot per source and this many milliseconds.
+const THINNED_STEP_MS: i64 = 600_000;
 
 /// Runs pacing for one PostToolUse. Inactive (paused, or `pacing.enabled`
 /// off) means no delay and nothing recorded.
@@ -75,6 +79,9 @@ pub struct Inputs {
 
 /// Reads a day of snapshots (plus the staleness allowance) and the
 /// session's tool calls of the same day, each with the delay decided then.
+/// Snapshots older than two hours are thinned to one per source and ten
+/// minutes: only the weekly burn rate looks that far back, and a status
+/// line can write one every few seconds.
 pub fn load_inputs(
     connection: &Connection,
     session_id: &str,
@@ -82,8 +89,10 @@ pub fn load_inputs(
     stale_ms: i64,
 ) -> anyhow::Result<Inputs> {
     let since = now_ms - HISTORY_MS - stale_ms.max(0);
-    let mut snapshots =
-        snapshot::since(connection, since).context("cannot read usage snapshots")?;
+    let recent = now_ms - FULL_HISTORY_MS;
+    let mut snapshots = snapshot::thinned(connection, since, recent, THINNED_STEP_MS)
+        .context("cannot read usage snapshots")?;
+    snapshots.extend(snapshot::since(connection, recent).context("cannot read usage snapshots")?);
     // A reading dated in the future came from before a clock jump: pacing
     // on it would be pacing on figures nobody can place in time.
     snapshots.retain(|snapshot| snapshot.taken_at_ms <= now_ms + crate::clock::FUTURE_TOLERANCE_MS);
@@ -196,6 +205,73 @@ fn log(session_id: &str, decision: &Decision) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
+    use crate::usage::snapshot::{SnapshotSource, WindowReading};
+
+    #[test]
+    fn inputs_keep_two_hours_in_full_thin_the_rest_and_read_the_sessions_calls() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
+        let now = 100 * 3_600_000;
+        store
+            .write(|transaction| {
+                let mut at = now - 3 * 3_600_000;
+                while at <= now {
+                    let reading = UsageSnapshot {
+                        source: SnapshotSource::Statusline,
+                        taken_at_ms: at,
+                        five_hour: Some(WindowReading {
+                            percent: 1.0,
+                            resets_at_s: Some(now / 1000 + 3600),
+                        }),
+                        seven_day: None,
+                        seven_day_opus: None,
+                        seven_day_sonnet: None,
+                        raw_json: None,
+                    };
+                    snapshot::insert(transaction, &reading)?;
+                    at += 30_000;
+                }
+                for (at, delay) in [(now - 60_000, 7000), (now - 30_000, 0)] {
+                    transaction.execute(
+                        "INSERT INTO tool_calls (session_id, at, tool_name, delay_ms)
+                         VALUES ('s', ?1, 'Bash', ?2)",
+                        [at, delay],
+                    )?;
+                }
+                transaction.execute(
+                    "INSERT INTO tool_calls (session_id, at, tool_name) VALUES ('other', ?1, 'Bash')",
+                    [now - 10_000],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let inputs = load_inputs(store.connection(), "s", now, 900_000).unwrap();
+        let recent = inputs
+            .snapshots
+            .iter()
+            .filter(|snapshot| snapshot.taken_at_ms >= now - FULL_HISTORY_MS)
+            .count();
+        assert_eq!(recent, 241, "every reading of the last two hours");
+        assert_eq!(inputs.snapshots.len(), 241 + 6, "one per 10 min before");
+        assert!(inputs
+            .snapshots
+            .windows(2)
+            .all(|pair| pair[0].taken_at_ms < pair[1].taken_at_ms));
+        assert_eq!(
+            inputs.calls,
+            vec![
+                ToolCall {
+                    at_ms: now - 60_000,
+                    delay_ms: 7000
+                },
+                ToolCall {
+                    at_ms: now - 30_000,
+                    delay_ms: 0
+                },
+            ]
+        );
+    }
 
     #[test]
     fn the_reported_cache_ttl_wins_and_nonsense_falls_back() {

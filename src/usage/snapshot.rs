@@ -284,6 +284,27 @@ pub fn since(connection: &Connection, since_ms: i64) -> rusqlite::Result<Vec<Usa
     rows.collect()
 }
 
+/// Snapshots taken in `[since_ms, until_ms)`, thinned to the newest one per
+/// source and `step_ms`, oldest first: long history at a resolution that
+/// keeps a hook's read short.
+pub fn thinned(
+    connection: &Connection,
+    since_ms: i64,
+    until_ms: i64,
+    step_ms: i64,
+) -> rusqlite::Result<Vec<UsageSnapshot>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM usage_snapshots WHERE id IN (
+            SELECT id FROM (
+                SELECT id, MAX(taken_at) FROM usage_snapshots
+                WHERE taken_at >= ?1 AND taken_at < ?2
+                GROUP BY source, taken_at / ?3))
+         ORDER BY taken_at, id"
+    ))?;
+    let rows = statement.query_map([since_ms, until_ms, step_ms.max(1)], from_row)?;
+    rows.collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,6 +373,31 @@ mod tests {
         );
         assert_eq!(current.seven_day, old.seven_day);
         assert_eq!(current.taken_at_ms, 1_000);
+    }
+
+    #[test]
+    fn thinned_keeps_the_newest_reading_per_source_and_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
+        for at in (0..20).map(|minute| minute * 60_000) {
+            let reading = snapshot(SnapshotSource::Statusline, at, at as f64);
+            store.write(|tx| insert(tx, &reading)).unwrap();
+        }
+        let api = snapshot(SnapshotSource::Api, 30_000, 1.0);
+        store.write(|tx| insert(tx, &api)).unwrap();
+        let kept: Vec<(SnapshotSource, i64)> = thinned(store.connection(), 0, 15 * 60_000, 600_000)
+            .unwrap()
+            .into_iter()
+            .map(|snapshot| (snapshot.source, snapshot.taken_at_ms))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                (SnapshotSource::Api, 30_000),
+                (SnapshotSource::Statusline, 9 * 60_000),
+                (SnapshotSource::Statusline, 14 * 60_000),
+            ]
+        );
     }
 
     #[test]
