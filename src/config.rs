@@ -163,7 +163,9 @@ impl Default for Config {
                 max_stdin_bytes: 16 * 1024 * 1024,
             },
             store: StoreConfig {
-                busy_timeout_ms: 2000,
+                // Under heavy load (32 sessions on 2 busy cores) a writer can
+                // queue for over 2 s; 5 s stays well inside the 10 s hook timeout.
+                busy_timeout_ms: 5000,
                 session_idle_hours: 24,
                 history_days: 60,
                 prune_interval_minutes: 60,
