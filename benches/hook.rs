@@ -51,7 +51,7 @@ fn main() {
     let binary = env!("CARGO_BIN_EXE_pace-maker");
     let fixtures = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/claude-code-2.1.330/hook-inputs-basic.jsonl"
+        "/tests/fixtures/claude-code-2.1.330/hook-inputs-basic.jsonl"
     );
     let text = std::fs::read_to_string(fixtures).expect("fixture");
     let payload = text

@@ -367,7 +367,7 @@ fn off_makes_every_hook_inert_until_on() {
 }
 
 #[test]
-fn pause_keeps_bookkeeping_and_expires() {
+fn pause_keeps_bookkeeping_and_resume_ends_it() {
     let sandbox = Sandbox::new();
     sandbox.command().args(["pause", "10m"]).assert().success();
     sandbox
