@@ -267,6 +267,11 @@ impl Store {
             paths::ensure_private_dir(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
+        // Held while the connection opens the file and its WAL: a process
+        // moving a damaged store aside (`quarantine`, exclusive) never
+        // renames the three files while another opens them, which could
+        // pair a new database with the old WAL or shared-memory index.
+        let opening = StoreLock::acquire(path, LockMode::Shared, busy_timeout)?;
         if !path.exists() {
             // Create the file ourselves so it is 0600 from its first byte;
             // SQLite gives its -wal and -shm files the same mode.
@@ -293,12 +298,7 @@ impl Store {
             path: path.to_path_buf(),
             busy_timeout,
         };
-        let prepared = store
-            .connection
-            .pragma_update(None, "synchronous", "NORMAL")
-            .map_err(anyhow::Error::from)
-            .and_then(|()| store.migrate());
-        prepared.with_context(|| {
+        store.prepare(opening).with_context(|| {
             format!(
                 "cannot prepare the store {} (hint: raise store.busy_timeout_ms if it is busy)",
                 path.display()
@@ -326,6 +326,22 @@ impl Store {
     pub fn schema_version(&self) -> rusqlite::Result<i64> {
         self.connection
             .query_row("PRAGMA user_version", [], |row| row.get(0))
+    }
+
+    /// Settings of the connection, then the schema. A new or older store
+    /// is created or upgraded by one process at a time, under the exclusive
+    /// lock: SQLite answers "busy" without waiting when several processes
+    /// switch a new file to WAL mode at once.
+    fn prepare(&mut self, opening: Option<StoreLock>) -> anyhow::Result<()> {
+        self.connection
+            .pragma_update(None, "synchronous", "NORMAL")?;
+        if self.schema_version()? < SCHEMA_VERSION {
+            drop(opening);
+            let _migrating =
+                StoreLock::acquire(&self.path, LockMode::Exclusive, self.busy_timeout)?;
+            self.migrate()?;
+        }
+        Ok(())
     }
 
     fn migrate(&mut self) -> anyhow::Result<()> {
@@ -413,17 +429,8 @@ pub fn is_corruption(error: &anyhow::Error) -> bool {
 /// same damaged file at once, and only the first may move it, never the
 /// fresh store another process has just created.
 fn quarantine(path: &Path, busy_timeout: Duration) -> anyhow::Result<Option<PathBuf>> {
-    use std::os::fd::AsRawFd;
-    let lock_path = path.with_extension("db.lock");
-    let lock = crate::fsutil::create_private_file(&lock_path)?;
-    let deadline = std::time::Instant::now() + busy_timeout;
-    // SAFETY: flock on a file descriptor we own; released when `lock` drops.
-    while unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        if std::time::Instant::now() >= deadline {
-            anyhow::bail!("another process holds {}", lock_path.display());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let _moving = StoreLock::acquire(path, LockMode::Exclusive, busy_timeout)?
+        .context("cannot create the store's lock file")?;
     // `quick_check` reads every page: damage anywhere shows, not only in
     // the header and schema. It runs only here, after an error said
     // "corrupt", so its cost (a read of the whole file) is rare.
@@ -454,6 +461,46 @@ fn quarantine(path: &Path, busy_timeout: Duration) -> anyhow::Result<Option<Path
         let _ = std::fs::rename(&companion, format!("{}{suffix}", aside.display()));
     }
     Ok(Some(aside))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LockMode {
+    /// Opening the store.
+    Shared,
+    /// Moving it aside.
+    Exclusive,
+}
+
+/// An advisory lock on `<store>.lock`, released on drop.
+struct StoreLock {
+    /// The lock lives as long as this descriptor stays open.
+    _file: std::fs::File,
+}
+
+impl StoreLock {
+    /// Waits up to `timeout` for the lock. `Ok(None)` when the lock file
+    /// cannot be created (a read-only home): opening goes on unlocked and
+    /// fails or succeeds on its own, as it did before locks existed.
+    fn acquire(path: &Path, mode: LockMode, timeout: Duration) -> anyhow::Result<Option<Self>> {
+        use std::os::fd::AsRawFd;
+        let lock_path = path.with_extension("db.lock");
+        let Ok(file) = crate::fsutil::create_private_file(&lock_path) else {
+            return Ok(None);
+        };
+        let operation = match mode {
+            LockMode::Shared => libc::LOCK_SH,
+            LockMode::Exclusive => libc::LOCK_EX,
+        };
+        let deadline = std::time::Instant::now() + timeout;
+        // SAFETY: flock on a file descriptor we own; released when it closes.
+        while unsafe { libc::flock(file.as_raw_fd(), operation | libc::LOCK_NB) } != 0 {
+            if std::time::Instant::now() >= deadline {
+                anyhow::bail!("another process holds {}", lock_path.display());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Ok(Some(Self { _file: file }))
+    }
 }
 
 /// Sets a metadata value inside a transaction.
@@ -555,6 +602,40 @@ mod tests {
             std::fs::read(aside[0].path()).unwrap(),
             vec![0xA5u8; 64 * 1024]
         );
+    }
+
+    #[test]
+    fn many_openers_of_a_new_store_all_get_it_and_lose_no_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pace-maker.db");
+        let barrier = std::sync::Barrier::new(16);
+        std::thread::scope(|scope| {
+            for number in 0..16 {
+                let (path, barrier) = (&path, &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let mut store = Store::open(path, Duration::from_secs(5)).unwrap();
+                    store
+                        .write(|tx| {
+                            tx.execute(
+                                "INSERT INTO meta (key, value) VALUES (?1, 'x')",
+                                [format!("opener {number}")],
+                            )
+                        })
+                        .unwrap();
+                });
+            }
+        });
+        let store = Store::open(&path, Duration::from_secs(1)).unwrap();
+        let rows: i64 = store
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM meta WHERE key LIKE 'opener %'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(rows, 16);
     }
 
     #[test]
