@@ -234,3 +234,73 @@ fn paused_or_disabled_pacing_adds_no_delay_and_records_nothing() {
         2
     );
 }
+
+/// A transcript reply at `at_ms`: a million fresh input tokens on Opus
+/// 4.5, which the price table puts at $5.00.
+fn five_dollar_reply(id: &str, at_ms: i64) -> String {
+    let at = jiff::Timestamp::from_millisecond(at_ms).unwrap();
+    format!(
+        r#"{{"isSidechain":false,"message":{{"id":"msg_{id}","model":"claude-opus-4-5-20251101","usage":{{"input_tokens":1000000,"output_tokens":0}}}},"requestId":"req_{id}","type":"assistant","timestamp":"{}","sessionId":"s","version":"2.1.330"}}"#,
+        at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+    )
+}
+
+#[test]
+fn with_stale_official_figures_the_hook_paces_on_the_calibrated_local_estimate() {
+    let sandbox = Sandbox::new();
+    // Official figures stopped 40 minutes ago (stale after 15): +20 points
+    // over $5 of local use between the two readings, 4 points per dollar.
+    store_history(&sandbox, &[(100, 30.0), (40, 50.0)]);
+    let now = now_ms();
+    let transcript = sandbox.home().join(".claude/projects/-p/s.jsonl");
+    std::fs::create_dir_all(transcript.parent().unwrap()).unwrap();
+    let lines: Vec<String> = [("a", 70), ("b", 30), ("c", 10)]
+        .iter()
+        .map(|(id, minutes_ago)| five_dollar_reply(id, now - minutes_ago * MINUTE_MS))
+        .collect();
+    std::fs::write(&transcript, lines.join("\n") + "\n").unwrap();
+    sandbox
+        .command()
+        .args(["hook", "post-tool-use"])
+        .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "1")
+        .write_stdin(post_tool_use())
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    // $10 since the last reading: 50 + 40 = 90 % two hours into the
+    // window, against a target lowered by the 5-point safety margin.
+    let recorded = decisions(&sandbox);
+    assert_eq!(recorded.len(), 1);
+    let decision = &recorded[0];
+    assert_eq!(decision.delay_ms, 1000, "{}", decision.reason);
+    assert_eq!(decision.window.as_deref(), Some("five_hour"));
+    assert_eq!(decision.target, Some(90.0));
+    assert!(
+        (decision.utilization.unwrap() - 90.0).abs() < 0.5,
+        "{:?}",
+        decision.utilization
+    );
+    assert_eq!(
+        sandbox.query_i64("SELECT count(*) FROM usage_snapshots WHERE source = 'estimate'"),
+        1
+    );
+    // Switched off, the same figures fail open.
+    let off = Sandbox::new();
+    store_history(&off, &[(100, 30.0), (40, 50.0)]);
+    let transcript = off.home().join(".claude/projects/-p/s.jsonl");
+    std::fs::create_dir_all(transcript.parent().unwrap()).unwrap();
+    std::fs::write(&transcript, lines.join("\n") + "\n").unwrap();
+    off.command()
+        .args(["hook", "post-tool-use"])
+        .env("PACE_MAKER_PACING_USE_ESTIMATE", "false")
+        .write_stdin(post_tool_use())
+        .assert()
+        .success()
+        .stdout("");
+    assert_eq!(decisions(&off)[0].delay_ms, 0);
+    assert_eq!(
+        off.query_i64("SELECT count(*) FROM usage_snapshots WHERE source = 'estimate'"),
+        0
+    );
+}

@@ -36,12 +36,22 @@ pub fn post_tool_use(
     }
     let now_ms = context.now_ms;
     let settings = PacingSettings::from_config(context.config);
-    let inputs = load_inputs(
+    let stale_ms = settings.stale_after_seconds as i64 * 1000;
+    let mut inputs = load_inputs(
         context.store.connection(),
         &session.session_id,
         now_ms,
-        settings.stale_after_seconds as i64 * 1000,
+        stale_ms,
     )?;
+    if settings.use_estimate && !has_fresh_official(&inputs.snapshots, now_ms, stale_ms) {
+        // Only now, with no fresh official figure, is the local estimate
+        // worth its scan of the transcripts' appended bytes.
+        match crate::local_usage::estimate::current(context.store, context.config, now_ms) {
+            Ok(Some(estimate)) => inputs.snapshots.push(estimate),
+            Ok(None) => {}
+            Err(error) => tracing::warn!("no local estimate this time: {error:#}"),
+        }
+    }
     let cache_ttl_seconds = cache_ttl_seconds(
         context.store.meta(META_PROMPT_CACHE_TTL_SECONDS)?,
         context.config.pacing.default_cache_ttl_seconds,
@@ -111,6 +121,14 @@ pub fn load_inputs(
         .collect::<Result<Vec<_>, _>>()
         .context("cannot read the session's tool calls")?;
     Ok(Inputs { snapshots, calls })
+}
+
+/// Whether some official reading is at most `stale_ms` old.
+fn has_fresh_official(snapshots: &[UsageSnapshot], now_ms: i64, stale_ms: i64) -> bool {
+    snapshots
+        .iter()
+        .rev()
+        .any(|snapshot| snapshot.source.is_official() && now_ms - snapshot.taken_at_ms <= stale_ms)
 }
 
 /// The prompt-cache TTL in force: what the status line last reported, else
