@@ -285,6 +285,38 @@ fn with_stale_official_figures_the_hook_paces_on_the_calibrated_local_estimate()
         sandbox.query_i64("SELECT count(*) FROM usage_snapshots WHERE source = 'estimate'"),
         1
     );
+    // `status` shows the window from the estimate, with its calibration.
+    let status = sandbox
+        .command()
+        .args(["status", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let status: serde_json::Value = serde_json::from_slice(&status).unwrap();
+    let five_hour = &status["windows"]["five_hour"];
+    assert_eq!(five_hour["source"], "estimate", "{status:#}");
+    assert_eq!(five_hour["target_percent"], 90.0);
+    assert!((five_hour["percent"].as_f64().unwrap() - 90.0).abs() < 0.5);
+    assert_eq!(status["estimate"]["enabled"], true);
+    assert_eq!(status["estimate"]["plan"], "unknown");
+    assert_eq!(status["estimate"]["five_hour_calibration_samples"], 1);
+    assert!(status["estimate"]["age_s"].as_i64().unwrap() < 60);
+    let text = sandbox
+        .command()
+        .arg("status")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("usage from estimate")
+            && text.contains("calibrated on 1 pair of official readings"),
+        "{text}"
+    );
     // Switched off, the same figures fail open.
     let off = Sandbox::new();
     store_history(&off, &[(100, 30.0), (40, 50.0)]);

@@ -41,6 +41,22 @@ pub struct StatusReport {
     pub windows: WindowsStatus,
     pub pacing: PacingStatus,
     pub usage_api: UsageApiStatus,
+    pub estimate: EstimateStatus,
+}
+
+/// The local estimate pacing falls back on when no official figure is fresh.
+#[derive(Debug, Serialize)]
+pub struct EstimateStatus {
+    /// `pacing.use_estimate`.
+    pub enabled: bool,
+    /// The plan its coefficients are filed under (`subscriptionType/rateLimitTier`).
+    pub plan: String,
+    /// When the latest estimate was made, and how long ago.
+    pub taken_at: Option<String>,
+    pub age_s: Option<i64>,
+    /// Pairs of official readings each window's coefficient rests on (0: no estimate).
+    pub five_hour_calibration_samples: u32,
+    pub seven_day_calibration_samples: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -233,6 +249,18 @@ impl StatusReport {
             },
             pacing: PacingStatus::from_view(&data.pacing),
             usage_api: UsageApiStatus::from_view(&data.api, data.now_ms),
+            estimate: EstimateStatus {
+                enabled: data.pacing.use_estimate,
+                plan: data.estimate.plan.clone(),
+                taken_at: data
+                    .estimate
+                    .latest
+                    .as_ref()
+                    .map(|latest| clock::iso(latest.taken_at_ms)),
+                age_s: data.estimate.age_s,
+                five_hour_calibration_samples: data.estimate.five_hour_calibration_samples,
+                seven_day_calibration_samples: data.estimate.seven_day_calibration_samples,
+            },
         }
     }
 }
@@ -283,7 +311,20 @@ pub fn write_text(out: &mut dyn Write, data: &DashboardData, paint: Paint) -> st
         .windows
         .iter()
         .find_map(|window| window.reading.as_ref())
-        .map(|reading| format!("usage from {}", describe::source(reading)))
+        .map(|reading| {
+            let mut text = format!("usage from {}", describe::source(reading));
+            let pairs = data
+                .estimate
+                .five_hour_calibration_samples
+                .max(data.estimate.seven_day_calibration_samples);
+            if !reading.source.is_official() && pairs > 0 {
+                let noun = if pairs == 1 { "pair" } else { "pairs" };
+                text.push_str(&format!(
+                    ", calibrated on {pairs} {noun} of official readings"
+                ));
+            }
+            text
+        })
         .unwrap_or_else(|| "no usage reading yet".to_string());
     writeln!(out, "pace-maker: {pacing} · {source} · usage API {api}")?;
     writeln!(out)?;

@@ -164,6 +164,8 @@ impl ApiView {
 pub struct PacingView {
     /// `pacing.enabled` in the config.
     pub enabled: bool,
+    /// `pacing.use_estimate` in the config.
+    pub use_estimate: bool,
     /// The runtime switch.
     pub control: Control,
     /// The newest decision that added a delay.
@@ -183,6 +185,8 @@ pub struct DashboardData {
     pub pacing: PacingView,
     pub sessions: Vec<SessionView>,
     pub api: ApiView,
+    /// The local estimate: its latest figure and what calibrates it.
+    pub estimate: crate::local_usage::estimate::EstimateStatus,
 }
 
 impl DashboardData {
@@ -268,6 +272,7 @@ pub fn gather(
     };
     let pacing = PacingView {
         enabled: config.pacing.enabled,
+        use_estimate: config.pacing.use_estimate,
         control: controls::read(connection, now_ms)?,
         last_delay,
         delay_ms_today: delay_since(connection, day_start_ms(now_ms, time_zone))?,
@@ -280,6 +285,11 @@ pub fn gather(
         pacing,
         sessions,
         api: ApiView::from_state(ApiState::read(connection)?),
+        estimate: crate::local_usage::estimate::status(
+            connection,
+            &crate::local_usage::estimate::plan_key(),
+            now_ms,
+        )?,
     })
 }
 
