@@ -219,6 +219,10 @@ fn write_settings(path: &Path, file: &SettingsFile, after: Option<&Value>) -> an
     if let Some(text) = &file.text {
         let backup = settings_file::backup(path, text, clock::now_ms())?;
         eprintln!("backup: {}", backup.display());
+        // Old backups are tidied up; failing to is worth a warning, not a refusal.
+        if let Err(error) = settings_file::prune_backups(path) {
+            eprintln!("warning: {error:#}");
+        }
     }
     match after {
         Some(value) => settings_file::write(path, value),

@@ -229,6 +229,61 @@ pub fn backup(path: &Path, text: &str, now_ms: i64) -> anyhow::Result<PathBuf> {
     anyhow::bail!("too many backups of {} this second", path.display())
 }
 
+/// Backups of one settings file kept by [`prune_backups`]: the oldest (the
+/// file as it was before pace-maker first changed it) and the newest ones.
+pub const BACKUPS_KEPT: usize = 10;
+
+/// Removes backups of `path` beyond [`BACKUPS_KEPT`], never the oldest
+/// (the settings from before pace-maker) nor the newest. Returns the
+/// removed paths. Only files named as [`backup`] names them are touched.
+pub fn prune_backups(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let Some(name) = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+    else {
+        return Ok(Vec::new());
+    };
+    let prefix = format!("{name}.pace-maker-backup.");
+    let mut backups: Vec<((String, u32), PathBuf)> = Vec::new();
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => {
+            return Err(error).with_context(|| format!("cannot list {}", folder.display()))
+        }
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        // `<stamp>` or `<stamp>-<attempt>`: order by stamp, then attempt.
+        let (stamp, attempt) = match rest.split_once('-') {
+            Some((stamp, attempt)) => match attempt.parse::<u32>() {
+                Ok(attempt) => (stamp, attempt),
+                Err(_) => continue,
+            },
+            None => (rest, 1),
+        };
+        if stamp.len() != 16 || !stamp.ends_with('Z') {
+            continue;
+        }
+        backups.push(((stamp.to_string(), attempt), entry.path()));
+    }
+    backups.sort();
+    let mut removed = Vec::new();
+    if backups.len() > BACKUPS_KEPT {
+        let excess = backups.len() - BACKUPS_KEPT;
+        for (_, old) in backups.drain(1..=excess) {
+            std::fs::remove_file(&old)
+                .with_context(|| format!("cannot remove the old backup {}", old.display()))?;
+            removed.push(old);
+        }
+    }
+    Ok(removed)
+}
+
 /// Writes `value` to `path` atomically, creating missing folders (0700).
 pub fn write(path: &Path, value: &Value) -> anyhow::Result<()> {
     let target = fsutil::resolve_target(path)
@@ -331,6 +386,44 @@ mod tests {
             .ends_with("settings.json.pace-maker-backup.20231114T221320Z"));
         let mode = std::fs::metadata(&first).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn backups_past_the_limit_go_oldest_first_but_the_very_first_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        let mut made = Vec::new();
+        for number in 0..14 {
+            // Two in the same second sort by attempt (`-2` after none, `-10` after `-9`).
+            made.push(
+                backup(
+                    &path,
+                    &format!("{number}"),
+                    1_700_000_000_000 + (number / 2) * 1000,
+                )
+                .unwrap(),
+            );
+        }
+        std::fs::write(dir.path().join("settings.json.other"), "x").unwrap();
+        std::fs::write(
+            dir.path().join("settings.json.pace-maker-backup.notes"),
+            "x",
+        )
+        .unwrap();
+        let removed = prune_backups(&path).unwrap();
+        assert_eq!(removed, made[1..5].to_vec());
+        for kept in made.iter().take(1).chain(&made[5..]) {
+            assert!(kept.exists(), "{}", kept.display());
+        }
+        assert!(dir.path().join("settings.json.other").exists());
+        assert!(dir
+            .path()
+            .join("settings.json.pace-maker-backup.notes")
+            .exists());
+        assert!(prune_backups(&path).unwrap().is_empty());
+        assert!(prune_backups(&dir.path().join("missing/settings.json"))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
