@@ -311,20 +311,7 @@ pub fn write_text(out: &mut dyn Write, data: &DashboardData, paint: Paint) -> st
         .windows
         .iter()
         .find_map(|window| window.reading.as_ref())
-        .map(|reading| {
-            let mut text = format!("usage from {}", describe::source(reading));
-            let pairs = data
-                .estimate
-                .five_hour_calibration_samples
-                .max(data.estimate.seven_day_calibration_samples);
-            if !reading.source.is_official() && pairs > 0 {
-                let noun = if pairs == 1 { "pair" } else { "pairs" };
-                text.push_str(&format!(
-                    ", calibrated on {pairs} {noun} of official readings"
-                ));
-            }
-            text
-        })
+        .map(|reading| format!("usage from {}", describe::source(data, reading)))
         .unwrap_or_else(|| "no usage reading yet".to_string());
     writeln!(out, "pace-maker: {pacing} · {source} · usage API {api}")?;
     writeln!(out)?;

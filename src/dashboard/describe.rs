@@ -79,14 +79,27 @@ pub fn projection(reading: &Reading) -> String {
     }
 }
 
-/// `statusline, 12 s old` (and `stale` past `pacing.stale_after_seconds`).
-pub fn source(reading: &Reading) -> String {
+/// `statusline, 12 s old` (and `stale` past `pacing.stale_after_seconds`);
+/// the estimate adds what calibrates it: `estimate, 1 min old, calibrated
+/// on 12 pairs of official readings`.
+pub fn source(data: &DashboardData, reading: &Reading) -> String {
     let stale = if reading.stale { ", stale" } else { "" };
-    format!(
+    let mut text = format!(
         "{}, {} old{stale}",
         reading.source,
         human_duration(reading.age_s)
-    )
+    );
+    let pairs = data
+        .estimate
+        .five_hour_calibration_samples
+        .max(data.estimate.seven_day_calibration_samples);
+    if !reading.source.is_official() && pairs > 0 {
+        let noun = if pairs == 1 { "pair" } else { "pairs" };
+        text.push_str(&format!(
+            ", calibrated on {pairs} {noun} of official readings"
+        ));
+    }
+    text
 }
 
 /// One line per window for a narrow text view: `5-hour  62 %`.

@@ -102,7 +102,7 @@ fn draw_windows(frame: &mut Frame<'_>, area: Rect, data: &DashboardData) {
         .windows
         .iter()
         .find_map(|window| window.reading.as_ref())
-        .map(|reading| format!(" windows · {} ", describe::source(reading)))
+        .map(|reading| format!(" windows · {} ", describe::source(data, reading)))
         .unwrap_or_else(|| " windows · no usage reading yet ".to_string());
     let block = Block::new().borders(Borders::ALL).title(source);
     let inner = block.inner(area);
