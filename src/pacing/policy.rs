@@ -486,27 +486,34 @@ impl Activity {
     }
 }
 
-/// Splits the time between consecutive calls starting in `[from_ms,
-/// to_ms)` into sleep (pace-maker's delay) and work (model and tool time);
-/// gaps longer than `IDLE_GAP_MS` after the sleep are idle and not counted.
+/// Splits the time between `from_ms` and `to_ms` into sleep (pace-maker's
+/// delay after a call) and work (model and tool time up to the next call),
+/// clipped to the span: a sleep that began before the span counts for the
+/// part inside it (a reading taken mid-sleep must not carry the session
+/// forward as if it had worked since). Work in a gap longer than
+/// `IDLE_GAP_MS` after the sleep is idle and not counted; a cycle counts
+/// where its call lies in the span.
 fn activity(calls: &[ToolCall], from_ms: i64, to_ms: i64) -> Activity {
     let mut activity = Activity::default();
-    // Calls are in time order: skip those before the span at once.
-    let first = calls.partition_point(|call| call.at_ms < from_ms);
+    let inside = |start: i64, end: i64| (end.min(to_ms) - start.max(from_ms)).max(0);
+    // Calls are in time order: start at the last one before the span.
+    let first = calls
+        .partition_point(|call| call.at_ms < from_ms)
+        .saturating_sub(1);
     for pair in calls[first..].windows(2) {
         let (call, next) = (pair[0], pair[1]);
-        if call.at_ms < from_ms || call.at_ms >= to_ms {
-            continue;
+        if call.at_ms >= to_ms {
+            break;
         }
         let gap = (next.at_ms - call.at_ms).max(0);
         let sleep = call.delay_ms.clamp(0, gap);
         let work = gap - sleep;
-        activity.sleep_ms += sleep;
+        activity.sleep_ms += inside(call.at_ms, call.at_ms + sleep);
         if work > IDLE_GAP_MS {
             continue;
         }
-        activity.work_ms += work;
-        if gap >= PARALLEL_CALL_GAP_MS {
+        activity.work_ms += inside(call.at_ms + sleep, next.at_ms);
+        if gap >= PARALLEL_CALL_GAP_MS && call.at_ms >= from_ms {
             activity.cycles += 1;
         }
     }

@@ -397,6 +397,31 @@ fn parallel_calls_count_as_one_cycle_and_idle_gaps_as_no_work() {
     assert_eq!(activity.work_ms, 30_000 + 30_000);
 }
 
+#[test]
+fn a_sleep_straddling_the_start_of_a_span_counts_for_its_part_inside() {
+    // A 200 s sleep from 0, work until 230 s, the current call at 230 s;
+    // a reading taken at 100 s sees 100 s of sleep and 30 s of work since.
+    let calls = [
+        ToolCall {
+            at_ms: 0,
+            delay_ms: 200_000,
+        },
+        ToolCall {
+            at_ms: 230_000,
+            delay_ms: 0,
+        },
+    ];
+    let since = activity(&calls, 100_000, 230_000);
+    assert_eq!(since.sleep_ms, 100_000);
+    assert_eq!(since.work_ms, 30_000);
+    assert_eq!(since.cycles, 0);
+    let whole = activity(&calls, 0, 230_000);
+    assert_eq!(
+        (whole.sleep_ms, whole.work_ms, whole.cycles),
+        (200_000, 30_000, 1)
+    );
+}
+
 /// Builds a 5-hour history with a constant rate: `elapsed_ms` into the
 /// window, `percent` now, readings every five minutes of the last hour
 /// (rounded down to whole percent, as the real sources report, when asked).
