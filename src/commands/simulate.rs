@@ -67,10 +67,15 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     }
     let mut results = Vec::with_capacity(scenarios.len());
     for scenario in &scenarios {
-        results.push(
-            simulate::simulate(scenario, &policy_names)
-                .map_err(|error| anyhow::anyhow!("scenario `{}`: {error}", scenario.name))?,
-        );
+        let failed = |error| anyhow::anyhow!("scenario `{}`: {error}", scenario.name);
+        let mut result = simulate::simulate(scenario, &policy_names).map_err(failed)?;
+        if args.compare {
+            result.over_seeds = Some(
+                simulate::over_seeds(scenario, &policy_names, simulate::COMPARE_SEEDS)
+                    .map_err(failed)?,
+            );
+        }
+        results.push(result);
     }
     if let Some(path) = &args.svg {
         crate::fsutil::write_atomic(path, report::svg(&results[0]).as_bytes(), Some(0o600))

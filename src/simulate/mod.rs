@@ -27,6 +27,12 @@ use scenario::Scenario;
 /// Minutes between the points of the over-time chart.
 pub const SAMPLE_MINUTES: f64 = 5.0;
 
+/// The seeds `--compare` averages efficiency over (1 to this). One seed
+/// is one draw of the cycle costs: when two policies both use a window's
+/// whole budget, which of them gets a cycle or two more is chance (see
+/// docs/simulator.md), so the comparison of policies reads the mean.
+pub const COMPARE_SEEDS: u64 = 32;
+
 /// One policy's run of a scenario.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
@@ -43,6 +49,49 @@ pub struct ScenarioResult {
     pub seed: u64,
     pub allowance: Allowance,
     pub runs: Vec<RunResult>,
+    /// Each policy over seeds 1 to `COMPARE_SEEDS` (with `--compare`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub over_seeds: Option<Vec<SeedMean>>,
+}
+
+/// One policy's figures over many seeds of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeedMean {
+    pub policy: String,
+    pub seeds: u64,
+    pub mean_efficiency: f64,
+    pub mean_lockout_minutes: f64,
+    pub max_lockout_minutes: f64,
+}
+
+/// Runs a scenario under each named policy with seeds 1 to `seeds` and
+/// averages: the comparison that single-seed chance cannot tip.
+pub fn over_seeds(
+    scenario: &Scenario,
+    policies: &[&str],
+    seeds: u64,
+) -> Result<Vec<SeedMean>, String> {
+    let mut means: Vec<SeedMean> = policies
+        .iter()
+        .map(|name| SeedMean {
+            policy: name.to_string(),
+            seeds,
+            mean_efficiency: 0.0,
+            mean_lockout_minutes: 0.0,
+            max_lockout_minutes: 0.0,
+        })
+        .collect();
+    let mut seeded = scenario.clone();
+    for seed in 1..=seeds {
+        seeded.seed = seed;
+        let result = simulate_runs(&seeded, policies, false)?;
+        for (mean, run) in means.iter_mut().zip(&result.runs) {
+            mean.mean_efficiency += run.metrics.efficiency / seeds as f64;
+            mean.mean_lockout_minutes += run.metrics.lockout_minutes / seeds as f64;
+            mean.max_lockout_minutes = mean.max_lockout_minutes.max(run.metrics.lockout_minutes);
+        }
+    }
+    Ok(means)
 }
 
 /// The target the ceiling is computed at: the default `pacing.target_percent`.
@@ -52,6 +101,14 @@ pub fn target_percent() -> f64 {
 
 /// Runs a scenario under each named policy.
 pub fn simulate(scenario: &Scenario, policies: &[&str]) -> Result<ScenarioResult, String> {
+    simulate_runs(scenario, policies, true)
+}
+
+fn simulate_runs(
+    scenario: &Scenario,
+    policies: &[&str],
+    with_samples: bool,
+) -> Result<ScenarioResult, String> {
     scenario.validate()?;
     let target = target_percent();
     let free = engine::run(
@@ -81,7 +138,11 @@ pub fn simulate(scenario: &Scenario, policies: &[&str]) -> Result<ScenarioResult
         );
         runs.push(RunResult {
             metrics: metrics::measure(pacer.name(), &trace, &allowance),
-            samples: metrics::samples(&trace, SAMPLE_MINUTES, target),
+            samples: if with_samples {
+                metrics::samples(&trace, SAMPLE_MINUTES, target)
+            } else {
+                Vec::new()
+            },
         });
     }
     Ok(ScenarioResult {
@@ -90,5 +151,6 @@ pub fn simulate(scenario: &Scenario, policies: &[&str]) -> Result<ScenarioResult
         seed: scenario.seed,
         allowance,
         runs,
+        over_seeds: None,
     })
 }

@@ -37,6 +37,15 @@ pub fn table(results: &[ScenarioResult]) -> String {
         "peak 5h %",
         "peak weekly %",
     ];
+    let mut headers: Vec<String> = headers.iter().map(|header| header.to_string()).collect();
+    let seeds = results
+        .iter()
+        .find_map(|result| result.over_seeds.as_ref())
+        .and_then(|means| means.first())
+        .map(|mean| mean.seeds);
+    if let Some(seeds) = seeds {
+        headers.push(format!("efficiency, seeds 1-{seeds}"));
+    }
     let mut rows: Vec<Vec<String>> = Vec::new();
     for result in results {
         for (index, run) in result.runs.iter().enumerate() {
@@ -68,6 +77,18 @@ pub fn table(results: &[ScenarioResult]) -> String {
                 format!("{:.1}", metrics.peak_five_hour_percent),
                 format!("{:.1}", metrics.peak_seven_day_percent),
             ]);
+            if seeds.is_some() {
+                let mean = result
+                    .over_seeds
+                    .iter()
+                    .flatten()
+                    .find(|mean| mean.policy == metrics.policy);
+                if let Some(row) = rows.last_mut() {
+                    row.push(
+                        mean.map_or(String::new(), |mean| format!("{:.4}", mean.mean_efficiency)),
+                    );
+                }
+            }
         }
     }
     let mut widths: Vec<usize> = headers.iter().map(|header| header.len()).collect();
@@ -93,10 +114,7 @@ pub fn table(results: &[ScenarioResult]) -> String {
         out.push_str(text.trim_end());
         out.push('\n');
     };
-    line(
-        &mut out,
-        &headers.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
-    );
+    line(&mut out, &headers);
     for row in &rows {
         line(&mut out, row);
     }
