@@ -33,6 +33,8 @@
 //!   `max_delay` and under the hook timeout. A larger slowdown is spread
 //!   over more calls: the shortfall shows up as a faster rise, which raises
 //!   the next delays. When even that cannot hold pace the reason says so.
+//! - A window never asks for a sleep past its own reset: after it, the
+//!   window is fresh and a longer sleep would only cost the new one time.
 //! - Small changes to the previous delay are ignored (hysteresis), so the
 //!   delay does not jitter with every whole-percent step.
 //! - No fresh official figure (and no fresh estimate when estimates are
@@ -65,6 +67,9 @@ pub const DEFAULT_CYCLE_WORK_MS: i64 = 30_000;
 /// How much later than one window length from now a reset may lie (clock
 /// skew between this machine and the API) before the reading is refused.
 const RESET_SLACK_SECONDS: i64 = 300;
+/// A window's delay lasts at most until its reset, plus this much (reset
+/// times are whole seconds and clocks differ a little).
+const RESET_MARGIN_MS: i64 = 1000;
 /// The unpaced rate assumes at most this share of time was spent asleep.
 const MAX_SLEEP_SHARE: f64 = 0.95;
 /// A new delay within this many milliseconds of the previous one keeps it.
@@ -211,8 +216,9 @@ pub struct WindowAssessment {
     pub burn_percent_per_hour: f64,
     /// The rise without pace-maker's sleeps, percent per hour.
     pub unpaced_percent_per_hour: f64,
-    /// The delay this window asks for, before any cap (ms; `i64::MAX`
-    /// when the window is already at or past its target).
+    /// The delay this window asks for, before any cap (ms): at most until
+    /// the window's reset (plus a second), and all of that when the window
+    /// is already at or past its target.
     pub needed_delay_ms: i64,
 }
 
@@ -666,7 +672,10 @@ pub fn assess(
                 delay.max(0.0) as i64
             }
         }
-    };
+    }
+    // Past the reset the window is fresh: sleeping longer than that only
+    // costs the new window time.
+    .min((resets_ms - now_ms).max(0).saturating_add(RESET_MARGIN_MS));
     let hour_ms = 3_600_000.0;
     Ok(WindowAssessment {
         kind,

@@ -331,8 +331,25 @@ fn past_the_target_the_delay_is_the_longest_allowed() {
         &only_five_hour(),
     );
     assert_eq!(decision.delay_ms, 240_000);
-    assert_eq!(decision.reason.needed_delay_ms, i64::MAX);
+    assert_eq!(decision.reason.needed_delay_ms, 2 * HOUR + 1000);
+    assert!(!decision.reason.holds_pace);
     assert_eq!(decision.reason.limit, Some(Limit::MaxDelay));
+}
+
+#[test]
+fn a_window_never_asks_for_a_sleep_past_its_own_reset() {
+    // Past the target three minutes before the reset: sleeping until the
+    // reset is enough, the maximum (4 min) would eat into the new window.
+    let resets = NOW + 3 * MINUTE;
+    let history = five_hour_history(resets, &[(60, 90.0), (0, 96.0)]);
+    let decision = decide_with(
+        &history,
+        &steady_calls(HOUR, 30_000, 0),
+        3600,
+        &only_five_hour(),
+    );
+    assert_eq!(decision.delay_ms, 3 * MINUTE + 1000);
+    assert_eq!(decision.reason.needed_delay_ms, 3 * MINUTE + 1000);
 }
 
 #[test]
