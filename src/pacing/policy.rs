@@ -35,6 +35,9 @@
 //!   the next delays. When even that cannot hold pace the reason says so.
 //! - A window never asks for a sleep past its own reset: after it, the
 //!   window is fresh and a longer sleep would only cost the new one time.
+//!   While one more cycle would land the window at most half a cycle past
+//!   the target, the sleep ends in time for that cycle to run before the
+//!   reset, so the window's last budget is not left unused.
 //! - Small changes to the previous delay are ignored (hysteresis), so the
 //!   delay does not jitter with every whole-percent step.
 //! - No fresh official figure (and no fresh estimate when estimates are
@@ -673,9 +676,13 @@ pub fn assess(
             }
         }
     }
-    // Past the reset the window is fresh: sleeping longer than that only
-    // costs the new window time.
-    .min((resets_ms - now_ms).max(0).saturating_add(RESET_MARGIN_MS));
+    .min(reset_cap_ms(
+        resets_ms - now_ms,
+        utilization,
+        unpaced_per_ms * work_ms as f64,
+        target,
+        work_ms,
+    ));
     let hour_ms = 3_600_000.0;
     Ok(WindowAssessment {
         kind,
@@ -689,6 +696,27 @@ pub fn assess(
         unpaced_percent_per_hour: unpaced_per_ms * hour_ms,
         needed_delay_ms,
     })
+}
+
+/// The longest sleep a window asks for, `left_ms` before its reset.
+/// Past the reset the window is fresh, so never longer than that. And
+/// while one more cycle (`cycle_percent`, taking `work_ms`) would land the
+/// window at most half a cycle past the target, the sleep ends early
+/// enough for that cycle to run before the reset: holding it back would
+/// leave the window's last budget unused.
+fn reset_cap_ms(
+    left_ms: i64,
+    utilization: f64,
+    cycle_percent: f64,
+    target: f64,
+    work_ms: i64,
+) -> i64 {
+    let left_ms = left_ms.max(0);
+    if utilization + cycle_percent / 2.0 <= target {
+        (left_ms - work_ms).max(0)
+    } else {
+        left_ms.saturating_add(RESET_MARGIN_MS)
+    }
 }
 
 /// The observed burn rate (percent per millisecond) up to a reading, and

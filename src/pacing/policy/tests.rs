@@ -353,6 +353,33 @@ fn a_window_never_asks_for_a_sleep_past_its_own_reset() {
 }
 
 #[test]
+fn near_the_reset_the_sleep_leaves_time_for_a_last_cycle_that_fits() {
+    // 94.5 % four minutes before the reset, rising 90 %/h: a cycle of 30 s
+    // of work costs 0.75 %, so one more lands within half a cycle of the
+    // target. Holding pace would take a 330 s sleep; it ends a cycle's
+    // work before the reset instead.
+    let resets = NOW + 4 * MINUTE;
+    let history = five_hour_history(resets, &[(30, 49.5), (15, 72.0), (0, 94.5)]);
+    let calls = steady_calls(HOUR, 30_000, 0);
+    let decision = decide_with(&history, &calls, 3600, &only_five_hour());
+    assert_eq!(
+        decision.reason.needed_delay_ms,
+        4 * MINUTE - 30_000,
+        "{}",
+        decision.reason
+    );
+    // At 95 % there is no room for a last cycle: the sleep runs to the reset.
+    let full = five_hour_history(resets, &[(30, 50.0), (15, 72.5), (0, 95.0)]);
+    let decision = decide_with(&full, &calls, 3600, &only_five_hour());
+    assert_eq!(
+        decision.reason.needed_delay_ms,
+        4 * MINUTE + 1000,
+        "{}",
+        decision.reason
+    );
+}
+
+#[test]
 fn a_small_change_keeps_the_previous_delay() {
     // The same situation as the 47 s case, the previous call slept 45 s.
     let resets = NOW + 3 * HOUR;
