@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::cli::DoctorArgs;
 use crate::clock;
@@ -28,9 +28,6 @@ use crate::store::{Store, SCHEMA_VERSION};
 
 /// The version of the `doctor --json` schema.
 pub const DOCTOR_SCHEMA_VERSION: u32 = 1;
-
-/// Claude Code's credentials file, inside its folder.
-const CREDENTIALS_FILE: &str = ".credentials.json";
 
 /// Claude Code's timeout for an entry without one, in seconds.
 const CLAUDE_DEFAULT_TIMEOUT_SECONDS: u64 = 600;
@@ -894,24 +891,8 @@ fn program_exists(program: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Only the two fields doctor shows; the token is skipped by the parser,
-/// never held in a field.
-#[derive(Deserialize)]
-struct CredentialsFile {
-    #[serde(rename = "claudeAiOauth")]
-    oauth: Option<OauthFields>,
-}
-
-#[derive(Deserialize)]
-struct OauthFields {
-    #[serde(rename = "expiresAt")]
-    expires_at: Option<i64>,
-    #[serde(rename = "subscriptionType")]
-    subscription_type: Option<String>,
-}
-
 fn read_credentials(claude_dir: &Path) -> CredentialsFacts {
-    let path = claude_dir.join(CREDENTIALS_FILE);
+    let path = crate::usage::credentials::credentials_file(claude_dir);
     let shown = path.display().to_string();
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -929,14 +910,14 @@ fn read_credentials(claude_dir: &Path) -> CredentialsFacts {
             }
         }
     };
-    match serde_json::from_str::<CredentialsFile>(&text) {
-        Ok(CredentialsFile { oauth: Some(oauth) }) => CredentialsFacts::Present {
+    match crate::usage::credentials::login_facts(text.as_bytes()) {
+        Ok(Some(facts)) => CredentialsFacts::Present {
             path: shown,
             oauth: true,
-            expires_at_ms: oauth.expires_at,
-            subscription_type: oauth.subscription_type,
+            expires_at_ms: facts.expires_at_ms,
+            subscription_type: facts.subscription_type,
         },
-        Ok(CredentialsFile { oauth: None }) => CredentialsFacts::Present {
+        Ok(None) => CredentialsFacts::Present {
             path: shown,
             oauth: false,
             expires_at_ms: None,

@@ -102,27 +102,16 @@ pub fn calibration(
 /// rate-limit tier from Claude Code's credentials (only those two fields
 /// are read), or `unknown`.
 pub fn plan_key() -> String {
-    #[derive(Deserialize)]
-    struct Credentials {
-        #[serde(rename = "claudeAiOauth")]
-        oauth: Option<Plan>,
-    }
-    #[derive(Deserialize)]
-    struct Plan {
-        #[serde(rename = "subscriptionType")]
-        subscription_type: Option<String>,
-        #[serde(rename = "rateLimitTier")]
-        rate_limit_tier: Option<String>,
-    }
-    let path = crate::paths::claude_dir().join(".credentials.json");
-    let plan = std::fs::read(path)
+    use crate::usage::credentials::{self, LoginFacts};
+    let path = credentials::credentials_file(&crate::paths::claude_dir());
+    let facts = std::fs::read(path)
         .ok()
-        .and_then(|bytes| serde_json::from_slice::<Credentials>(&bytes).ok())
-        .and_then(|credentials| credentials.oauth);
-    match plan {
-        Some(Plan {
+        .and_then(|bytes| credentials::login_facts(&bytes).ok().flatten());
+    match facts {
+        Some(LoginFacts {
             subscription_type: Some(kind),
             rate_limit_tier,
+            ..
         }) => match rate_limit_tier {
             Some(tier) => format!("{kind}/{tier}"),
             None => kind,

@@ -122,6 +122,47 @@ struct WireOauth {
     subscription_type: Option<String>,
 }
 
+/// What the credentials say besides the token: for `doctor` and for the
+/// plan the local estimate is calibrated under. The parser skips the
+/// token; no field ever holds it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginFacts {
+    /// Epoch milliseconds, when Claude Code wrote one.
+    pub expires_at_ms: Option<i64>,
+    /// `pro`, `max`, `team`, `enterprise`.
+    pub subscription_type: Option<String>,
+    /// For example `default_claude_max_20x`.
+    pub rate_limit_tier: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireFactsFile {
+    #[serde(rename = "claudeAiOauth")]
+    claude_ai_oauth: Option<WireFacts>,
+}
+
+#[derive(Deserialize)]
+struct WireFacts {
+    #[serde(rename = "expiresAt")]
+    expires_at: Option<serde_json::Value>,
+    #[serde(rename = "subscriptionType")]
+    subscription_type: Option<String>,
+    #[serde(rename = "rateLimitTier")]
+    rate_limit_tier: Option<String>,
+}
+
+/// The login facts of a credentials JSON; `Ok(None)` when it has no
+/// OAuth login (an API-key setup). A parse error's position is safe to
+/// show, its message is not (it may quote the file).
+pub fn login_facts(bytes: &[u8]) -> Result<Option<LoginFacts>, serde_json::Error> {
+    let wire: WireFactsFile = serde_json::from_slice(bytes)?;
+    Ok(wire.claude_ai_oauth.map(|oauth| LoginFacts {
+        expires_at_ms: oauth.expires_at.as_ref().and_then(expiry_ms),
+        subscription_type: oauth.subscription_type,
+        rate_limit_tier: oauth.rate_limit_tier,
+    }))
+}
+
 /// The credentials file of a Claude folder.
 pub fn credentials_file(claude_dir: &Path) -> PathBuf {
     claude_dir.join(CREDENTIALS_FILE)
@@ -318,6 +359,29 @@ mod tests {
         assert!(!debug.contains(TOKEN), "{debug}");
         assert!(debug.contains("****"));
         assert_eq!(credentials.token.bearer_header(), format!("Bearer {TOKEN}"));
+    }
+
+    #[test]
+    fn login_facts_carry_the_plan_and_expiry_and_never_the_token() {
+        let facts = login_facts(
+            format!(
+                r#"{{"claudeAiOauth":{{"accessToken":"{TOKEN}","expiresAt":"2000000000000","subscriptionType":"max","rateLimitTier":"default_claude_max_20x"}}}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            facts,
+            LoginFacts {
+                expires_at_ms: Some(2_000_000_000_000),
+                subscription_type: Some("max".into()),
+                rate_limit_tier: Some("default_claude_max_20x".into()),
+            }
+        );
+        assert!(!format!("{facts:?}").contains(TOKEN));
+        assert_eq!(login_facts(br#"{"primaryApiKey":"x"}"#).unwrap(), None);
+        assert!(login_facts(b"{not json").is_err());
     }
 
     #[test]
