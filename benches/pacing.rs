@@ -9,28 +9,20 @@
 //!    with pacing off: the difference is what pacing adds to a tool call.
 //! 3. `simulate --compare` over every built-in scenario, in process.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod support;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use pace_maker::pacing::policy::{self, PacingSettings, PolicyInput, ToolCall};
 use pace_maker::simulate::{self, policies::POLICY_NAMES, scenario};
 use pace_maker::store::Store;
 use pace_maker::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowReading};
+use support::{median, milliseconds, percentile, post_tool_use_payload, run_timed};
 
 const SESSION: &str = "d095304d-895a-4782-9633-22c1acc3ecef";
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn percentile(mut samples: Vec<Duration>, share: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() - 1) as f64 * share).round() as usize]
-}
 
 /// A day of readings ending at `now`, on pace (10 %/h in the 5-hour
 /// window, which resets in 3 h), oldest first.
@@ -122,47 +114,25 @@ fn bench_policy() {
         "policy::decide, {} snapshots and {} calls: median {:.1} µs, p90 {:.1} µs",
         snapshots.len(),
         calls.len(),
-        median(samples.clone()).as_secs_f64() * 1e6,
-        percentile(samples, 0.9).as_secs_f64() * 1e6
+        median(&samples).as_secs_f64() * 1e6,
+        percentile(&samples, 0.9).as_secs_f64() * 1e6
     );
 }
 
 fn spawn_hook(binary: &str, payload: &[u8], envs: &[(&str, &str)]) -> Duration {
-    let start = Instant::now();
-    let mut child = Command::new(binary)
-        .args(["hook", "post-tool-use"])
-        .envs(envs.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(payload)
-        .expect("payload");
-    let output = child.wait_with_output().expect("wait");
-    let elapsed = start.elapsed();
-    assert!(output.status.success());
-    assert!(output.stdout.is_empty(), "the hook printed (a sleep?)");
+    let (elapsed, stdout) = run_timed(
+        Command::new(binary)
+            .args(["hook", "post-tool-use"])
+            .envs(envs.iter().copied()),
+        payload,
+    );
+    assert!(stdout.is_empty(), "the hook printed (a sleep?)");
     elapsed
 }
 
 fn bench_hook() {
     let binary = env!("CARGO_BIN_EXE_pace-maker");
-    let fixtures = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/claude-code-2.1.330/hook-inputs-basic.jsonl"
-    );
-    let text = std::fs::read_to_string(fixtures).expect("fixture");
-    let payload = text
-        .lines()
-        .find(|line| line.contains("\"PostToolUse\""))
-        .expect("a PostToolUse payload")
-        .as_bytes()
-        .to_vec();
+    let payload = post_tool_use_payload();
     let dir = tempfile::tempdir().expect("temp dir");
     let home = dir.path().join("home");
     let tool_home = dir.path().join("tool-home");
@@ -214,21 +184,21 @@ fn bench_hook() {
         on.push(spawn_hook(binary, &payload, &paced));
         off.push(spawn_hook(binary, &payload, &unpaced));
     }
-    let (on_median, off_median) = (median(on.clone()), median(off.clone()));
+    let (on_median, off_median) = (median(&on), median(&off));
     println!("hook post-tool-use on a store with a dense day ({runs} runs each, interleaved):");
     println!(
         "  pacing on   median {:.2} ms  p90 {:.2} ms",
-        on_median.as_secs_f64() * 1e3,
-        percentile(on, 0.9).as_secs_f64() * 1e3
+        milliseconds(on_median),
+        milliseconds(percentile(&on, 0.9))
     );
     println!(
         "  pacing off  median {:.2} ms  p90 {:.2} ms",
-        off_median.as_secs_f64() * 1e3,
-        percentile(off, 0.9).as_secs_f64() * 1e3
+        milliseconds(off_median),
+        milliseconds(percentile(&off, 0.9))
     );
     println!(
         "  pacing adds {:.2} ms (median difference)",
-        (on_median.as_secs_f64() - off_median.as_secs_f64()) * 1e3
+        milliseconds(on_median) - milliseconds(off_median)
     );
 }
 
@@ -246,7 +216,7 @@ fn bench_simulate() {
         "simulate --compare ({} scenarios x {} policies): median {:.1} ms",
         scenarios.len(),
         POLICY_NAMES.len(),
-        median(samples).as_secs_f64() * 1e3
+        milliseconds(median(&samples))
     );
 }
 

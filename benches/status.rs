@@ -10,12 +10,15 @@
 //! queries, output), interleaved with `/bin/true` so machine noise hits all
 //! alike, and the medians are printed.
 
-use std::process::{Command, Stdio};
+mod support;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use pace_maker::store::Store;
 use rand::{Rng, SeedableRng};
 use rusqlite::params;
+use support::{median, milliseconds, percentile, run_timed};
 
 const RUNS: usize = 200;
 const DAYS: i64 = 60;
@@ -151,37 +154,13 @@ fn fill(store: &mut Store, now_ms: i64) -> Filled {
 }
 
 fn spawn_once(program: &str, args: &[&str], envs: &[(&str, &std::path::Path)]) -> Duration {
-    let start = Instant::now();
-    let output = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .env_clear()
-        .envs(envs.iter().map(|(key, value)| (*key, *value)))
-        .env("TZ", "UTC")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("spawn");
-    let elapsed = start.elapsed();
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed: {output:?}"
-    );
-    elapsed
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn percentile(mut samples: Vec<Duration>, p: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() - 1) as f64 * p).round() as usize]
-}
-
-fn milliseconds(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1e3
+        .envs(envs.iter().copied())
+        .env("TZ", "UTC");
+    run_timed(&mut command, b"").0
 }
 
 fn main() {
@@ -230,8 +209,8 @@ fn main() {
     ] {
         println!(
             "{name:<26} median {:>7.3} ms  p90 {:>7.3} ms",
-            milliseconds(median(samples.clone())),
-            milliseconds(percentile(samples, 0.9))
+            milliseconds(median(&samples)),
+            milliseconds(percentile(&samples, 0.9))
         );
     }
 }

@@ -12,10 +12,14 @@
 //! `momentum.transcript_tail_bytes`, is scanned). `/bin/true`, spawned the
 //! same way and interleaved, is the floor.
 
+mod support;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::{milliseconds, percentile, run_timed};
 
 const RUNS: usize = 200;
 const TRANSCRIPT_BYTES: u64 = 500 * 1024 * 1024;
@@ -27,27 +31,10 @@ fn spawn_once(
     payload: &[u8],
     envs: &[(&str, &Path)],
 ) -> (Duration, Vec<u8>) {
-    let start = Instant::now();
-    let mut child = Command::new(program)
-        .args(args)
-        .envs(envs.iter().map(|(key, value)| (*key, *value)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    // /bin/true may exit before reading; a broken pipe is fine.
-    let _ = child.stdin.take().expect("stdin").write_all(payload);
-    let output = child.wait_with_output().expect("wait");
-    let elapsed = start.elapsed();
-    assert!(output.status.success(), "{program} failed");
-    (elapsed, output.stdout)
-}
-
-fn percentile(samples: &[Duration], fraction: f64) -> f64 {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    sorted[((sorted.len() - 1) as f64 * fraction).round() as usize].as_secs_f64() * 1e3
+    run_timed(
+        Command::new(program).args(args).envs(envs.iter().copied()),
+        payload,
+    )
 }
 
 fn assistant_tool_use(index: usize, input_bytes: usize) -> String {
@@ -199,9 +186,9 @@ fn main() {
         }
         println!(
             "{label:<44} median {:>7.3} ms  p90 {:>7.3} ms   (/bin/true median {:.3} ms)",
-            percentile(&hook, 0.5),
-            percentile(&hook, 0.9),
-            percentile(&floor, 0.5),
+            milliseconds(percentile(&hook, 0.5)),
+            milliseconds(percentile(&hook, 0.9)),
+            milliseconds(percentile(&floor, 0.5)),
         );
     };
     println!("runs: {RUNS} each, interleaved with /bin/true; every run blocks");
@@ -233,7 +220,7 @@ fn main() {
     println!(
         "{:<44} median {:>7.3} ms  p90 {:>7.3} ms",
         "in process: tail scan (worst) + spec parse",
-        percentile(&scan, 0.5),
-        percentile(&scan, 0.9),
+        milliseconds(percentile(&scan, 0.5)),
+        milliseconds(percentile(&scan, 0.9)),
     );
 }
