@@ -181,6 +181,13 @@ impl UsageSnapshot {
     }
 }
 
+/// The readings of one source, newest first. Without `INDEXED BY` the
+/// bundled SQLite (3.46) reads the whole table and sorts it to find the
+/// newest estimate: 3,000 page reads and 8 ms of `status` on 60 days of
+/// history.
+const OF_SOURCE_NEWEST_FIRST: &str = "FROM usage_snapshots INDEXED BY usage_snapshots_taken_at
+    WHERE source = ?1 ORDER BY taken_at DESC, id DESC";
+
 const COLUMNS: &str = "source, taken_at, five_hour_percent, five_hour_resets_at,
     seven_day_percent, seven_day_resets_at, seven_day_opus_percent, seven_day_opus_resets_at,
     seven_day_sonnet_percent, seven_day_sonnet_resets_at, raw_json";
@@ -245,7 +252,7 @@ pub fn latest(
 ) -> rusqlite::Result<Option<UsageSnapshot>> {
     connection
         .query_row(
-            &format!("SELECT {COLUMNS} FROM usage_snapshots WHERE source = ?1 ORDER BY taken_at DESC, id DESC LIMIT 1"),
+            &format!("SELECT {COLUMNS} {OF_SOURCE_NEWEST_FIRST} LIMIT 1"),
             [source.as_str()],
             from_row,
         )
@@ -324,6 +331,26 @@ mod tests {
             seven_day_sonnet: None,
             raw_json: Some("{}".into()),
         }
+    }
+
+    #[test]
+    fn the_latest_of_a_source_walks_the_time_index_instead_of_sorting_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
+        let plan: Vec<String> = store
+            .connection()
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT source {OF_SOURCE_NEWEST_FIRST} LIMIT 1"
+            ))
+            .unwrap()
+            .query_map(["estimate"], |row| row.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            vec!["SCAN usage_snapshots USING INDEX usage_snapshots_taken_at".to_string()]
+        );
     }
 
     #[test]
