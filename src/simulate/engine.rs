@@ -7,7 +7,11 @@
 //! context when it comes more than the cache TTL after the session's
 //! previous request. A window at 100 % refuses requests until it resets
 //! (a lockout). All random draws of a session come from its own generator,
-//! a fixed number per cycle, so every policy faces the same demand.
+//! a fixed number per cycle, one stream per 5-hour period: the k-th cycle
+//! of a period costs the same under every policy, however many cycles the
+//! policy ran before the period opened, so every policy faces the same
+//! demand and a comparison of two policies is not decided by which draws
+//! fell into which period.
 //!
 //! Usage is kept as one cumulative series; a window's utilization at any
 //! moment is the usage since its current period started (plus the run's
@@ -192,10 +196,16 @@ struct CycleDraw {
 
 struct SessionState<'a> {
     spec: &'a SessionSpec,
+    /// The scenario's seed and the session's index, which seed its draws.
+    seed: u64,
+    index: usize,
+    /// The draws of the current 5-hour period, and that period's index.
     rng: ChaCha8Rng,
+    rng_period: i64,
     start_ms: i64,
     end_ms: i64,
-    pending: Option<CycleDraw>,
+    /// The next request's draws, and the period they were drawn in.
+    pending: Option<(CycleDraw, i64)>,
     idle_done: bool,
     last_touch_ms: Option<i64>,
     /// The sleep decided at the session's last PostToolUse.
@@ -217,7 +227,14 @@ impl SessionState<'_> {
         self.spec.phases.len() - 1
     }
 
-    fn draw(&mut self, at_ms: i64) -> CycleDraw {
+    /// The next cycle's draws. Each 5-hour period of a session has its own
+    /// stream, so the k-th cycle of a period costs the same under every
+    /// policy, however many cycles a policy ran in the periods before.
+    fn draw(&mut self, at_ms: i64, period: i64) -> CycleDraw {
+        if period != self.rng_period {
+            self.rng = draw_stream(self.seed, self.index, period);
+            self.rng_period = period;
+        }
         let phase: Phase = self.spec.phases[self.phase_index(at_ms)].clone();
         let rng = &mut self.rng;
         let idle_roll = phase.idle_minutes.sample(rng);
@@ -231,6 +248,14 @@ impl SessionState<'_> {
             cost: phase.cost_percent.sample(rng),
         }
     }
+}
+
+/// The generator of one session's draws in one 5-hour period.
+fn draw_stream(seed: u64, session: usize, period: i64) -> ChaCha8Rng {
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(seed ^ (session as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    rng.set_stream(period as u64);
+    rng
 }
 
 /// Options that differ between a real run and the capacity run.
@@ -257,9 +282,10 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
         .enumerate()
         .map(|(index, spec)| SessionState {
             spec,
-            rng: ChaCha8Rng::seed_from_u64(
-                scenario.seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            ),
+            seed: scenario.seed,
+            index,
+            rng: draw_stream(scenario.seed, index, 0),
+            rng_period: 0,
             start_ms: start_ms + (spec.start_minutes * MINUTE_MS as f64) as i64,
             end_ms: (start_ms + (spec.end_minutes * MINUTE_MS as f64) as i64).min(end_ms),
             pending: None,
@@ -325,11 +351,19 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                 if now >= session.end_ms {
                     continue;
                 }
+                let period = usage.windows[0].period_index(now);
                 let draw = match session.pending {
-                    Some(draw) => draw,
+                    // A request held back (idle, locked out) into a new
+                    // period is that period's first: it draws from its stream.
+                    Some((draw, drawn_in)) if drawn_in == period => draw,
+                    Some(_) => {
+                        let draw = session.draw(now, period);
+                        session.pending = Some((draw, period));
+                        draw
+                    }
                     None => {
-                        let draw = session.draw(now);
-                        session.pending = Some(draw);
+                        let draw = session.draw(now, period);
+                        session.pending = Some((draw, period));
                         session.idle_done = false;
                         draw
                     }
@@ -558,6 +592,77 @@ mod tests {
         let second = run(&scenario, &mut NoPacing, options);
         assert_eq!(first.requests, second.requests);
         assert!(first.completed[0] > 500);
+    }
+
+    /// Sleeps a fixed time after every call.
+    struct Sleeper(i64);
+
+    impl crate::simulate::policies::Pacer for Sleeper {
+        fn name(&self) -> &'static str {
+            "sleeper"
+        }
+
+        fn delay_ms(&mut self, _view: &View<'_>) -> i64 {
+            self.0
+        }
+    }
+
+    /// The costs of a run's requests, per 5-hour period.
+    fn costs_by_period(trace: &Trace) -> Vec<Vec<f64>> {
+        let five = trace.usage.windows[0];
+        let mut periods: Vec<Vec<f64>> = Vec::new();
+        for request in &trace.requests {
+            let period = five.period_index(request.at_ms) as usize;
+            periods.resize(periods.len().max(period + 1), Vec::new());
+            periods[period].push(request.cost - request.rebuild);
+        }
+        periods
+    }
+
+    #[test]
+    fn the_k_th_cycle_of_a_period_costs_the_same_however_many_cycles_came_before() {
+        let scenario = scenario::find("steady-heavy").unwrap();
+        let options = Options {
+            limits: false,
+            target_percent: 95.0,
+        };
+        let fast = costs_by_period(&run(&scenario, &mut NoPacing, options));
+        let slow = costs_by_period(&run(&scenario, &mut Sleeper(20_000), options));
+        assert_eq!(fast.len(), 2);
+        assert_eq!(slow.len(), 2);
+        for (fast, slow) in fast.iter().zip(&slow) {
+            // The slow run does fewer cycles in each period, and the ones
+            // it does are the fast run's first ones.
+            assert!(slow.len() < fast.len());
+            assert_eq!(slow[..], fast[..slow.len()]);
+        }
+    }
+
+    #[test]
+    fn a_request_held_past_a_reset_draws_from_the_new_period() {
+        let scenario = scenario::find("steady-heavy").unwrap();
+        let options = Options {
+            limits: true,
+            target_percent: 95.0,
+        };
+        // Without pacing the first period ends locked out, its next request
+        // waiting for the reset; with limits off nothing waits.
+        let locked = run(&scenario, &mut NoPacing, options);
+        assert!(!locked.lockouts.is_empty());
+        let free = run(
+            &scenario,
+            &mut NoPacing,
+            Options {
+                limits: false,
+                ..options
+            },
+        );
+        let (locked, free) = (costs_by_period(&locked), costs_by_period(&free));
+        // (The first request after the lockout also rebuilds the cache;
+        // its cost less the rebuild may differ in the last bit.)
+        for (locked, free) in locked[1].iter().zip(&free[1]).take(10) {
+            assert!((locked - free).abs() < 1e-12, "{locked} against {free}");
+        }
     }
 
     #[test]
