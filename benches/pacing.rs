@@ -3,7 +3,8 @@
 //!
 //! 1. The pure policy on a dense day of history (a status-line reading
 //!    every 30 s, an API reading every 5 min, an estimate every minute,
-//!    and a tool call every 40 s): the median of many calls.
+//!    and a tool call every 40 s, in this session and in two others): the
+//!    median of many calls.
 //! 2. The whole `pace-maker hook post-tool-use` process on a store holding
 //!    that day, with pacing on (the history is on pace, so no sleep) and
 //!    with pacing off: the difference is what pacing adds to a tool call.
@@ -21,6 +22,8 @@ use pace_maker::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowRea
 use support::{median, milliseconds, percentile, post_tool_use_payload, run_timed};
 
 const SESSION: &str = "d095304d-895a-4782-9633-22c1acc3ecef";
+/// Two more sessions on the account, calling as often.
+const OTHERS: [&str; 2] = ["other-session-1", "other-session-2"];
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 
@@ -93,10 +96,13 @@ fn bench_policy() {
     let snapshots = dense_day(now);
     let calls = day_of_calls(now);
     let settings = PacingSettings::default();
+    let recent = &calls[calls.partition_point(|call| call.at_ms < now - HOUR)..];
+    let others = [recent, recent];
     let input = PolicyInput {
         now_ms: now,
         snapshots: &snapshots,
         calls: &calls,
+        other_sessions: &others,
         tool_duration_ms: Some(1000),
         cache_ttl_seconds: 300,
         settings: &settings,
@@ -111,9 +117,10 @@ fn bench_policy() {
         samples.push(start.elapsed());
     }
     println!(
-        "policy::decide, {} snapshots and {} calls: median {:.1} µs, p90 {:.1} µs",
+        "policy::decide, {} snapshots, {} calls and 2 x {} of other sessions: median {:.1} µs, p90 {:.1} µs",
         snapshots.len(),
         calls.len(),
+        recent.len(),
         median(&samples).as_secs_f64() * 1e6,
         percentile(&samples, 0.9).as_secs_f64() * 1e6
     );
@@ -148,11 +155,13 @@ fn bench_hook() {
                     snapshot::insert(transaction, reading)?;
                 }
                 for call in &calls[..calls.len() - 1] {
-                    transaction.execute(
-                        "INSERT INTO tool_calls (session_id, at, tool_name, delay_ms)
-                         VALUES (?1, ?2, 'Bash', ?3)",
-                        rusqlite::params![SESSION, call.at_ms, call.delay_ms],
-                    )?;
+                    for session in std::iter::once(SESSION).chain(OTHERS) {
+                        transaction.execute(
+                            "INSERT INTO tool_calls (session_id, at, tool_name, delay_ms)
+                             VALUES (?1, ?2, 'Bash', ?3)",
+                            rusqlite::params![session, call.at_ms, call.delay_ms],
+                        )?;
+                    }
                     transaction.execute(
                         "INSERT INTO pacing_decisions (session_id, decided_at, delay_ms, reason)
                          VALUES (?1, ?2, ?3, 'bench')",

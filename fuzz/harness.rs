@@ -107,10 +107,12 @@ fn pace(snapshots: &[UsageSnapshot], now_ms: i64, tool_duration_ms: Option<i64>)
             delay_ms: 0,
         },
     ];
+    let other: [&[ToolCall]; 1] = [&calls[..1]];
     let decision = policy::decide(&PolicyInput {
         now_ms,
         snapshots,
         calls: &calls,
+        other_sessions: &other,
         tool_duration_ms,
         cache_ttl_seconds: 300,
         settings: &settings,

@@ -422,6 +422,7 @@ fn assess(
         now_ms,
         snapshots: history,
         calls: &[],
+        other_sessions: &[],
         tool_duration_ms: None,
         cache_ttl_seconds: config.pacing.default_cache_ttl_seconds,
         settings: &settings,

@@ -48,6 +48,7 @@ pub fn history_chart(
                     now_ms: snapshot.taken_at_ms,
                     snapshots: std::slice::from_ref(snapshot),
                     calls: &[],
+                    other_sessions: &[],
                     tool_duration_ms: None,
                     cache_ttl_seconds: config.pacing.default_cache_ttl_seconds,
                     settings: &settings,

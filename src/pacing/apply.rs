@@ -7,6 +7,7 @@
 //! in force. Only a delay at least `pacing.message_threshold_seconds` long
 //! prints a reply; everything else leaves stdout empty.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -19,6 +20,8 @@ use crate::usage::snapshot::{self, UsageSnapshot, WindowKind, META_PROMPT_CACHE_
 
 /// The longest stretch of history the policy reads.
 const HISTORY_MS: i64 = policy::SEVEN_DAY_LOOKBACK_SECONDS * 1000;
+/// The most calls of other sessions one hook reads.
+const OTHER_SESSIONS_MAX_CALLS: i64 = 2000;
 /// History this recent is read in full.
 const FULL_HISTORY_MS: i64 = 2 * 3_600_000;
 /// Older history keeps one snapshot per source and this many milliseconds.
@@ -56,10 +59,12 @@ pub fn post_tool_use(
         context.store.meta(META_PROMPT_CACHE_TTL_SECONDS)?,
         context.config.pacing.default_cache_ttl_seconds,
     );
+    let others: Vec<&[ToolCall]> = inputs.others.iter().map(Vec::as_slice).collect();
     let decision = policy::decide(&PolicyInput {
         now_ms,
         snapshots: &inputs.snapshots,
         calls: &inputs.calls,
+        other_sessions: &others,
         tool_duration_ms: tool_duration_ms.map(|ms| ms.min(i64::MAX as u64) as i64),
         cache_ttl_seconds,
         settings: &settings,
@@ -85,10 +90,14 @@ pub fn post_tool_use(
 pub struct Inputs {
     pub snapshots: Vec<UsageSnapshot>,
     pub calls: Vec<ToolCall>,
+    /// The other sessions' tool calls of the last `OTHER_SESSIONS_HISTORY_MS`, one
+    /// list per session, each in time order.
+    pub others: Vec<Vec<ToolCall>>,
 }
 
-/// Reads a day of snapshots (plus the staleness allowance) and the
-/// session's tool calls of the same day, each with the delay decided then.
+/// Reads a day of snapshots (plus the staleness allowance), the session's
+/// tool calls of the same day, each with the delay decided then, and the
+/// other sessions' recent calls.
 /// Snapshots older than two hours are thinned to one per source and ten
 /// minutes: only the weekly burn rate looks that far back, and a status
 /// line can write one every few seconds.
@@ -120,7 +129,50 @@ pub fn load_inputs(
         })?
         .collect::<Result<Vec<_>, _>>()
         .context("cannot read the session's tool calls")?;
-    Ok(Inputs { snapshots, calls })
+    let others = other_sessions_calls(connection, session_id, now_ms)?;
+    Ok(Inputs {
+        snapshots,
+        calls,
+        others,
+    })
+}
+
+/// The other sessions' calls of the last `OTHER_SESSIONS_HISTORY_MS`, at
+/// most the newest `OTHER_SESSIONS_MAX_CALLS` of them (a bound on the hook's
+/// cost however many sessions run), one time-ordered list per session.
+fn other_sessions_calls(
+    connection: &Connection,
+    session_id: &str,
+    now_ms: i64,
+) -> anyhow::Result<Vec<Vec<ToolCall>>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT session_id, at, delay_ms FROM tool_calls INDEXED BY tool_calls_at
+         WHERE at >= ?2 AND at <= ?3 AND session_id <> ?1
+         ORDER BY at DESC LIMIT ?4",
+    )?;
+    let mut by_session: BTreeMap<String, Vec<ToolCall>> = BTreeMap::new();
+    let mut rows = statement.query(params![
+        session_id,
+        now_ms - policy::OTHER_SESSIONS_HISTORY_MS,
+        now_ms,
+        OTHER_SESSIONS_MAX_CALLS
+    ])?;
+    while let Some(row) = rows
+        .next()
+        .context("cannot read the other sessions' tool calls")?
+    {
+        by_session.entry(row.get(0)?).or_default().push(ToolCall {
+            at_ms: row.get(1)?,
+            delay_ms: row.get(2)?,
+        });
+    }
+    Ok(by_session
+        .into_values()
+        .map(|mut calls| {
+            calls.reverse();
+            calls
+        })
+        .collect())
 }
 
 /// Whether some official reading is at most `stale_ms` old.
@@ -227,7 +279,8 @@ mod tests {
     use crate::usage::snapshot::{SnapshotSource, WindowReading};
 
     #[test]
-    fn inputs_keep_two_hours_in_full_thin_the_rest_and_read_the_sessions_calls() {
+    fn inputs_keep_two_hours_in_full_thin_the_rest_and_read_the_sessions_calls_and_the_others_last_hour(
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
         let now = 100 * 3_600_000;
@@ -257,14 +310,31 @@ mod tests {
                         [at, delay],
                     )?;
                 }
-                transaction.execute(
-                    "INSERT INTO tool_calls (session_id, at, tool_name) VALUES ('other', ?1, 'Bash')",
-                    [now - 10_000],
-                )?;
+                // Other sessions: only their last hour is read.
+                for (session, at, delay) in [
+                    ("other", now - 10_000, 0),
+                    ("other", now - 50_000, 20_000),
+                    ("other", now - 2 * 3_600_000, 9_000),
+                    ("third", now - 20_000, 4_000),
+                ] {
+                    transaction.execute(
+                        "INSERT INTO tool_calls (session_id, at, tool_name, delay_ms)
+                         VALUES (?1, ?2, 'Bash', ?3)",
+                        params![session, at, delay],
+                    )?;
+                }
                 Ok(())
             })
             .unwrap();
         let inputs = load_inputs(store.connection(), "s", now, 900_000).unwrap();
+        let call = |at_ms, delay_ms| ToolCall { at_ms, delay_ms };
+        assert_eq!(
+            inputs.others,
+            vec![
+                vec![call(now - 50_000, 20_000), call(now - 10_000, 0)],
+                vec![call(now - 20_000, 4_000)],
+            ]
+        );
         let recent = inputs
             .snapshots
             .iter()

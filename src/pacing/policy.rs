@@ -13,11 +13,16 @@
 //!   steep rate. Thirty minutes is the measured trade-off: shorter follows
 //!   a burst's end sooner (calm work is not slowed for a burst that is
 //!   over), longer changes the delay less often.
-//! - Part of that span the session slept in pace-maker's own delays. The
-//!   *unpaced* rate `D = b / (1 - slept share)` is the rate the mission runs
-//!   at when left alone. Projecting `D`, not `b`, is what keeps the policy
-//!   from oscillating: the sleeps that brought the mission on pace do not
-//!   make it look as if no sleep were needed.
+//! - Part of that span the account's sessions slept in pace-maker's own
+//!   delays (this session's calls, and the other sessions' recent ones
+//!   when the caller knows them). The *unpaced* rate
+//!   `D = b / (1 - slept share)` is the rate the mission runs at when left
+//!   alone. Projecting `D`, not `b`, is what keeps the policy from
+//!   oscillating: the sleeps that brought the mission on pace do not make
+//!   it look as if no sleep were needed. Counting the other sessions'
+//!   sleeps is what makes a session that joins a paced account slow down
+//!   with the others at once, instead of running free on a rate they hold
+//!   down until its own sleeps fill the span.
 //! - The utilization now, `U`, is the freshest reading carried forward at
 //!   `D` times the share of the time since that the session did not sleep:
 //!   a reading up to a poll interval old still sees a lull in the delays.
@@ -51,6 +56,10 @@ use crate::usage::snapshot::{SnapshotSource, UsageSnapshot, WindowKind, WindowRe
 /// How far back the burn rate of the 5-hour window is measured (see the
 /// module documentation for why 30 minutes).
 pub const FIVE_HOUR_LOOKBACK_SECONDS: i64 = 1800;
+/// How far back callers pass the other sessions' calls: twice the 5-hour
+/// window's lookback. A whole day of every session's calls, for the weekly
+/// window's span, would cost the hook more than it tells.
+pub const OTHER_SESSIONS_HISTORY_MS: i64 = 2 * FIVE_HOUR_LOOKBACK_SECONDS * 1000;
 /// The shortest span a 5-hour burn rate is divided by.
 pub const FIVE_HOUR_MIN_SPAN_SECONDS: i64 = 900;
 /// How far back the burn rate of the weekly window is measured: a whole
@@ -151,6 +160,10 @@ pub struct PolicyInput<'a> {
     /// This session's recent tool calls, oldest first; the current call
     /// last (at `now_ms`, delay 0).
     pub calls: &'a [ToolCall],
+    /// The other sessions' recent tool calls on this account, each oldest
+    /// first (empty when unknown): their sleeps count in the account's
+    /// sleep share, so a session that just joined paces like the others.
+    pub other_sessions: &'a [&'a [ToolCall]],
     /// How long the tool that just finished ran, when Claude Code said.
     pub tool_duration_ms: Option<i64>,
     /// The prompt-cache time-to-live in force.
@@ -648,7 +661,16 @@ pub fn assess(
         start_ms,
         taken_at_ms,
     );
-    let sleep_share = activity(input.calls, then_ms, taken_at_ms).sleep_share();
+    // The account's sleep share: a session that just joined has slept
+    // little itself, but the rate it sees is already held down by the
+    // others' sleeps.
+    let mut span = activity(input.calls, then_ms, taken_at_ms);
+    for other in input.other_sessions {
+        let theirs = activity(other, then_ms, taken_at_ms);
+        span.work_ms += theirs.work_ms;
+        span.sleep_ms += theirs.sleep_ms;
+    }
+    let sleep_share = span.sleep_share();
     let unpaced_per_ms = burn_per_ms / (1.0 - sleep_share);
     // Since the reading the session ran at its own recent speed: carry the
     // reading forward with the unpaced rate less what it slept since, so a

@@ -26,7 +26,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::policies::{Pacer, View};
 use super::scenario::{Phase, Scenario, SessionSpec};
-use crate::pacing::policy::ToolCall;
+use crate::pacing::policy::{ToolCall, OTHER_SESSIONS_HISTORY_MS};
 use crate::usage::snapshot::{SnapshotSource, UsageSnapshot, WindowKind, WindowReading};
 
 const MINUTE_MS: i64 = 60_000;
@@ -434,27 +434,41 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                 );
             }
             Event::PostToolUse(index) => {
-                let session = &mut sessions[index];
                 trace.completed[index] += 1;
-                session.calls.push(ToolCall {
+                sessions[index].calls.push(ToolCall {
                     at_ms: now,
                     delay_ms: 0,
                 });
-                let keep_from = session
-                    .calls
-                    .partition_point(|call| call.at_ms < now - VIEW_HISTORY_MS);
                 let history_from = trace
                     .snapshots
                     .partition_point(|snapshot| snapshot.taken_at_ms < now - VIEW_HISTORY_MS);
+                let since = |calls: &[ToolCall], span_ms: i64| {
+                    calls.partition_point(|call| call.at_ms < now - span_ms)
+                };
+                // What the hook reads: the other sessions' last hour.
+                let others: Vec<&[ToolCall]> = sessions
+                    .iter()
+                    .enumerate()
+                    .filter(|(other, _)| *other != index)
+                    .map(|(_, other)| {
+                        &other.calls[since(&other.calls, OTHER_SESSIONS_HISTORY_MS)..]
+                    })
+                    .filter(|calls| !calls.is_empty())
+                    .collect();
+                let session = &sessions[index];
+                let keep_from = since(&session.calls, VIEW_HISTORY_MS);
                 let view = View {
                     now_ms: now,
                     session: index,
                     snapshots: &trace.snapshots[history_from..],
                     calls: &session.calls[keep_from..],
+                    other_sessions: &others,
                     tool_duration_ms: session.tool_ms,
                     cache_ttl_seconds: ttl_seconds,
                 };
                 let delay_ms = pacer.delay_ms(&view).max(0);
+                drop(others);
+                let session = &mut sessions[index];
                 if let Some(last) = session.calls.last_mut() {
                     last.delay_ms = delay_ms;
                 }

@@ -20,6 +20,8 @@ pub struct View<'a> {
     pub snapshots: &'a [UsageSnapshot],
     /// This session's recent calls, the current one last.
     pub calls: &'a [ToolCall],
+    /// The other sessions' recent calls.
+    pub other_sessions: &'a [&'a [ToolCall]],
     pub tool_duration_ms: i64,
     pub cache_ttl_seconds: u64,
 }
@@ -61,6 +63,7 @@ impl Pacer for PaceMaker {
             now_ms: view.now_ms,
             snapshots: view.snapshots,
             calls: view.calls,
+            other_sessions: view.other_sessions,
             tool_duration_ms: Some(view.tool_duration_ms),
             cache_ttl_seconds: view.cache_ttl_seconds,
             settings: &self.settings,
@@ -292,6 +295,7 @@ mod tests {
             session: 0,
             snapshots,
             calls: &[],
+            other_sessions: &[],
             tool_duration_ms: 1000,
             cache_ttl_seconds: 300,
         }

@@ -77,6 +77,7 @@ fn decide_with(
         now_ms: NOW,
         snapshots,
         calls,
+        other_sessions: &[],
         tool_duration_ms: Some(1000),
         cache_ttl_seconds: ttl_seconds,
         settings,
@@ -215,6 +216,60 @@ fn the_sessions_own_sleep_is_taken_out_of_the_burn_rate() {
     );
     // 30 s work per cycle, stretch 60 / 11.67 = 5.14: 124 s of sleep.
     assert_eq!(rested.delay_ms, 124_000);
+}
+
+#[test]
+fn a_session_that_just_joined_counts_the_other_sessions_sleep() {
+    // Two sessions held the account at 30 % an hour by sleeping half of
+    // each minute. A third joins: its own three calls have no sleep.
+    let resets = NOW + 3 * HOUR;
+    let history = five_hour_history(resets, &[(60, 30.0), (30, 45.0), (0, 60.0)]);
+    let newcomer = steady_calls(2 * MINUTE, 60_000, 0);
+    let alone = decide_with(&history, &newcomer, 300, &only_five_hour());
+    // Alone it takes the held-down rate for its own: 60 + 30 x 3 = 150 %
+    // projected, so it sleeps, but far less than the others do.
+    let alone_window = alone.reason.window.unwrap();
+    assert!(
+        (alone_window.unpaced_percent_per_hour - 30.0).abs() < 1.0,
+        "{alone_window:?}"
+    );
+    let paced = steady_calls(HOUR, 60_000, 30_000);
+    let others: [&[ToolCall]; 2] = [&paced, &paced];
+    let joined = decide(&PolicyInput {
+        now_ms: NOW,
+        snapshots: &history,
+        calls: &newcomer,
+        other_sessions: &others,
+        tool_duration_ms: Some(1000),
+        cache_ttl_seconds: 300,
+        settings: &only_five_hour(),
+    });
+    let window = joined.reason.window.unwrap();
+    // With the others' sleeps the account's unpaced rate is about 60 %
+    // an hour (a fifth of the span is the newcomer's unslept work), and
+    // the newcomer slows like the others.
+    assert!(
+        window.unpaced_percent_per_hour > 50.0 && window.unpaced_percent_per_hour <= 60.0,
+        "{window:?}"
+    );
+    assert!(
+        joined.delay_ms > 2 * alone.delay_ms,
+        "{} against {} alone",
+        joined.delay_ms,
+        alone.delay_ms
+    );
+    // A session with a full history of its own is not moved by others
+    // that paced the same way.
+    let settled = decide(&PolicyInput {
+        now_ms: NOW,
+        snapshots: &history,
+        calls: &paced,
+        other_sessions: &others,
+        tool_duration_ms: Some(1000),
+        cache_ttl_seconds: 300,
+        settings: &only_five_hour(),
+    });
+    assert_eq!(settled.delay_ms, 124_000);
 }
 
 #[test]
@@ -607,6 +662,7 @@ proptest! {
             now_ms: NOW,
             snapshots: &history,
             calls: &calls,
+            other_sessions: &[],
             tool_duration_ms: Some(tool),
             cache_ttl_seconds: ttl,
             settings: &settings,
