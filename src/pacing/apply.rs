@@ -7,7 +7,6 @@
 //! in force. Only a delay at least `pacing.message_threshold_seconds` long
 //! prints a reply; everything else leaves stdout empty.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -20,8 +19,12 @@ use crate::usage::snapshot::{self, UsageSnapshot, WindowKind, META_PROMPT_CACHE_
 
 /// The longest stretch of history the policy reads.
 const HISTORY_MS: i64 = policy::SEVEN_DAY_LOOKBACK_SECONDS * 1000;
-/// The most calls of other sessions one hook reads.
+/// About the most calls of other sessions one hook reads ...
 const OTHER_SESSIONS_MAX_CALLS: i64 = 2000;
+/// ... from at most this many other sessions ...
+const OTHER_SESSIONS_MAX: i64 = 64;
+/// ... and never fewer than this many calls of each.
+const OTHER_SESSION_MIN_CALLS: i64 = 30;
 /// History this recent is read in full.
 const FULL_HISTORY_MS: i64 = 2 * 3_600_000;
 /// Older history keeps one snapshot per source and this many milliseconds.
@@ -137,42 +140,56 @@ pub fn load_inputs(
     })
 }
 
-/// The other sessions' calls of the last `OTHER_SESSIONS_HISTORY_MS`, at
-/// most the newest `OTHER_SESSIONS_MAX_CALLS` of them (a bound on the hook's
-/// cost however many sessions run), one time-ordered list per session.
+/// The other sessions' calls of the last `OTHER_SESSIONS_HISTORY_MS`, one
+/// time-ordered list per session (by session id). The sessions come from
+/// their last activity, and each one's calls from its own (session, time)
+/// index, newest first: this session's calls are never scanned, and however
+/// many sessions run, a hook reads at most about `OTHER_SESSIONS_MAX_CALLS`
+/// rows (each of the busiest `OTHER_SESSIONS_MAX` sessions gets an equal
+/// share, at least `OTHER_SESSION_MIN_CALLS`).
 fn other_sessions_calls(
     connection: &Connection,
     session_id: &str,
     now_ms: i64,
 ) -> anyhow::Result<Vec<Vec<ToolCall>>> {
-    let mut statement = connection.prepare_cached(
-        "SELECT session_id, at, delay_ms FROM tool_calls INDEXED BY tool_calls_at
-         WHERE at >= ?2 AND at <= ?3 AND session_id <> ?1
+    let since = now_ms - policy::OTHER_SESSIONS_HISTORY_MS;
+    let mut sessions = connection.prepare_cached(
+        "SELECT id FROM sessions
+         WHERE last_activity_at >= ?2 AND id <> ?1
+         ORDER BY id LIMIT ?3",
+    )?;
+    let ids = sessions
+        .query_map(params![session_id, since, OTHER_SESSIONS_MAX], |row| {
+            row.get::<_, String>(0)
+        })?
+        .collect::<Result<Vec<_>, _>>()
+        .context("cannot read the other sessions")?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let share = (OTHER_SESSIONS_MAX_CALLS / ids.len() as i64).max(OTHER_SESSION_MIN_CALLS);
+    let mut calls = connection.prepare_cached(
+        "SELECT at, delay_ms FROM tool_calls
+         WHERE session_id = ?1 AND at >= ?2 AND at <= ?3
          ORDER BY at DESC LIMIT ?4",
     )?;
-    let mut by_session: BTreeMap<String, Vec<ToolCall>> = BTreeMap::new();
-    let mut rows = statement.query(params![
-        session_id,
-        now_ms - policy::OTHER_SESSIONS_HISTORY_MS,
-        now_ms,
-        OTHER_SESSIONS_MAX_CALLS
-    ])?;
-    while let Some(row) = rows
-        .next()
-        .context("cannot read the other sessions' tool calls")?
-    {
-        by_session.entry(row.get(0)?).or_default().push(ToolCall {
-            at_ms: row.get(1)?,
-            delay_ms: row.get(2)?,
-        });
+    let mut others = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let mut theirs = calls
+            .query_map(params![id, since, now_ms, share], |row| {
+                Ok(ToolCall {
+                    at_ms: row.get(0)?,
+                    delay_ms: row.get(1)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()
+            .context("cannot read the other sessions' tool calls")?;
+        if !theirs.is_empty() {
+            theirs.reverse();
+            others.push(theirs);
+        }
     }
-    Ok(by_session
-        .into_values()
-        .map(|mut calls| {
-            calls.reverse();
-            calls
-        })
-        .collect())
+    Ok(others)
 }
 
 /// Whether some official reading is at most `stale_ms` old.
@@ -308,6 +325,19 @@ mod tests {
                         "INSERT INTO tool_calls (session_id, at, tool_name, delay_ms)
                          VALUES ('s', ?1, 'Bash', ?2)",
                         [at, delay],
+                    )?;
+                }
+                // The sessions table says who was active; "gone" was not
+                // in the last hour.
+                for (session, active) in [
+                    ("s", now),
+                    ("other", now - 10_000),
+                    ("third", now - 20_000),
+                    ("gone", now - 2 * 3_600_000),
+                ] {
+                    transaction.execute(
+                        "INSERT INTO sessions (id, started_at, last_activity_at) VALUES (?1, ?2, ?2)",
+                        params![session, active],
                     )?;
                 }
                 // Other sessions: only their last hour is read.
