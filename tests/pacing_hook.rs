@@ -336,3 +336,61 @@ fn with_stale_official_figures_the_hook_paces_on_the_calibrated_local_estimate()
         0
     );
 }
+
+/// Two other sessions that each called every minute of the last hour and
+/// slept `sleep_s` seconds after each call.
+fn store_other_sessions(sandbox: &Sandbox, sleep_s: i64) {
+    let now = now_ms();
+    let mut store = Store::open(&sandbox.store_path(), Duration::from_secs(2)).unwrap();
+    store
+        .write(|tx| {
+            for other in ["other-session-1", "other-session-2"] {
+                tx.execute(
+                    "INSERT INTO sessions (id, started_at, last_activity_at) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![other, now - 60 * MINUTE_MS, now - MINUTE_MS],
+                )?;
+                for minutes_ago in (1..=60).rev() {
+                    tx.execute(
+                        "INSERT INTO tool_calls (session_id, at, tool_name, delay_ms)
+                         VALUES (?1, ?2, 'Bash', ?3)",
+                        rusqlite::params![other, now - minutes_ago * MINUTE_MS, sleep_s * 1000],
+                    )?;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_session_joining_a_paced_account_paces_with_the_others_sleeps() {
+    // 10 %/h observed, 30 % two hours in: alone that lands at 60 %.
+    let history = [(60, 20.0), (30, 25.0), (0, 30.0)];
+    let alone = Sandbox::new();
+    store_history(&alone, &history);
+    alone
+        .hook("post-tool-use", post_tool_use())
+        .success()
+        .stdout("");
+    assert_eq!(decisions(&alone)[0].delay_ms, 0);
+    // The same rise, held down by two sessions that slept 50 s of every
+    // minute: left alone the account would burn about six times as fast.
+    let joined = Sandbox::new();
+    store_history(&joined, &history);
+    store_other_sessions(&joined, 50);
+    joined
+        .command()
+        .args(["hook", "post-tool-use"])
+        .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "1")
+        .write_stdin(post_tool_use())
+        .assert()
+        .success()
+        .stdout("");
+    let recorded = decisions(&joined);
+    assert_eq!(recorded[0].delay_ms, 1000);
+    assert!(
+        recorded[0].reason.starts_with("ahead:"),
+        "{}",
+        recorded[0].reason
+    );
+}

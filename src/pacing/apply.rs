@@ -141,12 +141,13 @@ pub fn load_inputs(
 }
 
 /// The other sessions' calls of the last `OTHER_SESSIONS_HISTORY_MS`, one
-/// time-ordered list per session (by session id). The sessions come from
-/// their last activity, and each one's calls from its own (session, time)
-/// index, newest first: this session's calls are never scanned, and however
-/// many sessions run, a hook reads at most about `OTHER_SESSIONS_MAX_CALLS`
-/// rows (each of the busiest `OTHER_SESSIONS_MAX` sessions gets an equal
-/// share, at least `OTHER_SESSION_MIN_CALLS`).
+/// time-ordered list per session, the most recently active first. The
+/// sessions come from their last activity, and each one's calls from its
+/// own (session, time) index, newest first: this session's calls are never
+/// scanned, and however many sessions run, a hook reads at most about
+/// `OTHER_SESSIONS_MAX_CALLS` rows (each of the `OTHER_SESSIONS_MAX` most
+/// recently active sessions gets an equal share, at least
+/// `OTHER_SESSION_MIN_CALLS`).
 fn other_sessions_calls(
     connection: &Connection,
     session_id: &str,
@@ -156,7 +157,7 @@ fn other_sessions_calls(
     let mut sessions = connection.prepare_cached(
         "SELECT id FROM sessions
          WHERE last_activity_at >= ?2 AND id <> ?1
-         ORDER BY id LIMIT ?3",
+         ORDER BY last_activity_at DESC, id LIMIT ?3",
     )?;
     let ids = sessions
         .query_map(params![session_id, since, OTHER_SESSIONS_MAX], |row| {
