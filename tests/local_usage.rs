@@ -4,6 +4,8 @@
 //! half-written and invalid lines) checked for nothing counted twice and
 //! nothing lost.
 
+mod support;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +17,7 @@ use pace_maker::local_usage::load::{load, LoadFilter};
 use pace_maker::local_usage::report::{daily, Period};
 use pace_maker::local_usage::scanner::{scan, ScanOptions, ScanSummary};
 use pace_maker::store::Store;
+use support::five_dollar_reply;
 
 struct Sandbox {
     _dir: tempfile::TempDir,
@@ -397,15 +400,6 @@ fn the_report_command_prints_ccusage_shaped_json() {
     assert_eq!(block_tokens, manifest.total.total());
     let sessions = run("session");
     assert_eq!(sessions["totals"]["totalTokens"], manifest.total.total());
-}
-
-/// A reply at `at_ms` of a million fresh input tokens on Opus 4.5: $5.00.
-fn five_dollar_reply(id: &str, at_ms: i64) -> String {
-    let at = jiff::Timestamp::from_millisecond(at_ms).unwrap();
-    format!(
-        r#"{{"isSidechain":false,"message":{{"id":"msg_{id}","model":"claude-opus-4-5-20251101","usage":{{"input_tokens":1000000,"output_tokens":0}}}},"requestId":"req_{id}","type":"assistant","timestamp":"{}","sessionId":"s","version":"2.1.330"}}"#,
-        at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-    )
 }
 
 #[test]

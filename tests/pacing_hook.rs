@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use pace_maker::store::Store;
 use pace_maker::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowReading};
-use support::{fixture_lines, Sandbox};
+use support::{five_dollar_reply, fixture_lines, Sandbox};
 
 const SESSION: &str = "d095304d-895a-4782-9633-22c1acc3ecef";
 const MINUTE_MS: i64 = 60_000;
@@ -19,6 +19,17 @@ fn post_tool_use() -> String {
         .into_iter()
         .find(|line| line.contains("\"PostToolUse\""))
         .expect("the fixture has a PostToolUse")
+}
+
+/// Runs the PostToolUse hook with `pacing.max_delay_seconds` set, so a
+/// pause is short enough to wait for.
+fn hook_with_max_delay(sandbox: &Sandbox, seconds: u64) -> assert_cmd::assert::Assert {
+    sandbox
+        .command()
+        .args(["hook", "post-tool-use"])
+        .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", seconds.to_string())
+        .write_stdin(post_tool_use())
+        .assert()
 }
 
 fn now_ms() -> i64 {
@@ -144,12 +155,7 @@ fn a_pause_under_the_message_threshold_sleeps_silently() {
     let sandbox = Sandbox::new();
     store_history(&sandbox, &[(60, 30.0), (30, 45.0), (0, 60.0)]);
     let started = Instant::now();
-    sandbox
-        .command()
-        .args(["hook", "post-tool-use"])
-        .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "1")
-        .write_stdin(post_tool_use())
-        .assert()
+    hook_with_max_delay(&sandbox, 1)
         .success()
         .stdout("")
         .stderr("");
@@ -235,16 +241,6 @@ fn paused_or_disabled_pacing_adds_no_delay_and_records_nothing() {
     );
 }
 
-/// A transcript reply at `at_ms`: a million fresh input tokens on Opus
-/// 4.5, which the price table puts at $5.00.
-fn five_dollar_reply(id: &str, at_ms: i64) -> String {
-    let at = jiff::Timestamp::from_millisecond(at_ms).unwrap();
-    format!(
-        r#"{{"isSidechain":false,"message":{{"id":"msg_{id}","model":"claude-opus-4-5-20251101","usage":{{"input_tokens":1000000,"output_tokens":0}}}},"requestId":"req_{id}","type":"assistant","timestamp":"{}","sessionId":"s","version":"2.1.330"}}"#,
-        at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-    )
-}
-
 #[test]
 fn with_stale_official_figures_the_hook_paces_on_the_calibrated_local_estimate() {
     let sandbox = Sandbox::new();
@@ -259,12 +255,7 @@ fn with_stale_official_figures_the_hook_paces_on_the_calibrated_local_estimate()
         .map(|(id, minutes_ago)| five_dollar_reply(id, now - minutes_ago * MINUTE_MS))
         .collect();
     std::fs::write(&transcript, lines.join("\n") + "\n").unwrap();
-    sandbox
-        .command()
-        .args(["hook", "post-tool-use"])
-        .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "1")
-        .write_stdin(post_tool_use())
-        .assert()
+    hook_with_max_delay(&sandbox, 1)
         .success()
         .stdout("")
         .stderr("");
@@ -378,14 +369,7 @@ fn a_session_joining_a_paced_account_paces_with_the_others_sleeps() {
     let joined = Sandbox::new();
     store_history(&joined, &history);
     store_other_sessions(&joined, 50);
-    joined
-        .command()
-        .args(["hook", "post-tool-use"])
-        .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "1")
-        .write_stdin(post_tool_use())
-        .assert()
-        .success()
-        .stdout("");
+    hook_with_max_delay(&joined, 1).success().stdout("");
     let recorded = decisions(&joined);
     assert_eq!(recorded[0].delay_ms, 1000);
     assert!(

@@ -467,7 +467,6 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                     cache_ttl_seconds: ttl_seconds,
                 };
                 let delay_ms = pacer.delay_ms(&view).max(0);
-                drop(others);
                 let session = &mut sessions[index];
                 if let Some(last) = session.calls.last_mut() {
                     last.delay_ms = delay_ms;

@@ -141,3 +141,13 @@ impl Sandbox {
         out
     }
 }
+
+/// A transcript reply at `at_ms`: a million fresh input tokens on Opus
+/// 4.5, which the price table puts at $5.00.
+pub fn five_dollar_reply(id: &str, at_ms: i64) -> String {
+    let at = jiff::Timestamp::from_millisecond(at_ms).unwrap();
+    format!(
+        r#"{{"isSidechain":false,"message":{{"id":"msg_{id}","model":"claude-opus-4-5-20251101","usage":{{"input_tokens":1000000,"output_tokens":0}}}},"requestId":"req_{id}","type":"assistant","timestamp":"{}","sessionId":"s","version":"2.1.330"}}"#,
+        at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+    )
+}

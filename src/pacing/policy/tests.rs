@@ -73,11 +73,30 @@ fn decide_with(
     ttl_seconds: u64,
     settings: &PacingSettings,
 ) -> Decision {
+    decide_for(snapshots, calls, &[], ttl_seconds, settings)
+}
+
+/// The decision for a session among `other_sessions` (5-hour window only).
+fn decide_among(
+    snapshots: &[UsageSnapshot],
+    calls: &[ToolCall],
+    other_sessions: &[&[ToolCall]],
+) -> Decision {
+    decide_for(snapshots, calls, other_sessions, 300, &only_five_hour())
+}
+
+fn decide_for(
+    snapshots: &[UsageSnapshot],
+    calls: &[ToolCall],
+    other_sessions: &[&[ToolCall]],
+    ttl_seconds: u64,
+    settings: &PacingSettings,
+) -> Decision {
     decide(&PolicyInput {
         now_ms: NOW,
         snapshots,
         calls,
-        other_sessions: &[],
+        other_sessions,
         tool_duration_ms: Some(1000),
         cache_ttl_seconds: ttl_seconds,
         settings,
@@ -235,15 +254,7 @@ fn a_session_that_just_joined_counts_the_other_sessions_sleep() {
     );
     let paced = steady_calls(HOUR, 60_000, 30_000);
     let others: [&[ToolCall]; 2] = [&paced, &paced];
-    let joined = decide(&PolicyInput {
-        now_ms: NOW,
-        snapshots: &history,
-        calls: &newcomer,
-        other_sessions: &others,
-        tool_duration_ms: Some(1000),
-        cache_ttl_seconds: 300,
-        settings: &only_five_hour(),
-    });
+    let joined = decide_among(&history, &newcomer, &others);
     let window = joined.reason.window.unwrap();
     // With the others' sleeps the account's unpaced rate is about 60 %
     // an hour (a fifth of the span is the newcomer's unslept work), and
@@ -260,15 +271,7 @@ fn a_session_that_just_joined_counts_the_other_sessions_sleep() {
     );
     // A session with a full history of its own is not moved by others
     // that paced the same way.
-    let settled = decide(&PolicyInput {
-        now_ms: NOW,
-        snapshots: &history,
-        calls: &paced,
-        other_sessions: &others,
-        tool_duration_ms: Some(1000),
-        cache_ttl_seconds: 300,
-        settings: &only_five_hour(),
-    });
+    let settled = decide_among(&history, &paced, &others);
     assert_eq!(settled.delay_ms, 124_000);
 }
 
