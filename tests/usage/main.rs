@@ -7,6 +7,7 @@ mod server;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use pace_maker::clock;
@@ -18,14 +19,41 @@ use pace_maker::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowRea
 use sandbox::{contains, Sandbox, NEVER_EXPIRES_MS, TOKEN};
 use server::{Reply, Server};
 
-const FULL_BODY: &str = r#"{"five_hour":{"utilization":42.0,"resets_at":"2026-11-25T18:00:00.000000+00:00"},"seven_day":{"utilization":17.5,"resets_at":"2026-11-29T10:00:00+00:00"},"seven_day_oauth_apps":null,"seven_day_opus":{"utilization":3.0,"resets_at":null},"seven_day_sonnet":null,"extra_usage":{"is_enabled":false,"monthly_limit":null,"used_credits":null,"utilization":null}}"#;
+/// Resets of the API answer below: relative to when this test binary
+/// started, never a calendar date, so no test depends on the day it runs.
+/// Whole seconds, as the API gives them; the 5-hour one in the API's
+/// microsecond-and-offset form.
+struct Resets {
+    five_hour: jiff::Timestamp,
+    seven_day: jiff::Timestamp,
+}
+
+fn resets() -> &'static Resets {
+    static RESETS: OnceLock<Resets> = OnceLock::new();
+    RESETS.get_or_init(|| {
+        let now_s = clock::now_ms() / 1000;
+        Resets {
+            five_hour: jiff::Timestamp::from_second(now_s + 3 * 3600).unwrap(),
+            seven_day: jiff::Timestamp::from_second(now_s + 4 * 86_400).unwrap(),
+        }
+    })
+}
+
+/// A full answer of the usage API, every key it sends today.
+fn full_body() -> &'static str {
+    static BODY: OnceLock<String> = OnceLock::new();
+    BODY.get_or_init(|| {
+        let resets = resets();
+        format!(
+            r#"{{"five_hour":{{"utilization":42.0,"resets_at":"{}"}},"seven_day":{{"utilization":17.5,"resets_at":"{}"}},"seven_day_oauth_apps":null,"seven_day_opus":{{"utilization":3.0,"resets_at":null}},"seven_day_sonnet":null,"extra_usage":{{"is_enabled":false,"monthly_limit":null,"used_credits":null,"utilization":null}}}}"#,
+            resets.five_hour.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00"),
+            resets.seven_day.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+        )
+    })
+}
 
 /// The request deadline in the sandbox config, plus scheduling slack.
 const DEADLINE: Duration = Duration::from_millis(1000 + 700);
-
-fn epoch_s(iso: &str) -> i64 {
-    iso.parse::<jiff::Timestamp>().unwrap().as_second()
-}
 
 /// One poll through the library, timed.
 fn poll_once(sandbox: &Sandbox, base: &str, mode: Mode) -> (Refresh, Duration) {
@@ -70,7 +98,7 @@ fn assert_backoff(sandbox: &Sandbox, status: ApiStatus, backoff_s: i64) {
 #[test]
 fn a_normal_answer_becomes_an_api_snapshot_and_sends_the_contract_headers() {
     let sandbox = with_token();
-    let server = Server::always(Reply::json(200, FULL_BODY));
+    let server = Server::always(Reply::json(200, full_body()));
     let (outcome, elapsed) = poll_once(&sandbox, &server.base(), Mode::IfStale);
     assert!(elapsed < DEADLINE);
     let Refresh::Polled(snapshot) = outcome else {
@@ -85,7 +113,7 @@ fn a_normal_answer_becomes_an_api_snapshot_and_sends_the_contract_headers() {
         stored.five_hour,
         Some(WindowReading {
             percent: 42.0,
-            resets_at_s: Some(epoch_s("2026-11-25T18:00:00Z"))
+            resets_at_s: Some(resets().five_hour.as_second())
         })
     );
     assert_eq!(stored.seven_day.unwrap().percent, 17.5);
@@ -213,7 +241,7 @@ fn a_401_marks_the_credentials_unusable_until_the_file_changes() {
         let sandbox = with_token();
         let server = Server::start(move |index| match index {
             0 => Reply::json(status, r#"{"error":"nope"}"#),
-            _ => Reply::json(200, FULL_BODY),
+            _ => Reply::json(200, full_body()),
         });
         let (outcome, _) = poll_once(&sandbox, &server.base(), Mode::Now);
         assert_eq!(
@@ -295,7 +323,7 @@ fn a_connection_closed_without_an_answer_backs_off_exponentially() {
 fn a_slow_body_past_the_deadline_times_out_and_one_within_it_succeeds() {
     let sandbox = with_token();
     let server = Server::always(Reply::SlowBody {
-        body: FULL_BODY.to_string(),
+        body: full_body().to_string(),
         byte_delay: Duration::from_millis(50),
     });
     let (outcome, elapsed) = poll_once(&sandbox, &server.base(), Mode::Now);
@@ -344,7 +372,7 @@ fn invalid_json_is_an_error_with_backoff() {
 #[test]
 fn a_redirect_to_another_host_is_not_followed() {
     let sandbox = with_token();
-    let elsewhere = Server::always(Reply::json(200, FULL_BODY));
+    let elsewhere = Server::always(Reply::json(200, full_body()));
     let location = format!("http://localhost:{}/api/oauth/usage", elsewhere.port());
     let server = Server::always(Reply::json(302, "").with_header("Location", &location));
     let (outcome, elapsed) = poll_once(&sandbox, &server.base(), Mode::Now);
@@ -362,7 +390,7 @@ fn a_redirect_to_another_host_is_not_followed() {
 
 #[test]
 fn expired_or_missing_credentials_make_no_request() {
-    let server = Server::always(Reply::json(200, FULL_BODY));
+    let server = Server::always(Reply::json(200, full_body()));
     let expired = Sandbox::new();
     // Expires in four minutes: inside the five-minute margin.
     expired.write_credentials(TOKEN, clock::now_ms() + 4 * 60_000);
@@ -393,7 +421,7 @@ fn expired_or_missing_credentials_make_no_request() {
 #[test]
 fn a_fresh_statusline_snapshot_means_no_request() {
     let sandbox = with_token();
-    let server = Server::always(Reply::json(200, FULL_BODY));
+    let server = Server::always(Reply::json(200, full_body()));
     let fresh = UsageSnapshot {
         source: SnapshotSource::Statusline,
         taken_at_ms: clock::now_ms() - 60_000,
@@ -487,7 +515,7 @@ fn sixteen_hooks_with_a_stale_cache_make_exactly_one_request() {
         .store()
         .write(|transaction| snapshot::insert(transaction, &stale))
         .unwrap();
-    let server = Server::always(Reply::json(200, FULL_BODY).after(Duration::from_millis(300)));
+    let server = Server::always(Reply::json(200, full_body()).after(Duration::from_millis(300)));
     sixteen_hooks(&sandbox, &server.base());
     assert_eq!(server.count(), 1);
     let freshest = snapshot::freshest_official(sandbox.store().connection())
@@ -614,7 +642,7 @@ fn bad_stdin_prints_a_minimal_line_and_exits_zero() {
 #[test]
 fn an_api_key_login_shows_what_is_known_from_the_api() {
     let sandbox = with_token();
-    let server = Server::always(Reply::json(200, FULL_BODY));
+    let server = Server::always(Reply::json(200, full_body()));
     poll_once(&sandbox, &server.base(), Mode::Now);
     // The first fixture line has no rate_limits, like an API-key login.
     let first = sandbox::fixture("statusline-inputs-oauth.jsonl")
@@ -665,7 +693,7 @@ fn a_chained_command_that_hangs_is_cut_at_its_deadline() {
 #[test]
 fn usage_refresh_prints_the_snapshot() {
     let sandbox = with_token();
-    let server = Server::always(Reply::json(200, FULL_BODY));
+    let server = Server::always(Reply::json(200, full_body()));
     let mut command = sandbox.command(&server.base());
     command.args(["usage", "refresh"]);
     let output = command.output().unwrap();
@@ -684,7 +712,7 @@ fn usage_refresh_prints_the_snapshot() {
     assert_eq!(json["snapshot"]["five_hour"]["percent"], 42.0);
     assert_eq!(
         json["snapshot"]["five_hour"]["resets_at"],
-        "2026-11-25T18:00:00Z"
+        resets().five_hour.to_string()
     );
     assert_eq!(json["api_state"]["state"], "ok");
     assert_eq!(json["snapshot"]["raw"]["extra_usage"]["is_enabled"], false);
@@ -748,13 +776,13 @@ fn usage_refresh_refuses_plain_http_off_loopback() {
 fn the_token_is_nowhere_but_in_claude_codes_own_file() {
     let sandbox = with_token();
     let slow = Reply::SlowBody {
-        body: FULL_BODY.into(),
+        body: full_body().into(),
         byte_delay: Duration::from_millis(50),
     };
-    let elsewhere = Server::always(Reply::json(200, FULL_BODY));
+    let elsewhere = Server::always(Reply::json(200, full_body()));
     let redirect = format!("http://localhost:{}/", elsewhere.port());
     let scenarios: Vec<(&str, Reply)> = vec![
-        ("success", Reply::json(200, FULL_BODY)),
+        ("success", Reply::json(200, full_body())),
         ("401", Reply::json(401, r#"{"error":"x"}"#)),
         ("403", Reply::json(403, "")),
         (
