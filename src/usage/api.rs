@@ -12,11 +12,19 @@
 //! has a connect and a total deadline from config, and the outcomes the
 //! poller treats differently (unauthorized, rate limited, server error,
 //! timeout, ...) are separate variants of [`UsageApiError`].
+//!
+//! An https request trusts the system's trust roots (so a TLS-inspecting
+//! proxy whose CA the machine trusts works), with the built-in webpki
+//! roots added as a fallback for a machine whose store is empty or
+//! unreadable; see [`trusted_roots`].
 
+use std::collections::HashSet;
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use ureq::http::Uri;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 use super::credentials::AccessToken;
 use super::snapshot::{SnapshotSource, UsageSnapshot, WindowReading};
@@ -56,6 +64,8 @@ pub enum UsageApiError {
     },
     #[error("cannot reach the usage API: {reason}")]
     Connection { reason: String },
+    #[error("the TLS handshake with the usage API failed: {reason}")]
+    Tls { reason: String },
     #[error("the usage API sent an unreadable body: {reason}")]
     InvalidBody { reason: String },
 }
@@ -80,6 +90,9 @@ impl UsageApiError {
             UsageApiError::Timeout { .. } | UsageApiError::Connection { .. } => {
                 Some("check the network; pace-maker retries later by itself")
             }
+            UsageApiError::Tls { .. } => Some(
+                "behind a TLS-inspecting proxy, add its CA to the system's trust store (or point SSL_CERT_FILE at it)",
+            ),
             _ => None,
         }
     }
@@ -158,10 +171,57 @@ pub fn parse_retry_after(value: &str, now_ms: i64) -> Option<u64> {
     Some(((at.as_millisecond() - now_ms).max(0) as u64).div_ceil(1000))
 }
 
+/// The roots an https poll trusts: the system's, as `rustls-native-certs`
+/// finds them (the platform store, or `SSL_CERT_FILE` / `SSL_CERT_DIR`
+/// when set), then the built-in webpki roots not already among them.
+/// Loaded once per process, on the first https request, so a hook that
+/// does not poll never reads a certificate. A store that cannot be read
+/// is logged (never printed: this runs inside hooks) and the webpki roots
+/// are used alone.
+pub fn trusted_roots() -> Arc<Vec<Certificate<'static>>> {
+    static ROOTS: OnceLock<Arc<Vec<Certificate<'static>>>> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let started = Instant::now();
+            let system = rustls_native_certs::load_native_certs();
+            for error in &system.errors {
+                tracing::warn!("cannot read the system's TLS trust roots: {error}");
+            }
+            let roots = root_set(&system.certs);
+            tracing::debug!(
+                system = system.certs.len(),
+                total = roots.len(),
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "usage API trust roots loaded"
+            );
+            Arc::new(roots)
+        })
+        .clone()
+}
+
+/// The system's roots, then each built-in webpki root not among them.
+fn root_set<D: AsRef<[u8]>>(system: &[D]) -> Vec<Certificate<'static>> {
+    let builtin = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
+    let mut roots = Vec::with_capacity(system.len() + builtin.len());
+    let mut seen = HashSet::with_capacity(system.len());
+    for der in system {
+        if seen.insert(der.as_ref()) {
+            roots.push(Certificate::from_der(der.as_ref()).to_owned());
+        }
+    }
+    for der in builtin {
+        if !seen.contains(der.as_ref()) {
+            roots.push(Certificate::from_der(der.as_ref()));
+        }
+    }
+    roots
+}
+
 /// A configured client for one base URL.
 pub struct UsageApi {
-    agent: ureq::Agent,
     url: String,
+    https: bool,
+    loopback: bool,
     connect_timeout_ms: u64,
     total_timeout_ms: u64,
 }
@@ -173,30 +233,46 @@ impl std::fmt::Debug for UsageApi {
 }
 
 impl UsageApi {
-    /// Checks the base URL and builds the client (no I/O yet).
+    /// Checks the base URL and builds the client (no I/O yet: the trust
+    /// roots are loaded by the first [`UsageApi::fetch`]).
     pub fn new(config: &UsageConfig) -> Result<Self, UsageApiError> {
         let url = usage_url(&config.api_base)?;
-        let loopback = url
-            .parse::<Uri>()
-            .ok()
+        let uri = url.parse::<Uri>().ok();
+        let loopback = uri
+            .as_ref()
             .and_then(|uri| uri.host().map(is_loopback))
             .unwrap_or(false);
-        let mut builder = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_millis(config.total_timeout_ms)))
-            .timeout_connect(Some(Duration::from_millis(config.connect_timeout_ms)))
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .user_agent(user_agent());
-        if loopback {
-            // A test server on this machine is never reached through a proxy.
-            builder = builder.proxy(None);
-        }
+        let https = uri.as_ref().and_then(Uri::scheme_str) == Some("https");
         Ok(Self {
-            agent: builder.build().into(),
             url,
+            https,
+            loopback,
             connect_timeout_ms: config.connect_timeout_ms,
             total_timeout_ms: config.total_timeout_ms,
         })
+    }
+
+    /// The agent for one request: deadlines, no redirects, and for https
+    /// the [`trusted_roots`].
+    fn agent(&self) -> ureq::Agent {
+        let mut builder = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_millis(self.total_timeout_ms)))
+            .timeout_connect(Some(Duration::from_millis(self.connect_timeout_ms)))
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .user_agent(user_agent());
+        if self.loopback {
+            // A test server on this machine is never reached through a proxy.
+            builder = builder.proxy(None);
+        }
+        if self.https {
+            builder = builder.tls_config(
+                TlsConfig::builder()
+                    .root_certs(RootCerts::Specific(trusted_roots()))
+                    .build(),
+            );
+        }
+        builder.build().into()
     }
 
     pub fn url(&self) -> &str {
@@ -208,7 +284,7 @@ impl UsageApi {
     pub fn fetch(&self, token: &AccessToken, now_ms: i64) -> Result<UsageSnapshot, UsageApiError> {
         let started = Instant::now();
         let mut response = self
-            .agent
+            .agent()
             .get(&self.url)
             .header("Authorization", token.bearer_header())
             .header("anthropic-beta", ANTHROPIC_BETA)
@@ -261,16 +337,20 @@ impl UsageApi {
                 config_key: "usage.connect_timeout_ms",
             },
             ureq::Error::Timeout(_) => self.total_timeout(),
-            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-                self.total_timeout()
-            }
-            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-                UsageApiError::InvalidBody {
+            ureq::Error::Io(io) => match (io.kind(), tls_error(&io)) {
+                (std::io::ErrorKind::TimedOut, _) => self.total_timeout(),
+                (_, Some(tls)) => UsageApiError::Tls {
+                    reason: tls.to_string(),
+                },
+                (std::io::ErrorKind::InvalidData, None) => UsageApiError::InvalidBody {
                     reason: format!("invalid data: {io}"),
-                }
-            }
-            ureq::Error::Io(io) => UsageApiError::Connection {
-                reason: format!("{} ({})", io.kind(), io),
+                },
+                (kind, None) => UsageApiError::Connection {
+                    reason: format!("{kind} ({io})"),
+                },
+            },
+            ureq::Error::Rustls(tls) => UsageApiError::Tls {
+                reason: tls.to_string(),
             },
             ureq::Error::BodyExceedsLimit(_) => UsageApiError::InvalidBody {
                 reason: format!("larger than {MAX_BODY_BYTES} bytes"),
@@ -296,6 +376,12 @@ impl UsageApi {
             config_key: "usage.total_timeout_ms",
         }
     }
+}
+
+/// The TLS failure (an untrusted certificate, an alert) that rustls
+/// reports inside an I/O error during the handshake, if that is what it is.
+fn tls_error(io: &std::io::Error) -> Option<&rustls::Error> {
+    io.get_ref()?.downcast_ref::<rustls::Error>()
 }
 
 /// A redirect target for messages: its scheme and host only.
@@ -407,6 +493,30 @@ mod tests {
             let got = usage_url(base).ok();
             assert_eq!(got.as_deref(), *expected, "{name}");
         }
+    }
+
+    #[test]
+    fn the_trusted_roots_are_the_systems_then_the_builtin_ones_not_among_them() {
+        let builtin = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
+        let ders = |roots: &[Certificate<'static>]| -> Vec<Vec<u8>> {
+            roots.iter().map(|root| root.der().to_vec()).collect()
+        };
+
+        let alone = root_set::<Vec<u8>>(&[]);
+        assert!(builtin.len() > 50, "{}", builtin.len());
+        assert_eq!(
+            alone.len(),
+            builtin.len(),
+            "an empty store: the fallback alone"
+        );
+
+        let proxy_ca = b"a corporate proxy's CA".to_vec();
+        let shared = builtin[0].as_ref().to_vec();
+        let system = vec![proxy_ca.clone(), shared.clone(), proxy_ca.clone()];
+        let roots = ders(&root_set(&system));
+        assert_eq!(roots[..2], [proxy_ca, shared.clone()], "the system's first");
+        assert_eq!(roots.len(), 2 + builtin.len() - 1, "and no root twice");
+        assert_eq!(roots.iter().filter(|der| **der == shared).count(), 1);
     }
 
     #[test]

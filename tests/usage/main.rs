@@ -4,6 +4,7 @@
 
 mod sandbox;
 mod server;
+mod tls;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
