@@ -162,6 +162,161 @@ pub fn ensure_private_dir(path: &Path) -> std::io::Result<()> {
         .create(path)
 }
 
+/// The file that marks a folder as pace-maker's tool home, written when
+/// pace-maker makes the folder (or finds it holding nothing but its own
+/// files). `uninstall --purge` trusts a folder with it, or one that looks
+/// like a home an earlier version made; it refuses any other.
+pub const HOME_MARKER: &str = ".pace-maker-home";
+/// The lock that serialises updates of [`RECEIPTS_FILE`].
+pub const RECEIPTS_LOCK: &str = "installs.json.lock";
+/// Doctor's write probe in the tool home, `<prefix><pid>`, deleted at once.
+pub const PROBE_PREFIX: &str = ".pace-maker-probe-";
+
+const HOME_MARKER_TEXT: &str = "This folder is pace-maker's tool home: its store, config, logs and install receipts.\n\
+`pace-maker uninstall --purge` deletes pace-maker's own files here, then the folder once it is empty;\n\
+it refuses if anything else is here.\n";
+
+/// Creates the tool home (0700) if it is missing, like [`ToolHome::ensure`],
+/// and marks it with [`HOME_MARKER`] (owner-only). A home that exists
+/// without the marker is marked too when it holds nothing but pace-maker's
+/// own files: one made by a version before the marker, or by the logger.
+/// A folder holding anything else is never marked. Marking is best effort
+/// (a read-only home stays unmarked); only a failure to create the folder
+/// is an error. The common case, a marked home, costs one `lstat`.
+pub fn ensure_home(root: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let marker = root.join(HOME_MARKER);
+    if std::fs::symlink_metadata(&marker).is_ok() {
+        return Ok(());
+    }
+    ensure_private_dir(root)?;
+    if home_entries(root).is_ok_and(|entries| entries.foreign.is_empty()) {
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&marker)
+            .and_then(|mut file| file.write_all(HOME_MARKER_TEXT.as_bytes()));
+        if let Err(error) = written {
+            if error.kind() != std::io::ErrorKind::AlreadyExists {
+                tracing::debug!("cannot mark {}: {error}", root.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `name`, directly in the tool home, is a file pace-maker makes:
+/// the marker, config, receipts and their lock, the store with its
+/// `-wal`/`-shm`/`-journal` and lock, a store moved aside as corrupt
+/// (`pace-maker.db.corrupt-<ms>`, with its `-wal`/`-shm`), the temporary
+/// file of an interrupted atomic write of config or receipts, and doctor's
+/// write probe. The log folder is judged by [`is_own_log_file`].
+pub fn is_own_home_file(name: &str) -> bool {
+    let digits = |text: &str| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
+    if [HOME_MARKER, CONFIG_FILE, RECEIPTS_FILE, RECEIPTS_LOCK].contains(&name) {
+        return true;
+    }
+    if let Some(rest) = name.strip_prefix(STORE_FILE) {
+        if ["", "-wal", "-shm", "-journal", ".lock"].contains(&rest) {
+            return true;
+        }
+        if let Some(stamp) = rest.strip_prefix(".corrupt-") {
+            let stamp = stamp
+                .strip_suffix("-wal")
+                .or_else(|| stamp.strip_suffix("-shm"))
+                .unwrap_or(stamp);
+            return digits(stamp);
+        }
+        return false;
+    }
+    // `fsutil::write_atomic`'s `.<name>.pace-maker-<pid>.tmp`.
+    for file in [CONFIG_FILE, RECEIPTS_FILE] {
+        let pid = name
+            .strip_prefix('.')
+            .and_then(|rest| rest.strip_prefix(file))
+            .and_then(|rest| rest.strip_prefix(".pace-maker-"))
+            .and_then(|rest| rest.strip_suffix(".tmp"));
+        if pid.is_some_and(digits) {
+            return true;
+        }
+    }
+    name.strip_prefix(PROBE_PREFIX).is_some_and(digits)
+}
+
+/// Whether `name`, inside the tool home's log folder, is a pace-maker log file.
+pub fn is_own_log_file(name: &str) -> bool {
+    name.starts_with(crate::logging::LOG_PREFIX)
+}
+
+/// What a tool home holds, read without following a symlink.
+#[derive(Debug, Default)]
+pub struct HomeEntries {
+    /// Pace-maker's files, and symlinks bearing its names (each one is
+    /// removed as a link, never what it points to), log files first, the
+    /// marker last.
+    pub own_files: Vec<PathBuf>,
+    /// The log folder, when it is a real folder holding only log files.
+    pub own_folders: Vec<PathBuf>,
+    /// Everything else, relative to the home (`notes.txt`, `logs/app.log`), sorted.
+    pub foreign: Vec<String>,
+    /// The marker is there, a plain file.
+    pub marked: bool,
+    /// A plain store, receipts or log file is there: a home made by a
+    /// version before the marker.
+    pub looks_like_a_home: bool,
+}
+
+/// Sorts every entry of the tool home at `root` into pace-maker's and the rest.
+pub fn home_entries(root: &Path) -> std::io::Result<HomeEntries> {
+    let mut found = HomeEntries::default();
+    let (mut logs, mut files, mut marker) = (Vec::new(), Vec::new(), None);
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            found
+                .foreign
+                .push(entry.file_name().to_string_lossy().into_owned());
+            continue;
+        };
+        if name == LOG_FOLDER && kind.is_dir() {
+            for log in std::fs::read_dir(entry.path())? {
+                let log = log?;
+                let log_kind = log.file_type()?;
+                match log.file_name().to_str() {
+                    Some(log_name) if is_own_log_file(log_name) && !log_kind.is_dir() => {
+                        found.looks_like_a_home |= log_kind.is_file();
+                        logs.push(log.path());
+                    }
+                    _ => found.foreign.push(format!(
+                        "{LOG_FOLDER}/{}",
+                        log.file_name().to_string_lossy()
+                    )),
+                }
+            }
+            found.own_folders.push(entry.path());
+        } else if (name == LOG_FOLDER && kind.is_symlink())
+            || (is_own_home_file(&name) && !kind.is_dir())
+        {
+            if name == HOME_MARKER {
+                found.marked = kind.is_file();
+                marker = Some(entry.path());
+            } else {
+                found.looks_like_a_home |=
+                    kind.is_file() && (name == STORE_FILE || name == RECEIPTS_FILE);
+                files.push(entry.path());
+            }
+        } else {
+            found.foreign.push(name);
+        }
+    }
+    found.own_files = logs.into_iter().chain(files).chain(marker).collect();
+    found.foreign.sort();
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -307,11 +307,14 @@ impl Store {
         Ok(store)
     }
 
-    /// The store of a tool home.
+    /// The store of a tool home, creating and marking the home if needed
+    /// ([`paths::ensure_home`]).
     pub fn open_home(
         home: &paths::ToolHome,
         config: &crate::config::Config,
     ) -> anyhow::Result<Self> {
+        paths::ensure_home(home.root())
+            .with_context(|| format!("cannot create {}", home.root().display()))?;
         Self::open(
             &home.store_file(),
             Duration::from_millis(config.store.busy_timeout_ms),

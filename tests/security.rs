@@ -305,3 +305,226 @@ fn the_token_reaches_neither_doctor_status_nor_debug_output() {
         assert!(!text.contains(token), "Debug shows the token: {text}");
     }
 }
+
+// --- purge, receipts, doctor's store check ---
+
+/// The PostToolUse payload of the captured fixtures.
+fn post_tool_use_payload() -> String {
+    fixture_lines("hook-inputs-basic.jsonl")[3].clone()
+}
+
+/// Every path under `root` (symlinks listed, never followed), relative, sorted.
+fn tree(root: &Path) -> Vec<String> {
+    let mut found: Vec<String> = modes_under(root)
+        .into_iter()
+        .map(|(path, _, _)| {
+            path.strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn purge_of_a_project_folder_used_as_the_tool_home_refuses_and_deletes_nothing() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("project");
+    for (name, text) in [
+        ("src/main.rs", "fn main() {}\n"),
+        ("logs/build.log", "ok\n"),
+        ("README.md", "# project\n"),
+    ] {
+        let path = project.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let settings = sandbox.dir.path().join("settings.json");
+    std::fs::write(&settings, "{\"model\": \"opus\"}\n").unwrap();
+    // Install and a hook fill the project with pace-maker's files too.
+    sandbox
+        .command()
+        .env("PACE_MAKER_HOME", &project)
+        .args(["install", "--settings"])
+        .arg(&settings)
+        .assert()
+        .success();
+    sandbox
+        .command()
+        .env("PACE_MAKER_HOME", &project)
+        .env("PACE_MAKER_API_BASE", "http://127.0.0.1:9")
+        .args(["hook", "post-tool-use"])
+        .write_stdin(post_tool_use_payload())
+        .assert()
+        .success();
+    assert!(
+        !project.join(pace_maker::paths::HOME_MARKER).exists(),
+        "a folder holding someone else's files is never marked as pace-maker's"
+    );
+    let before = tree(&project);
+    let settings_before = std::fs::read_to_string(&settings).unwrap();
+    for dry_run in [true, false] {
+        let mut command = sandbox.command();
+        command
+            .env("PACE_MAKER_HOME", &project)
+            .args(["uninstall", "--purge", "--settings"])
+            .arg(&settings);
+        if dry_run {
+            command.arg("--dry-run");
+        }
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "dry run {dry_run}: {stderr}");
+        assert!(
+            stderr.contains("does not look like pace-maker's home"),
+            "{stderr}"
+        );
+        for unknown in ["README.md", "src", "logs/build.log"] {
+            assert!(stderr.contains(unknown), "{unknown} is not named: {stderr}");
+        }
+        assert_eq!(tree(&project), before, "nothing was deleted");
+        assert_eq!(
+            std::fs::read_to_string(&settings).unwrap(),
+            settings_before,
+            "a refused purge leaves the settings alone too"
+        );
+    }
+}
+
+#[test]
+fn purge_deletes_pace_makers_files_and_backups_and_never_follows_a_symlink() {
+    let sandbox = Sandbox::new();
+    let settings = sandbox.home().join(".claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(&settings, "{\"model\": \"opus\"}\n").unwrap();
+    sandbox.command().arg("install").assert().success();
+    sandbox
+        .command()
+        .env("PACE_MAKER_API_BASE", "http://127.0.0.1:9")
+        .env("PACE_MAKER_LOG", "trace")
+        .args(["hook", "post-tool-use"])
+        .write_stdin(post_tool_use_payload())
+        .assert()
+        .success();
+    let home = sandbox.tool_home();
+    let marker = home.join(pace_maker::paths::HOME_MARKER);
+    assert_eq!(
+        std::fs::metadata(&marker).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "install marks the home it creates, owner-only"
+    );
+    // Outside the home: a dotfile that config.toml links to, and a folder
+    // that `logs` links to, holding a file with a log file's name.
+    let outside = sandbox.dir.path().join("outside");
+    std::fs::create_dir_all(outside.join("logs")).unwrap();
+    std::fs::write(outside.join("dotfile.toml"), "[pacing]\n").unwrap();
+    std::fs::write(outside.join("logs/pace-maker.log.keep"), "mine\n").unwrap();
+    std::fs::write(outside.join("logs/notes.txt"), "mine\n").unwrap();
+    std::fs::remove_file(home.join("config.toml")).unwrap();
+    std::os::unix::fs::symlink(outside.join("dotfile.toml"), home.join("config.toml")).unwrap();
+    std::fs::remove_dir_all(home.join("logs")).unwrap();
+    std::os::unix::fs::symlink(outside.join("logs"), home.join("logs")).unwrap();
+    // A file that only looks like a backup is the user's.
+    let lookalike = sandbox
+        .home()
+        .join(".claude/settings.json.pace-maker-backup.notes");
+    std::fs::write(&lookalike, "mine\n").unwrap();
+
+    sandbox
+        .command()
+        .args(["uninstall", "--purge"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("removed"));
+
+    assert!(
+        !home.exists(),
+        "the home is gone: {:?}",
+        tree(sandbox.dir.path())
+    );
+    assert_eq!(
+        tree(&outside),
+        [
+            "dotfile.toml",
+            "logs",
+            "logs/notes.txt",
+            "logs/pace-maker.log.keep"
+        ],
+        "nothing a link pointed at was touched"
+    );
+    let claude: Vec<String> = tree(&sandbox.home().join(".claude"));
+    assert_eq!(
+        claude,
+        ["settings.json", "settings.json.pace-maker-backup.notes"],
+        "install's backups are purged, the user's files are not"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&settings).unwrap(),
+        "{\n  \"model\": \"opus\"\n}\n"
+    );
+}
+
+#[test]
+fn a_home_without_the_marker_is_purged_only_when_it_looks_like_pace_makers() {
+    let sandbox = Sandbox::new();
+    // As an earlier version left it: no marker, only pace-maker's names.
+    let earlier = sandbox.dir.path().join("earlier");
+    for name in [
+        "pace-maker.db",
+        "pace-maker.db-wal",
+        "pace-maker.db-shm",
+        "pace-maker.db.lock",
+        "pace-maker.db.corrupt-1700000000000",
+        "config.toml",
+        "installs.json",
+        "logs/pace-maker.log.2025-01-01",
+    ] {
+        let path = earlier.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "x").unwrap();
+    }
+    sandbox
+        .command()
+        .env("PACE_MAKER_HOME", &earlier)
+        .args(["uninstall", "--purge"])
+        .assert()
+        .success();
+    assert!(!earlier.exists());
+    // No marker and nothing but a config.toml: could be anyone's.
+    for contents in [&["config.toml"][..], &[]] {
+        let folder = sandbox.dir.path().join("somewhere");
+        std::fs::create_dir_all(&folder).unwrap();
+        for name in contents {
+            std::fs::write(folder.join(name), "x = 1\n").unwrap();
+        }
+        let output = sandbox
+            .command()
+            .env("PACE_MAKER_HOME", &folder)
+            .args(["uninstall", "--purge"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{contents:?}: {stderr}");
+        assert!(
+            stderr.contains("does not look like pace-maker's home"),
+            "{stderr}"
+        );
+        assert_eq!(tree(&folder), contents, "nothing was deleted");
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
+    // A hook adopts a home of pace-maker's own names by marking it.
+    let adopted = sandbox.dir.path().join("adopted");
+    std::fs::create_dir_all(adopted.join("logs")).unwrap();
+    std::fs::write(adopted.join("logs/pace-maker.log.2025-01-01"), "x").unwrap();
+    sandbox
+        .command()
+        .env("PACE_MAKER_HOME", &adopted)
+        .env("PACE_MAKER_API_BASE", "http://127.0.0.1:9")
+        .args(["hook", "post-tool-use"])
+        .write_stdin(post_tool_use_payload())
+        .assert()
+        .success();
+    assert!(adopted.join(pace_maker::paths::HOME_MARKER).is_file());
+}

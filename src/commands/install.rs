@@ -143,6 +143,11 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
 pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCode> {
     let target = Target::from_args(&args.target);
     let file = settings_file::read(&target.path)?;
+    // A purge that would be refused is refused before anything changes.
+    let purge_plan = args
+        .purge
+        .then(|| plan_purge(home, &target.path))
+        .transpose()?;
     let identity = settings_file::identity(&target.path);
     let receipt = receipts::load(home, &identity);
     let uninstalled = merge::uninstall(
@@ -175,8 +180,8 @@ pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCo
         for note in &uninstalled.notes {
             eprintln!("{note}");
         }
-        if args.purge {
-            eprintln!("would remove {}", home.root().display());
+        if let Some(plan) = &purge_plan {
+            plan.describe(home, &target.path);
         }
         eprintln!("dry run: nothing was written");
         return Ok(ExitCode::SUCCESS);
@@ -206,7 +211,7 @@ pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCo
         eprintln!("warning: {error:#}");
     }
     if args.purge {
-        purge(home)?;
+        purge(home, &target.path)?;
     } else {
         warn_about_other_scopes(&target, "still installed");
     }
@@ -260,7 +265,7 @@ fn print_diff(file: &SettingsFile, after: Option<&str>) -> anyhow::Result<()> {
 /// Creates the tool home and its commented `config.toml` when missing.
 /// Returns whether the config file was created.
 fn ensure_tool_home(home: &ToolHome) -> anyhow::Result<bool> {
-    home.ensure()
+    paths::ensure_home(home.root())
         .with_context(|| format!("cannot create {}", home.root().display()))?;
     let path = home.config_file();
     if path.exists() {
@@ -301,34 +306,246 @@ fn warn_about_other_scopes(target: &Target, how: &str) {
     }
 }
 
-/// Deletes the tool home, refusing folders that are clearly not one.
-fn purge(home: &ToolHome) -> anyhow::Result<()> {
-    let root = home.root();
-    if !root.exists() {
-        eprintln!("{} does not exist: nothing to purge", root.display());
-        return Ok(());
+/// What `--purge` deletes, found before anything is changed.
+struct PurgePlan {
+    /// The tool home's entries; `None` when it does not exist.
+    home: Option<paths::HomeEntries>,
+    /// Install's backups of the settings file, next to it.
+    backups: Vec<PathBuf>,
+}
+
+impl PurgePlan {
+    /// What a `--dry-run` would delete.
+    fn describe(&self, home: &ToolHome, settings: &Path) {
+        match &self.home {
+            Some(entries) => eprintln!(
+                "would remove {} ({} files of pace-maker's)",
+                home.root().display(),
+                entries.own_files.len()
+            ),
+            None => eprintln!("{} does not exist: nothing to purge", home.root().display()),
+        }
+        if !self.backups.is_empty() {
+            eprintln!(
+                "would remove {} backups of {}",
+                self.backups.len(),
+                settings.display()
+            );
+        }
     }
-    let known = [
-        paths::CONFIG_FILE,
-        paths::STORE_FILE,
-        paths::LOG_FOLDER,
-        paths::RECEIPTS_FILE,
-    ];
-    let entries: Vec<String> = std::fs::read_dir(root)
-        .with_context(|| format!("cannot read {}", root.display()))?
-        .flatten()
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .collect();
-    let looks_like_ours =
-        entries.is_empty() || entries.iter().any(|name| known.contains(&name.as_str()));
-    let is_special = root.parent().is_none() || root == paths::user_home();
-    if is_special || !looks_like_ours {
-        anyhow::bail!(
-            "{} does not look like pace-maker's home; not deleting it (hint: check PACE_MAKER_HOME)",
+}
+
+/// How many entries a refusal names.
+const NAMED_ENTRIES: usize = 5;
+
+/// Decides what `--purge` may delete, or refuses. Only what is
+/// recognisably pace-maker's goes (see [`paths::home_entries`]), and the
+/// folder itself once that leaves it empty: a folder holding anything else
+/// is refused, naming what it holds, and so is a folder without the
+/// marker ([`paths::HOME_MARKER`]) unless it holds pace-maker's store,
+/// receipts or logs (a home made before the marker). The home is never
+/// reached through a symlink.
+fn plan_purge(home: &ToolHome, settings: &Path) -> anyhow::Result<PurgePlan> {
+    let root = home.root();
+    let refuse = |why: String| {
+        anyhow::anyhow!(
+            "{} does not look like pace-maker's home: {why}; nothing was deleted (hint: check PACE_MAKER_HOME)",
             root.display()
+        )
+    };
+    let entries = match std::fs::symlink_metadata(root) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => return Err(error).with_context(|| format!("cannot read {}", root.display())),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(refuse(
+                "it is a symbolic link, which --purge does not follow".into(),
+            ))
+        }
+        Ok(meta) if !meta.is_dir() => return Err(refuse("it is not a folder".into())),
+        Ok(_) => {
+            let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+            let user_home = paths::user_home();
+            if canonical.parent().is_none()
+                || canonical == user_home.canonicalize().unwrap_or(user_home)
+            {
+                return Err(refuse("it is the root or your home folder".into()));
+            }
+            let entries = paths::home_entries(root)
+                .with_context(|| format!("cannot read {}", root.display()))?;
+            if !entries.foreign.is_empty() {
+                let mut named = entries
+                    .foreign
+                    .iter()
+                    .take(NAMED_ENTRIES)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if entries.foreign.len() > NAMED_ENTRIES {
+                    named += &format!(" and {} more", entries.foreign.len() - NAMED_ENTRIES);
+                }
+                return Err(refuse(format!(
+                    "it holds {named}, which pace-maker did not make"
+                )));
+            }
+            if !entries.marked && !entries.looks_like_a_home {
+                return Err(refuse(format!(
+                    "it has no {} and none of pace-maker's store, receipts or logs",
+                    paths::HOME_MARKER
+                )));
+            }
+            Some(entries)
+        }
+    };
+    Ok(PurgePlan {
+        home: entries,
+        backups: settings_backups(settings)?,
+    })
+}
+
+/// Install's backups of `settings`: `<name>.pace-maker-backup.<stamp>` or
+/// `<stamp>-<n>` (as `settings_file::backup` names them), next to it.
+/// Anything else with a similar name is left alone.
+fn settings_backups(settings: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let folder = match settings.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let Some(name) = settings.file_name().and_then(|name| name.to_str()) else {
+        return Ok(Vec::new());
+    };
+    let prefix = format!("{name}.pace-maker-backup.");
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => {
+            return Err(error).with_context(|| format!("cannot list {}", folder.display()))
+        }
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name
+            .to_str()
+            .and_then(|text| text.strip_prefix(&prefix))
+        else {
+            continue;
+        };
+        let stamp = match rest.split_once('-') {
+            Some((stamp, attempt)) if attempt.parse::<u32>().is_ok() => stamp,
+            Some(_) => continue,
+            None => rest,
+        };
+        let is_stamp = stamp.len() == 16
+            && stamp.ends_with('Z')
+            && stamp.as_bytes()[8] == b'T'
+            && stamp[..8]
+                .bytes()
+                .chain(stamp[9..15].bytes())
+                .all(|byte| byte.is_ascii_digit());
+        if is_stamp && entry.file_type().is_ok_and(|kind| !kind.is_dir()) {
+            found.push(entry.path());
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// A folder opened without following a symlink, for `unlinkat`.
+fn open_folder(at: Option<&std::fs::File>, path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+    let dir = at.map_or(libc::AT_FDCWD, |file| file.as_raw_fd());
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: a NUL-terminated path and a descriptor we own or AT_FDCWD.
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened and is owned by nothing else.
+    Ok(unsafe { std::fs::File::from_raw_fd(fd) })
+}
+
+/// Removes the entry `name` of the open folder `dir`: a file or symlink
+/// (the link itself, never its target), or an empty folder.
+fn unlink_in(dir: &std::fs::File, name: &std::ffi::OsStr, folder: bool) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(name.as_bytes())?;
+    let flags = if folder { libc::AT_REMOVEDIR } else { 0 };
+    // SAFETY: a NUL-terminated name and a descriptor we own.
+    if unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), flags) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Deletes what [`plan_purge`] finds (planned again: the uninstall has
+/// just changed the receipts), then install's backups of the settings
+/// file. Every removal goes through a folder opened without following a
+/// symlink, so a link swapped in meanwhile stops the purge instead of
+/// leading it elsewhere.
+fn purge(home: &ToolHome, settings: &Path) -> anyhow::Result<()> {
+    let plan = plan_purge(home, settings)?;
+    let root = home.root();
+    match &plan.home {
+        None => eprintln!("{} does not exist: nothing to purge", root.display()),
+        Some(entries) => {
+            let cannot = |path: &Path| format!("cannot remove {}", path.display());
+            let home_dir = open_folder(None, root).with_context(|| cannot(root))?;
+            let logs = root.join(paths::LOG_FOLDER);
+            let logs_dir = if entries.own_folders.contains(&logs) {
+                Some(
+                    open_folder(Some(&home_dir), Path::new(paths::LOG_FOLDER))
+                        .with_context(|| cannot(&logs))?,
+                )
+            } else {
+                None
+            };
+            for file in &entries.own_files {
+                let (Some(parent), Some(name)) = (file.parent(), file.file_name()) else {
+                    continue;
+                };
+                let dir = match (parent == logs, &logs_dir) {
+                    (true, Some(logs_dir)) => logs_dir,
+                    (true, None) => continue,
+                    (false, _) => &home_dir,
+                };
+                match unlink_in(dir, name, false) {
+                    Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(error).with_context(|| cannot(file))
+                    }
+                    _ => {}
+                }
+            }
+            if logs_dir.is_some() {
+                unlink_in(&home_dir, paths::LOG_FOLDER.as_ref(), true)
+                    .with_context(|| cannot(&logs))?;
+            }
+            drop(home_dir);
+            std::fs::remove_dir(root).with_context(|| {
+                format!(
+                    "{} (hint: something appeared in it meanwhile; run the purge again)",
+                    cannot(root)
+                )
+            })?;
+            eprintln!(
+                "removed {} ({} files of pace-maker's)",
+                root.display(),
+                entries.own_files.len()
+            );
+        }
+    }
+    for backup in &plan.backups {
+        std::fs::remove_file(backup)
+            .with_context(|| format!("cannot remove the backup {}", backup.display()))?;
+    }
+    if !plan.backups.is_empty() {
+        eprintln!(
+            "removed {} backups of {} (install's copies of it)",
+            plan.backups.len(),
+            settings.display()
         );
     }
-    std::fs::remove_dir_all(root).with_context(|| format!("cannot remove {}", root.display()))?;
-    eprintln!("removed {}", root.display());
     Ok(())
 }
