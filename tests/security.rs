@@ -528,3 +528,86 @@ fn a_home_without_the_marker_is_purged_only_when_it_looks_like_pace_makers() {
         .success();
     assert!(adopted.join(pace_maker::paths::HOME_MARKER).is_file());
 }
+
+#[test]
+fn ten_concurrent_forced_installs_keep_every_receipt_and_uninstall_restores_each_line() {
+    let sandbox = Sandbox::new();
+    let count = 10;
+    let settings: Vec<PathBuf> = (0..count)
+        .map(|number| {
+            let folder = sandbox.dir.path().join(format!("user-{number}"));
+            std::fs::create_dir_all(&folder).unwrap();
+            let path = folder.join("settings.json");
+            std::fs::write(
+                &path,
+                format!(
+                    "{{\"statusLine\": {{\"type\": \"command\", \"command\": \"user-line-{number}\"}}}}\n"
+                ),
+            )
+            .unwrap();
+            path
+        })
+        .collect();
+    let originals: Vec<serde_json::Value> = settings
+        .iter()
+        .map(|path| serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap())
+        .collect();
+    let binary = assert_cmd::cargo::cargo_bin("pace-maker");
+    let all_at_once = |args: &[&str]| {
+        let children: Vec<_> = settings
+            .iter()
+            .map(|path| {
+                std::process::Command::new(&binary)
+                    .env_clear()
+                    .env("PATH", std::env::var("PATH").unwrap_or_default())
+                    .env("HOME", sandbox.home())
+                    .env("PACE_MAKER_HOME", sandbox.tool_home())
+                    .current_dir(sandbox.dir.path())
+                    .args(args)
+                    .arg("--settings")
+                    .arg(path)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for (number, child) in children.into_iter().enumerate() {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "{args:?} {number}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    };
+    all_at_once(&["install", "--statusline", "force"]);
+    let receipts: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sandbox.tool_home().join("installs.json")).unwrap(),
+    )
+    .unwrap();
+    let installs = receipts["installs"].as_object().unwrap();
+    assert_eq!(installs.len(), count, "a receipt was lost: {receipts:#}");
+    for (path, original) in settings.iter().zip(&originals) {
+        let key = path.canonicalize().unwrap().display().to_string();
+        assert_eq!(
+            installs[&key]["replaced_status_line"]["value"], original["statusLine"],
+            "{key}"
+        );
+    }
+    all_at_once(&["uninstall"]);
+    for (path, original) in settings.iter().zip(&originals) {
+        let after: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(&after, original, "{} was not restored", path.display());
+    }
+    let receipts: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sandbox.tool_home().join("installs.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        receipts["installs"].as_object().map_or(0, |all| all.len()),
+        0,
+        "every uninstall forgot its receipt: {receipts:#}"
+    );
+}

@@ -7,16 +7,25 @@
 //! That goes here, one entry per settings file, so uninstall can give the
 //! file back exactly as it was. A missing or unreadable receipt only makes
 //! uninstall fall back to removing what its removal emptied.
+//!
+//! Several installs may run at once (one per settings file, from a script
+//! or a dotfiles tool). Each update is read, merge, atomic write under an
+//! exclusive `flock` on `installs.json.lock` in the tool home, so none
+//! writes over a receipt another has just added.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::merge::Receipt;
 use crate::fsutil;
-use crate::paths::{ToolHome, RECEIPTS_FILE};
+use crate::paths::{self, ToolHome, RECEIPTS_FILE, RECEIPTS_LOCK};
+
+/// How long an update waits for another process to finish with the receipts.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// What one settings file's install remembers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -41,9 +50,42 @@ fn load_all(home: &ToolHome) -> ReceiptsFile {
         .unwrap_or_default()
 }
 
-fn save_all(home: &ToolHome, file: &ReceiptsFile) -> anyhow::Result<()> {
-    home.ensure()
+/// An exclusive lock on the receipts, held until dropped.
+struct ReceiptsLock {
+    /// The `flock` lives as long as this descriptor stays open.
+    _file: std::fs::File,
+}
+
+/// Takes the receipts' lock (creating the tool home if needed), waiting up
+/// to [`LOCK_WAIT`] for another process to release it.
+fn lock(home: &ToolHome) -> anyhow::Result<ReceiptsLock> {
+    use std::os::fd::AsRawFd;
+    paths::ensure_home(home.root())
         .with_context(|| format!("cannot create {}", home.root().display()))?;
+    let path = home.root().join(RECEIPTS_LOCK);
+    let file = fsutil::create_private_file(&path)
+        .with_context(|| format!("cannot open the lock {}", path.display()))?;
+    let deadline = Instant::now() + LOCK_WAIT;
+    // SAFETY: flock on a descriptor we own; released when it closes.
+    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let error = std::io::Error::last_os_error();
+        if error.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(error).with_context(|| format!("cannot lock {}", path.display()));
+        }
+        if Instant::now() >= deadline {
+            anyhow::bail!(
+                "another pace-maker install or uninstall held {} for {} s",
+                path.display(),
+                LOCK_WAIT.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(ReceiptsLock { _file: file })
+}
+
+/// Writes the receipts; only under [`lock`].
+fn save_all(home: &ToolHome, file: &ReceiptsFile, _locked: &ReceiptsLock) -> anyhow::Result<()> {
     let path = home.root().join(RECEIPTS_FILE);
     let text = serde_json::to_string_pretty(file)? + "\n";
     fsutil::write_atomic(&path, text.as_bytes(), Some(0o600))
@@ -59,6 +101,7 @@ pub fn load(home: &ToolHome, identity: &Path) -> Option<FileReceipt> {
 
 /// Records an install: `later` is folded into what an earlier install kept.
 pub fn record(home: &ToolHome, identity: &Path, later: FileReceipt) -> anyhow::Result<()> {
+    let locked = lock(home)?;
     let mut all = load_all(home);
     let key = identity.to_string_lossy().into_owned();
     match all.installs.get_mut(&key) {
@@ -70,18 +113,23 @@ pub fn record(home: &ToolHome, identity: &Path, later: FileReceipt) -> anyhow::R
             all.installs.insert(key, later);
         }
     }
-    save_all(home, &all)
+    save_all(home, &all, &locked)
 }
 
 /// Forgets a settings file's receipt after its uninstall.
 pub fn forget(home: &ToolHome, identity: &Path) -> anyhow::Result<()> {
+    // No receipts, nothing to forget: the tool home is not created for it.
+    if !home.root().join(RECEIPTS_FILE).exists() {
+        return Ok(());
+    }
+    let locked = lock(home)?;
     let mut all = load_all(home);
     if all
         .installs
         .remove(identity.to_string_lossy().as_ref())
         .is_some()
     {
-        save_all(home, &all)?;
+        save_all(home, &all, &locked)?;
     }
     Ok(())
 }
