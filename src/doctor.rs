@@ -141,7 +141,8 @@ impl StoreState {
 pub struct StoreFacts {
     pub path: String,
     pub schema_version: i64,
-    /// A write transaction could be taken.
+    /// A real write worked: a probe file in the tool home and a committed
+    /// row in the store (see `prove_write`); else why not.
     pub writable: Result<(), String>,
     pub control: Control,
     pub api: ApiFacts,
@@ -629,13 +630,29 @@ fn store_check(facts: &Facts) -> Check {
                 Status::Fail,
                 format!("{} is not writable: {error}", store.path),
             )
-            .hint(format!("check the permissions of {}", store.path)),
+            .hint(unwritable_hint(error, &store.path)),
             Ok(()) => Check::new(
                 NAME,
                 Status::Ok,
                 format!("{}, writable, schema {}", store.path, store.schema_version),
             ),
         },
+    }
+}
+
+/// What to do about a store that failed `prove_write`, by the OS or
+/// SQLite reason in `error`: hooks record nothing until it is fixed.
+fn unwritable_hint(error: &str, path: &str) -> String {
+    let has = |needles: &[&str]| needles.iter().any(|needle| error.contains(needle));
+    if has(&["os error 28", "os error 122", "disk is full"]) {
+        "the disk holding it is full: free some space (hooks record nothing until then)".into()
+    } else if has(&["os error 30", "readonly", "read-only"]) {
+        "it is on a read-only file system or is a read-only file: make it writable, or point PACE_MAKER_HOME at a writable folder".into()
+    } else if has(&["database is locked", "database is busy"]) {
+        "another process held its write lock longer than store.busy_timeout_ms: run doctor again"
+            .into()
+    } else {
+        format!("check the permissions of {path} and its folder")
     }
 }
 
@@ -955,7 +972,7 @@ fn open_store(
     now_ms: i64,
 ) -> Result<StoreFacts, String> {
     let mut store = Store::open_home(home, config).map_err(|error| format!("{error:#}"))?;
-    let writable = store.write(|_| Ok(())).map_err(|error| error.to_string());
+    let writable = prove_write(home, &mut store);
     let read = || -> rusqlite::Result<StoreFacts> {
         let connection = store.connection();
         let api = connection.query_row(
@@ -991,6 +1008,46 @@ fn open_store(
         })
     };
     read().map_err(|error| format!("cannot read the store {}: {error}", store.path().display()))
+}
+
+/// Bytes of doctor's probe file: room for a few hooks' store pages.
+const PROBE_BYTES: usize = 64 * 1024;
+
+/// Proves the store takes a write as a hook's would, or says why not (the
+/// OS or SQLite error). First a file of [`PROBE_BYTES`] is written, synced
+/// and deleted in the tool home: a full disk or a read-only mount fails
+/// there even while SQLite could still reuse its WAL's pages. Then a row
+/// is inserted into `meta` and deleted again in a committed transaction,
+/// which writes the store's WAL (an empty transaction writes nothing).
+fn prove_write(home: &ToolHome, store: &mut Store) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let probe = home
+        .root()
+        .join(format!("{}{}", paths::PROBE_PREFIX, std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&probe)
+        .and_then(|mut file| {
+            file.write_all(&[0u8; PROBE_BYTES])?;
+            file.sync_all()
+        });
+    let _ = std::fs::remove_file(&probe);
+    written
+        .map_err(|error| format!("cannot write a file in {}: {error}", home.root().display()))?;
+    store
+        .write(|transaction| {
+            transaction.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('doctor_write_probe', ?1)",
+                [clock::now_ms().to_string()],
+            )?;
+            transaction.execute("DELETE FROM meta WHERE key = 'doctor_write_probe'", [])?;
+            Ok(())
+        })
+        .map_err(|error| format!("a committed write to the store failed: {error}"))
 }
 
 /// The epic of the project folder or its nearest ancestor, as the Stop hook finds it.

@@ -611,3 +611,107 @@ fn ten_concurrent_forced_installs_keep_every_receipt_and_uninstall_restores_each
         "every uninstall forgot its receipt: {receipts:#}"
     );
 }
+
+/// `pace-maker doctor --json` run by `sh -c script` inside a private mount
+/// namespace (`$0` is the tool home, `$1` the binary); the store check.
+fn doctor_store_check_in_namespace(sandbox: &Sandbox, script: &str) -> serde_json::Value {
+    let output = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .arg(sandbox.tool_home())
+        .arg(assert_cmd::cargo::cargo_bin("pace-maker"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", sandbox.home())
+        .env("PACE_MAKER_HOME", sandbox.tool_home())
+        .env("PACE_MAKER_API_BASE", "http://127.0.0.1:9")
+        .current_dir(sandbox.dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !output.status.success(),
+        "doctor passed: {stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|error| {
+        panic!(
+            "{error}: {stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["name"] == "store")
+        .unwrap()
+        .clone()
+}
+
+fn doctor_store_check(sandbox: &Sandbox) -> serde_json::Value {
+    let output = sandbox
+        .command()
+        .env("PACE_MAKER_API_BASE", "http://127.0.0.1:9")
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["name"] == "store")
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn doctor_fails_the_store_check_on_a_read_only_tool_home_and_says_why() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .command()
+        .env("PACE_MAKER_API_BASE", "http://127.0.0.1:9")
+        .args(["hook", "post-tool-use"])
+        .write_stdin(post_tool_use_payload())
+        .assert()
+        .success();
+    let healthy = doctor_store_check(&sandbox);
+    assert_eq!(healthy["status"], "ok", "{healthy}");
+    // File modes do not bind root; a read-only bind mount does.
+    let check = doctor_store_check_in_namespace(
+        &sandbox,
+        r#"mount --bind -o ro "$0" "$0" && exec "$1" doctor --json"#,
+    );
+    assert_eq!(check["status"], "fail", "{check}");
+    let summary = check["summary"].as_str().unwrap();
+    assert!(summary.contains("not writable"), "{summary}");
+    assert!(summary.contains("Read-only file system"), "{summary}");
+    assert!(
+        check["hint"].as_str().unwrap().contains("read-only"),
+        "{check}"
+    );
+}
+
+#[test]
+fn doctor_fails_the_store_check_on_a_full_disk_and_says_why() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.tool_home()).unwrap();
+    let payload = sandbox.dir.path().join("payload.json");
+    std::fs::write(&payload, post_tool_use_payload()).unwrap();
+    // A 1 MiB tmpfs as the tool home: a hook makes the store, a filler
+    // takes every byte left, then doctor runs.
+    let script = format!(
+        r#"mount -t tmpfs -o size=1m,mode=0700 tmpfs "$0" && "$1" hook post-tool-use < '{}' && {{ cat /dev/zero > "$0/filler" 2>/dev/null; exec "$1" doctor --json; }}"#,
+        payload.display()
+    );
+    let check = doctor_store_check_in_namespace(&sandbox, &script);
+    assert_eq!(check["status"], "fail", "{check}");
+    let summary = check["summary"].as_str().unwrap();
+    assert!(summary.contains("not writable"), "{summary}");
+    assert!(
+        summary.contains("No space left on device") || summary.contains("disk is full"),
+        "{summary}"
+    );
+    assert!(check["hint"].as_str().unwrap().contains("space"), "{check}");
+}
