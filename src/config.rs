@@ -8,7 +8,7 @@
 //! half-broken config. `config set` edits the file with `toml_edit` so the
 //! user's comments survive.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
@@ -95,7 +95,7 @@ pub struct HooksConfig {
     pub post_tool_use_timeout_seconds: u64,
     /// Timeout written for every other hook.
     pub other_timeout_seconds: u64,
-    /// Stdin beyond this many bytes is logged and ignored.
+    /// Stdin held in memory at most; beyond it the input is streamed.
     pub max_stdin_bytes: u64,
 }
 
@@ -199,14 +199,6 @@ impl std::fmt::Display for Source {
     }
 }
 
-/// A loaded configuration with the warnings met while loading it.
-#[derive(Debug, Clone)]
-pub struct Loaded {
-    pub config: Config,
-    pub warnings: Vec<String>,
-    pub sources: Vec<(String, Source)>,
-}
-
 impl Config {
     /// Every key, `section.name`, in file order.
     pub fn keys() -> Vec<String> {
@@ -237,15 +229,23 @@ impl Config {
 
     /// Sets one key, checking its type and range; on error nothing changes.
     pub fn set(&mut self, key: &str, value: toml::Value) -> Result<(), String> {
-        let (section, name) = key.split_once('.').ok_or_else(|| {
-            format!("unknown key `{key}` (keys look like `pacing.target_percent`)")
-        })?;
+        let mut candidate = self.clone();
+        candidate.set_unchecked(key, value)?;
+        candidate.validate()?;
+        *self = candidate;
+        Ok(())
+    }
+
+    /// Sets one key, checking its name and type but not ranges; returns
+    /// the value it replaced. On error nothing changes.
+    fn set_unchecked(&mut self, key: &str, value: toml::Value) -> Result<toml::Value, String> {
+        let (section, name) = key.split_once('.').ok_or_else(|| unknown_key(key))?;
         let mut table = self.to_table();
         let slot = table
             .get_mut(section)
             .and_then(toml::Value::as_table_mut)
             .and_then(|inner| inner.get_mut(name))
-            .ok_or_else(|| format!("unknown key `{key}`"))?;
+            .ok_or_else(|| unknown_key(key))?;
         // Integers are accepted where a float is expected.
         let value = match (&*slot, value) {
             (toml::Value::Float(_), toml::Value::Integer(i)) => toml::Value::Float(i as f64),
@@ -258,77 +258,177 @@ impl Config {
                 type_name(&value)
             ));
         }
-        *slot = value;
+        let previous = std::mem::replace(slot, value);
         let candidate: Config = toml::Value::Table(table)
             .try_into()
             .map_err(|error: toml::de::Error| format!("`{key}`: {}", error.message()))?;
-        candidate.validate()?;
         *self = candidate;
-        Ok(())
+        Ok(previous)
     }
 
-    /// Range checks that types cannot express.
+    /// Range checks that types cannot express: the first problem's message.
     pub fn validate(&self) -> Result<(), String> {
-        let pacing = &self.pacing;
-        if !(pacing.target_percent > 0.0 && pacing.target_percent <= 100.0) {
-            return Err("`pacing.target_percent` must be in (0, 100]".into());
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(problem.message),
+            None => Ok(()),
         }
-        if pacing.max_delay_seconds + HOOK_TIMEOUT_MARGIN_SECONDS
-            > self.hooks.post_tool_use_timeout_seconds
-        {
-            return Err(format!(
+    }
+
+    /// Every range problem of the whole configuration, each with the keys
+    /// it involves (a problem between two keys names both).
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, keys: &[&'static str], message: String| {
+            if !ok {
+                problems.push(Problem {
+                    keys: keys.to_vec(),
+                    message,
+                });
+            }
+        };
+        let pacing = &self.pacing;
+        check(
+            pacing.target_percent > 0.0 && pacing.target_percent <= 100.0,
+            &["pacing.target_percent"],
+            "`pacing.target_percent` must be in (0, 100]".into(),
+        );
+        check(
+            pacing.max_delay_seconds.saturating_add(HOOK_TIMEOUT_MARGIN_SECONDS)
+                <= self.hooks.post_tool_use_timeout_seconds,
+            &[
+                "pacing.max_delay_seconds",
+                "hooks.post_tool_use_timeout_seconds",
+            ],
+            format!(
                 "`pacing.max_delay_seconds` ({}) must stay {HOOK_TIMEOUT_MARGIN_SECONDS} s under `hooks.post_tool_use_timeout_seconds` ({})",
                 pacing.max_delay_seconds, self.hooks.post_tool_use_timeout_seconds
-            ));
-        }
-        if !(0.0..50.0).contains(&pacing.estimate_safety_margin_percent) {
-            return Err("`pacing.estimate_safety_margin_percent` must be in [0, 50)".into());
-        }
-        if self.usage.poll_interval_seconds < 30 {
-            return Err("`usage.poll_interval_seconds` must be at least 30".into());
-        }
-        if self.usage.total_timeout_ms == 0 || self.usage.connect_timeout_ms == 0 {
-            return Err("usage timeouts must be positive".into());
-        }
-        if self.usage.connect_timeout_ms > self.usage.total_timeout_ms {
-            return Err(
-                "`usage.connect_timeout_ms` must not exceed `usage.total_timeout_ms`".into(),
-            );
-        }
-        if self.hooks.other_timeout_seconds == 0 {
-            return Err("`hooks.other_timeout_seconds` must be positive".into());
-        }
-        if self.momentum.max_consecutive_blocks == 0 || self.momentum.max_blocks_per_session == 0 {
-            return Err("momentum block limits must be at least 1".into());
-        }
-        if self.momentum.complete_phrase.trim().is_empty()
-            || self.momentum.blocked_phrase.trim().is_empty()
-        {
-            return Err("momentum phrases must not be empty".into());
-        }
-        if self.log.level.parse::<tracing::Level>().is_err() {
-            return Err(format!(
+            ),
+        );
+        check(
+            (0.0..50.0).contains(&pacing.estimate_safety_margin_percent),
+            &["pacing.estimate_safety_margin_percent"],
+            "`pacing.estimate_safety_margin_percent` must be in [0, 50)".into(),
+        );
+        check(
+            self.usage.poll_interval_seconds >= 30,
+            &["usage.poll_interval_seconds"],
+            "`usage.poll_interval_seconds` must be at least 30".into(),
+        );
+        check(
+            self.usage.total_timeout_ms > 0,
+            &["usage.total_timeout_ms"],
+            "`usage.total_timeout_ms` must be positive".into(),
+        );
+        check(
+            self.usage.connect_timeout_ms > 0,
+            &["usage.connect_timeout_ms"],
+            "`usage.connect_timeout_ms` must be positive".into(),
+        );
+        check(
+            self.usage.connect_timeout_ms <= self.usage.total_timeout_ms,
+            &["usage.connect_timeout_ms", "usage.total_timeout_ms"],
+            "`usage.connect_timeout_ms` must not exceed `usage.total_timeout_ms`".into(),
+        );
+        check(
+            self.hooks.other_timeout_seconds > 0,
+            &["hooks.other_timeout_seconds"],
+            "`hooks.other_timeout_seconds` must be positive".into(),
+        );
+        check(
+            self.momentum.max_consecutive_blocks > 0,
+            &["momentum.max_consecutive_blocks"],
+            "`momentum.max_consecutive_blocks` must be at least 1".into(),
+        );
+        check(
+            self.momentum.max_blocks_per_session > 0,
+            &["momentum.max_blocks_per_session"],
+            "`momentum.max_blocks_per_session` must be at least 1".into(),
+        );
+        check(
+            !self.momentum.complete_phrase.trim().is_empty(),
+            &["momentum.complete_phrase"],
+            "`momentum.complete_phrase` must not be empty".into(),
+        );
+        check(
+            !self.momentum.blocked_phrase.trim().is_empty(),
+            &["momentum.blocked_phrase"],
+            "`momentum.blocked_phrase` must not be empty".into(),
+        );
+        check(
+            self.log.level.parse::<tracing::Level>().is_ok(),
+            &["log.level"],
+            format!(
                 "`log.level` must be one of error, warn, info, debug, trace (got `{}`)",
                 self.log.level
-            ));
-        }
-        Ok(())
+            ),
+        );
+        problems
     }
 
-    /// Loads every layer for the current environment and project directory.
+    /// Loads every layer for the current environment and project
+    /// directory: each key is checked on its own as it is read (name, type,
+    /// and for a project file what a project may set), then the merged
+    /// whole is validated, so two keys that only fit together (a lower
+    /// max delay with a lower hook timeout) are in force together.
     pub fn load(home: &ToolHome, project_dir: Option<&Path>) -> Loaded {
         let mut loaded = Loaded {
             config: Config::default(),
             warnings: Vec::new(),
             sources: Vec::new(),
+            refused: Vec::new(),
+            applied: Vec::new(),
         };
-        loaded.apply_file(&home.config_file(), Source::ConfigFile);
+        // A home someone else controls could name where the token goes.
+        match home.trust() {
+            Ok(()) => loaded.apply_file(&home.config_file(), Source::ConfigFile),
+            Err(why) => loaded
+                .warnings
+                .push(format!("{why}: its config.toml is not read")),
+        }
         if let Some(project) = project_dir {
             loaded.apply_file(&project.join(paths::PROJECT_CONFIG), Source::Project);
         }
         loaded.apply_environment();
+        loaded.settle();
         loaded
     }
+}
+
+/// A range problem of a configuration, with the keys it involves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub keys: Vec<&'static str>,
+    pub message: String,
+}
+
+/// A key a project file set that a project may not set, or not to that
+/// value: ignored, logged, and shown by `config list` and `doctor`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Refused {
+    pub key: String,
+    pub value: String,
+    /// The file that set it.
+    pub origin: String,
+    pub why: String,
+}
+
+/// One value a layer put in force, and the value it replaced.
+#[derive(Debug, Clone)]
+struct Applied {
+    key: String,
+    previous: toml::Value,
+    source: Source,
+    origin: String,
+}
+
+/// A loaded configuration with the warnings met while loading it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+    pub sources: Vec<(String, Source)>,
+    pub refused: Vec<Refused>,
+    applied: Vec<Applied>,
 }
 
 impl Loaded {
@@ -350,7 +450,7 @@ impl Loaded {
                 self.warnings.push(format!(
                     "{} is not valid TOML ({}); its values are ignored",
                     path.display(),
-                    error.message()
+                    toml_error_text(&text, &error)
                 ));
                 return;
             }
@@ -364,7 +464,12 @@ impl Loaded {
                 continue;
             };
             for (name, value) in inner {
-                self.apply(&format!("{section}.{name}"), value.clone(), source, path);
+                self.apply(
+                    &format!("{section}.{name}"),
+                    value.clone(),
+                    source,
+                    &path.display().to_string(),
+                );
             }
         }
     }
@@ -377,35 +482,74 @@ impl Loaded {
         for key in Config::keys() {
             let name = env_name(&key);
             if let Some(raw) = paths::env(&name) {
-                self.apply(
-                    &key,
-                    parse_value(&raw),
-                    Source::Environment,
-                    Path::new(&name),
-                );
+                self.apply(&key, parse_value(&raw), Source::Environment, &name);
             }
         }
         for (name, key) in special {
             if let Some(raw) = paths::env(name) {
-                self.apply(key, parse_value(&raw), Source::Environment, Path::new(name));
+                self.apply(key, parse_value(&raw), Source::Environment, name);
             }
         }
     }
 
-    fn apply(&mut self, key: &str, value: toml::Value, source: Source, origin: &Path) {
-        match self.config.set(key, value) {
-            Ok(()) => {
-                self.sources.retain(|(known, _)| known != key);
-                self.sources.push((key.to_string(), source));
+    fn apply(&mut self, key: &str, value: toml::Value, source: Source, origin: &str) {
+        if source == Source::Project {
+            if let Err(why) = project_may_set(key, &value, &self.config) {
+                self.warnings.push(format!(
+                    "{origin}: `{key}` refused: {why}; a project file may not set it (docs/security.md)"
+                ));
+                self.refused.push(Refused {
+                    key: key.to_string(),
+                    value: value.to_string(),
+                    origin: origin.to_string(),
+                    why,
+                });
+                return;
             }
+        }
+        match self.config.set_unchecked(key, value) {
+            Ok(previous) => self.applied.push(Applied {
+                key: key.to_string(),
+                previous,
+                source,
+                origin: origin.to_string(),
+            }),
             Err(error) => self.warnings.push(format!(
-                "{}: {error}; keeping {}",
-                origin.display(),
+                "{origin}: {error}; keeping {}",
                 self.config
                     .get(key)
                     .map(|value| value.to_string())
                     .unwrap_or_else(|| "nothing".into())
             )),
+        }
+    }
+
+    /// Validates the merged whole. While a problem remains, the value set
+    /// last among the keys it involves is taken back (to the value below
+    /// it), with a warning naming where it came from.
+    fn settle(&mut self) {
+        while let Some(problem) = self.config.problems().into_iter().next() {
+            let Some(index) = self
+                .applied
+                .iter()
+                .rposition(|applied| problem.keys.contains(&applied.key.as_str()))
+            else {
+                // Only a layer can cause a problem: the defaults validate.
+                break;
+            };
+            let applied = self.applied.remove(index);
+            let _ = self
+                .config
+                .set_unchecked(&applied.key, applied.previous.clone());
+            self.warnings.push(format!(
+                "{}: {}; keeping `{}` = {}",
+                applied.origin, problem.message, applied.key, applied.previous
+            ));
+        }
+        self.sources = Vec::new();
+        for applied in &self.applied {
+            self.sources.retain(|(known, _)| *known != applied.key);
+            self.sources.push((applied.key.clone(), applied.source));
         }
     }
 
@@ -417,6 +561,130 @@ impl Loaded {
             .find(|(known, _)| known == key)
             .map(|(_, source)| *source)
             .unwrap_or(Source::Default)
+    }
+}
+
+/// Points by which a project file may lower `pacing.target_percent`.
+pub const PROJECT_TARGET_SPAN: f64 = 10.0;
+
+/// What a project's `.claude/pace-maker.toml` may set, given the user's
+/// own configuration so far. A project file is content the user may not
+/// have written (a cloned repository): it may never choose where requests
+/// go or what they carry, how long a hook may hold a session, or loosen a
+/// breaker. It may tighten momentum, turn momentum off, name its phrases,
+/// and lower the pacing target a little. docs/security.md has the table.
+pub fn project_may_set(key: &str, value: &toml::Value, user: &Config) -> Result<(), String> {
+    let number = || match value {
+        toml::Value::Integer(i) => Some(*i as f64),
+        toml::Value::Float(f) => Some(*f),
+        _ => None,
+    };
+    let at_most = |limit: f64, what: &str| match number() {
+        Some(n) if n <= limit => Ok(()),
+        Some(_) => Err(format!(
+            "a project may only tighten {what} (at most the user's {limit})"
+        )),
+        // A wrong type is refused later with its own message.
+        None => Ok(()),
+    };
+    let momentum = &user.momentum;
+    match key {
+        "momentum.max_consecutive_blocks" => {
+            at_most(momentum.max_consecutive_blocks as f64, "a breaker")
+        }
+        "momentum.max_blocks_per_session" => {
+            at_most(momentum.max_blocks_per_session as f64, "a breaker")
+        }
+        "momentum.max_blocking_minutes" => {
+            at_most(momentum.max_blocking_minutes as f64, "a breaker")
+        }
+        "momentum.enabled" => match value {
+            toml::Value::Boolean(true) if !momentum.enabled => {
+                Err("the user turned momentum off; a project may only turn it off".into())
+            }
+            _ => Ok(()),
+        },
+        "momentum.complete_phrase" | "momentum.blocked_phrase" => Ok(()),
+        "pacing.target_percent" => {
+            let user_target = user.pacing.target_percent;
+            let lowest = (user_target - PROJECT_TARGET_SPAN).max(1.0);
+            match number() {
+                Some(n) if (lowest..=user_target).contains(&n) => Ok(()),
+                Some(_) => Err(format!(
+                    "a project may only lower the target, by at most {PROJECT_TARGET_SPAN} points ({lowest} to {user_target})"
+                )),
+                None => Ok(()),
+            }
+        }
+        _ => {
+            let why = match key.split_once('.').map(|(section, _)| section) {
+                Some("usage") => "it decides where requests go and what they carry",
+                Some("hooks") => "it decides how long a hook may hold a session",
+                _ if key == "pacing.max_delay_seconds" => {
+                    "it decides how long a hook may hold a session"
+                }
+                Some("pacing") => "pacing spends the user's own budget",
+                Some("store") | Some("log") => "it concerns the user's own files",
+                _ => "it is not a project setting",
+            };
+            Err(why.to_string())
+        }
+    }
+}
+
+fn unknown_key(key: &str) -> String {
+    let mut message = format!("unknown key `{key}`");
+    if let Some(near) = closest_key(key) {
+        message.push_str(&format!(" (did you mean `{near}`?)"));
+    } else if !key.contains('.') {
+        message.push_str(" (keys look like `pacing.target_percent`)");
+    }
+    message
+}
+
+/// The known key nearest to a misspelt one, when it is near enough.
+pub fn closest_key(key: &str) -> Option<String> {
+    let key = key.to_ascii_lowercase();
+    Config::keys()
+        .into_iter()
+        .map(|known| {
+            let name = known.split_once('.').map_or(known.as_str(), |(_, n)| n);
+            let distance = edit_distance(&key, &known).min(edit_distance(&key, name) + 1);
+            (distance, known)
+        })
+        .filter(|(distance, known)| *distance <= (known.len() / 4).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, known)| known)
+}
+
+/// Levenshtein distance over bytes (keys are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// A TOML parse error with its line and column.
+pub fn toml_error_text(text: &str, error: &toml::de::Error) -> String {
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
+            format!("line {line}, column {column}: {}", error.message())
+        }
+        None => error.message().to_string(),
     }
 }
 
@@ -480,7 +748,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("momentum.blocked_phrase", "Phrase (then a reason) that declares the mission blocked."),
     ("hooks.post_tool_use_timeout_seconds", "Timeout installed for PostToolUse; at least max delay + 30 s."),
     ("hooks.other_timeout_seconds", "Timeout installed for the other hooks."),
-    ("hooks.max_stdin_bytes", "Hook input beyond this size is ignored."),
+    ("hooks.max_stdin_bytes", "Hook input held in memory at most; a larger one is read as a stream, its large fields skipped."),
     ("store.busy_timeout_ms", "Wait at most this long for the store's write lock."),
     ("store.session_idle_hours", "Forget sessions idle this long."),
     ("store.history_days", "Keep history this many days."),
@@ -539,13 +807,26 @@ pub fn set_in_file(path: &Path, key: &str, raw: &str) -> anyhow::Result<toml::Va
         for (section, inner) in table {
             if let Some(inner) = inner.as_table() {
                 for (name, value) in inner {
-                    let _ = check.set(&format!("{section}.{name}"), value.clone());
+                    let _ = check.set_unchecked(&format!("{section}.{name}"), value.clone());
                 }
             }
         }
     }
-    if let Err(error) = check.set(key, value.clone()) {
+    if let Err(error) = check.set_unchecked(key, value.clone()) {
         bail!("{error}");
+    }
+    // The file as a whole must hold: a problem the new value takes part in
+    // refuses it; one between other keys of the file is not its doing.
+    if let Some(problem) = check
+        .problems()
+        .into_iter()
+        .find(|problem| problem.keys.contains(&key))
+    {
+        bail!("{}", problem.message);
+    }
+    if key == "usage.api_base" {
+        crate::usage::api::usage_url(&check.usage.api_base)
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
     }
     let stored = check.get(key).unwrap_or(value);
     let (section, name) = key.split_once('.').expect("validated key has a section");
@@ -577,11 +858,6 @@ pub fn set_in_file(path: &Path, key: &str, raw: &str) -> anyhow::Result<toml::Va
     }
     crate::fsutil::write_atomic(path, document.to_string().as_bytes(), Some(0o600))?;
     Ok(stored)
-}
-
-/// Resolves the project directory for config purposes.
-pub fn current_project() -> PathBuf {
-    paths::project_dir()
 }
 
 #[cfg(test)]

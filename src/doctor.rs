@@ -45,6 +45,11 @@ pub struct Facts {
     pub config_file: String,
     pub config_file_exists: bool,
     pub config_warnings: Vec<String>,
+    /// Keys the project's file set that a project may not set.
+    pub config_refused: Vec<crate::config::Refused>,
+    /// The tool home, and why it may not be used if it may not.
+    pub home: String,
+    pub home_refused: Option<String>,
     pub limits: Limits,
     pub kill_switch: bool,
     pub project_dir: String,
@@ -260,6 +265,7 @@ pub fn checks(facts: &Facts) -> Vec<Check> {
     for scope in &facts.scopes {
         out.push(scope_check(scope, facts));
     }
+    out.push(home_check(facts));
     out.push(installed_check(facts));
     out.push(credentials_check(facts));
     out.push(api_check(facts));
@@ -269,6 +275,9 @@ pub fn checks(facts: &Facts) -> Vec<Check> {
         out.push(check);
     }
     out.push(config_check(facts));
+    if let Some(check) = project_config_check(facts) {
+        out.push(check);
+    }
     out.push(switch_check(facts));
     out.push(epic_check(facts));
     out
@@ -679,6 +688,40 @@ fn recovery_check(facts: &Facts) -> Option<Check> {
     })
 }
 
+fn home_check(facts: &Facts) -> Check {
+    const NAME: &str = "home";
+    match &facts.home_refused {
+        None => Check::new(NAME, Status::Ok, format!("{} is yours alone", facts.home)),
+        Some(why) => Check::new(NAME, Status::Fail, why.clone()).hint(
+            "hooks do nothing while the tool home is not yours alone: `chmod 700` it, or point PACE_MAKER_HOME at a folder of your own",
+        ),
+    }
+}
+
+/// Keys a project file set that a project may not set (docs/security.md).
+fn project_config_check(facts: &Facts) -> Option<Check> {
+    let first = facts.config_refused.first()?;
+    let keys: Vec<&str> = facts
+        .config_refused
+        .iter()
+        .map(|refused| refused.key.as_str())
+        .collect();
+    Some(
+        Check::new(
+            "project config",
+            Status::Warn,
+            format!(
+                "{} refused from {}: {} ({})",
+                if keys.len() == 1 { "1 key" } else { "keys" },
+                first.origin,
+                keys.join(", "),
+                first.why
+            ),
+        )
+        .hint("a project file may not set these; they are ignored (pace-maker config list shows them)"),
+    )
+}
+
 fn config_check(facts: &Facts) -> Check {
     const NAME: &str = "config";
     match facts.config_warnings.as_slice() {
@@ -837,6 +880,7 @@ pub fn gather(home: &ToolHome, now_ms: i64) -> Facts {
     let project_dir =
         std::path::absolute(paths::project_dir()).unwrap_or_else(|_| paths::project_dir());
     let loaded = Config::load(home, Some(&project_dir));
+    let home_refused = home.trust().err();
     let claude_dir = paths::claude_dir();
     let mut seen = Vec::new();
     let mut scopes = Vec::new();
@@ -881,10 +925,18 @@ pub fn gather(home: &ToolHome, now_ms: i64) -> Facts {
             .unwrap_or_else(|error| format!("unknown ({error})")),
         scopes,
         credentials: read_credentials(&claude_dir),
-        store: read_store(home, &loaded.config, &project_dir, now_ms),
+        store: match &home_refused {
+            None => read_store(home, &loaded.config, &project_dir, now_ms),
+            Some(_) => StoreState::Broken {
+                error: "not opened: the tool home is not yours alone".into(),
+            },
+        },
         config_file: home.config_file().display().to_string(),
         config_file_exists: home.config_file().is_file(),
         config_warnings: loaded.warnings,
+        config_refused: loaded.refused,
+        home: home.root().display().to_string(),
+        home_refused,
         limits: Limits::from_config(&loaded.config),
         kill_switch: paths::kill_switch(),
         project_dir: project_dir.display().to_string(),
@@ -1176,6 +1228,9 @@ mod tests {
             config_file: "/home/dev/.claude-pace-maker/config.toml".into(),
             config_file_exists: true,
             config_warnings: Vec::new(),
+            config_refused: Vec::new(),
+            home: "/home/dev/.claude-pace-maker".into(),
+            home_refused: None,
             limits: Limits::from_config(&Config::default()),
             kill_switch: false,
             project_dir: "/home/dev/project".into(),
@@ -1227,6 +1282,15 @@ mod tests {
             "/home/dev/.claude-pace-maker/config.toml: `pacing.target_percent` must be in (0, 100]; keeping 95.0".into(),
             "/home/dev/.claude-pace-maker/config.toml: unknown key `pacing.speed`; keeping nothing".into(),
         ];
+        facts.config_refused = vec![crate::config::Refused {
+            key: "usage.api_base".into(),
+            value: "\"https://collector.example\"".into(),
+            origin: "/home/dev/project/.claude/pace-maker.toml".into(),
+            why: "it decides where requests go and what they carry".into(),
+        }];
+        facts.home_refused = Some(
+            "the tool home /home/dev/.claude-pace-maker is writable by others (mode 777); `chmod 700` it".into(),
+        );
         facts
     }
 

@@ -64,6 +64,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: Option<u32>) -> std::io
     result
 }
 
+/// Opens a file for reading only when it is a regular file, without
+/// blocking: a FIFO, a device (a link to `/dev/zero`) or a folder planted
+/// where a spec or a transcript should be is refused at once instead of
+/// hanging the hook or feeding it forever.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    Ok(file)
+}
+
+/// Reads a regular file whole, if it is at most `cap` bytes: `Ok(None)`
+/// when it is larger (nothing past the cap is read, and a file that grows
+/// while read is cut at the cap plus one byte and refused the same way).
+pub fn read_regular_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let file = open_regular(path)?;
+    if file.metadata()?.len() > cap {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Ok(None);
+    }
+    Ok(Some(bytes))
+}
+
 /// Creates (or opens) a file that only its owner may read and write.
 pub fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new()

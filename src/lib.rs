@@ -80,6 +80,12 @@ pub fn main() -> ExitCode {
 
 fn run_hook(event: &str, home: &ToolHome) -> ExitCode {
     fail_open_process();
+    // A tool home someone else controls is not read (its config could send
+    // the token elsewhere) nor written (a planted log link): the hook ends
+    // here. `doctor` says why.
+    if home.trust().is_err() {
+        return ExitCode::SUCCESS;
+    }
     let project = paths::project_dir();
     let loaded = Config::load(home, Some(&project));
     logging::init(home, &loaded.config.log.level, loaded.config.log.keep_days);

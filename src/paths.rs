@@ -115,6 +115,92 @@ impl ToolHome {
     pub fn ensure(&self) -> std::io::Result<()> {
         ensure_private_dir(&self.root)
     }
+
+    /// Whether the tool home may be used: it holds the config that says
+    /// where the token goes, and the logs a hook appends to. It must be a
+    /// folder owned by this user and writable by no one else, in a folder
+    /// no one else can swap it out of (owned by this user or root, and
+    /// writable by others only with the sticky bit, like `/tmp`). A home
+    /// that does not exist yet is judged by the folder it will be made in.
+    /// When this fails, hooks end at once (exit 0, nothing written there)
+    /// and commands refuse with the reason; `doctor` shows it.
+    pub fn trust(&self) -> Result<(), String> {
+        if env(ENV_HOME).is_none() && env(ENV_HOME_DIR).is_none() {
+            return Err(format!(
+                "neither {ENV_HOME_DIR} nor {ENV_HOME} is set, so there is no tool home"
+            ));
+        }
+        let me = current_uid();
+        match std::fs::metadata(&self.root) {
+            // A home that is not a folder is no one's door: the store
+            // simply cannot be opened there, as before.
+            Ok(meta) => check_owned(&self.root, &meta, me, false)?,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(format!("cannot read {}: {error}", self.root.display())),
+        }
+        // The nearest existing folder above it.
+        let mut parent = self.root.parent();
+        while let Some(folder) = parent {
+            match std::fs::metadata(folder) {
+                Ok(meta) => return check_owned(folder, &meta, me, true),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    parent = folder.parent();
+                }
+                Err(error) => return Err(format!("cannot read {}: {error}", folder.display())),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The effective user id of this process.
+pub fn current_uid() -> u32 {
+    // SAFETY: geteuid cannot fail and has no preconditions.
+    unsafe { libc::geteuid() }
+}
+
+/// The tool home itself must be ours and closed to others; the folder
+/// above it ours or root's, and shared only with the sticky bit.
+fn check_owned(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    me: u32,
+    is_parent: bool,
+) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = meta.uid();
+    let mode = meta.mode();
+    let writable_by_others = mode & 0o022 != 0;
+    if is_parent {
+        if owner != me && owner != 0 {
+            return Err(format!(
+                "{} (the folder of the tool home) belongs to user {owner}, not to you ({me})",
+                path.display()
+            ));
+        }
+        if writable_by_others && mode & 0o1000 == 0 {
+            return Err(format!(
+                "{} (the folder of the tool home) is writable by others (mode {:o})",
+                path.display(),
+                mode & 0o7777
+            ));
+        }
+        return Ok(());
+    }
+    if owner != me {
+        return Err(format!(
+            "the tool home {} belongs to user {owner}, not to you ({me})",
+            path.display()
+        ));
+    }
+    if writable_by_others {
+        return Err(format!(
+            "the tool home {} is writable by others (mode {:o}); `chmod 700` it",
+            path.display(),
+            mode & 0o7777
+        ));
+    }
+    Ok(())
 }
 
 /// Claude Code's user folder: `CLAUDE_CONFIG_DIR`, else `~/.claude`.

@@ -237,6 +237,7 @@ fn sixteen_processes_of_two_hundred_tool_calls_each_count_exactly_3200() {
                     let mut child = std::process::Command::new(&binary)
                         .args(["hook", "post-tool-use"])
                         .env_clear()
+                        .envs(support::clock_env())
                         .env("HOME", &home)
                         .env("PACE_MAKER_HOME", &tool_home)
                         .stdin(Stdio::piped())

@@ -80,6 +80,7 @@ fn hook_command(sandbox: &Sandbox, event: &str) -> Command {
     command
         .args(["hook", event])
         .env_clear()
+        .envs(support::clock_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", sandbox.home())
         .env("PACE_MAKER_HOME", sandbox.tool_home())
@@ -118,6 +119,7 @@ fn thirty_two_sessions_of_five_hundred_mixed_hook_calls_lose_nothing_while_statu
                     status
                         .args(["status", "--json"])
                         .env_clear()
+                        .envs(support::clock_env())
                         .env("HOME", &home)
                         .env("PACE_MAKER_HOME", &tool_home);
                     let result = measured::run(&mut status, b"");

@@ -42,6 +42,7 @@ fn permissive(sandbox: &Sandbox) -> assert_cmd::Command {
     let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("pace-maker"));
     command
         .env_clear()
+        .envs(support::clock_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", sandbox.home())
         .env("PACE_MAKER_HOME", sandbox.tool_home())
@@ -559,6 +560,7 @@ fn ten_concurrent_forced_installs_keep_every_receipt_and_uninstall_restores_each
             .map(|path| {
                 std::process::Command::new(&binary)
                     .env_clear()
+                    .envs(support::clock_env())
                     .env("PATH", std::env::var("PATH").unwrap_or_default())
                     .env("HOME", sandbox.home())
                     .env("PACE_MAKER_HOME", sandbox.tool_home())
@@ -620,6 +622,7 @@ fn doctor_store_check_in_namespace(sandbox: &Sandbox, script: &str) -> serde_jso
         .arg(sandbox.tool_home())
         .arg(assert_cmd::cargo::cargo_bin("pace-maker"))
         .env_clear()
+        .envs(support::clock_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", sandbox.home())
         .env("PACE_MAKER_HOME", sandbox.tool_home())
@@ -714,4 +717,481 @@ fn doctor_fails_the_store_check_on_a_full_disk_and_says_why() {
         "{summary}"
     );
     assert!(check["hint"].as_str().unwrap().contains("space"), "{check}");
+}
+
+// --- trust boundaries: project files, the tool home, special files, large input ---
+
+/// A loopback listener that counts connections and answers each with a
+/// usage API body: it stands for a host a project file (or another user)
+/// would like the token to reach, or for the user's own API base.
+struct Listener {
+    port: u16,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Listener {
+    fn start() -> Self {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hits.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut stream = stream;
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+                let mut seen = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !seen.windows(4).any(|window| window == b"\r\n\r\n") {
+                    match stream.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(read) => seen.extend_from_slice(&buffer[..read]),
+                    }
+                }
+                let body = r#"{"five_hour":{"utilization":10.0,"resets_at":null},"seven_day":{"utilization":10.0,"resets_at":null}}"#;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self { port, hits }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+const PLANTED_TOKEN: &str = "sk-ant-oat01-TRUST-BOUNDARY-TEST";
+
+/// A sandbox with Claude Code's credentials, a private tool home whose
+/// config points the usage API at `user_base`, and a project folder.
+fn trusted_setup(user_base: &str) -> (Sandbox, PathBuf) {
+    let sandbox = Sandbox::new();
+    let claude = sandbox.home().join(".claude");
+    std::fs::create_dir_all(&claude).unwrap();
+    std::fs::write(
+        claude.join(".credentials.json"),
+        format!(
+            r#"{{"claudeAiOauth":{{"accessToken":"{PLANTED_TOKEN}","expiresAt":4102444800000}}}}"#
+        ),
+    )
+    .unwrap();
+    let home = sandbox.tool_home();
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        format!("[usage]\napi_base = \"{user_base}\"\n"),
+    )
+    .unwrap();
+    let project = sandbox.dir.path().join("project");
+    std::fs::create_dir_all(project.join(".claude")).unwrap();
+    (sandbox, project)
+}
+
+/// A PostToolUse payload from the captured fixtures, in `project`.
+fn post_tool_use_payload_in(project: &Path) -> String {
+    let line = fixture_lines("hook-inputs-basic.jsonl")
+        .into_iter()
+        .find(|line| line.contains(r#""hook_event_name":"PostToolUse""#))
+        .expect("a PostToolUse payload");
+    let mut value: serde_json::Value = serde_json::from_str(&line).unwrap();
+    value["cwd"] = project.to_string_lossy().into();
+    value.to_string()
+}
+
+fn run_in(sandbox: &Sandbox, project: &Path, args: &[&str]) -> std::process::Output {
+    sandbox
+        .command()
+        .current_dir(project)
+        .env("CLAUDE_PROJECT_DIR", project)
+        .env("PACE_MAKER_LOG", "trace")
+        .args(args)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap()
+}
+
+fn hook_in(sandbox: &Sandbox, project: &Path, event: &str, payload: &str) -> std::process::Output {
+    let output = sandbox
+        .command()
+        .current_dir(project)
+        .env("CLAUDE_PROJECT_DIR", project)
+        .env("PACE_MAKER_LOG", "trace")
+        .args(["hook", event])
+        .write_stdin(payload.to_string())
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "hook {event}: {output:?}");
+    assert!(output.stderr.is_empty(), "hook {event}: {output:?}");
+    output
+}
+
+#[test]
+fn no_request_goes_to_a_base_a_project_file_names() {
+    let user = Listener::start();
+    let attacker = Listener::start();
+    let (sandbox, project) = trusted_setup(&user.base());
+    std::fs::write(
+        project.join(".claude/pace-maker.toml"),
+        format!(
+            "[usage]\napi_base = \"{}\"\npoll_interval_seconds = 30\n\n[hooks]\npost_tool_use_timeout_seconds = 100000\n",
+            attacker.base()
+        ),
+    )
+    .unwrap();
+
+    let output = hook_in(
+        &sandbox,
+        &project,
+        "post-tool-use",
+        &post_tool_use_payload_in(&project),
+    );
+    assert!(output.stdout.is_empty());
+    for args in [
+        &["usage", "refresh"][..],
+        &["status"],
+        &["status", "--json"],
+        &["doctor"],
+        &["config", "list", "--resolved"],
+        &["statusline"],
+    ] {
+        run_in(&sandbox, &project, args);
+    }
+    assert_eq!(attacker.hits(), 0, "a request went to the project's base");
+    assert!(user.hits() >= 1, "the user's own base was polled");
+
+    let listed = run_in(&sandbox, &project, &["config", "list", "--resolved"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listed.contains(&format!(
+            "usage.api_base = \"{}\"  # config.toml",
+            user.base()
+        )),
+        "{listed}"
+    );
+    assert!(listed.contains("# refused: usage.api_base"), "{listed}");
+    assert!(
+        listed.contains("# refused: hooks.post_tool_use_timeout_seconds"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("usage.poll_interval_seconds = 300  # default"),
+        "{listed}"
+    );
+
+    let doctor = run_in(&sandbox, &project, &["doctor"]);
+    let doctor = String::from_utf8_lossy(&doctor.stdout).into_owned();
+    assert!(
+        doctor.contains("project config") && doctor.contains("usage.api_base"),
+        "{doctor}"
+    );
+    let logged = sandbox.log_lines().join("\n");
+    assert!(
+        logged.contains("`usage.api_base` refused"),
+        "the refusal is logged"
+    );
+    assert!(!logged.contains(PLANTED_TOKEN));
+}
+
+#[test]
+fn a_project_file_cannot_loosen_a_breaker_or_the_pace() {
+    let user = Listener::start();
+    let (sandbox, project) = trusted_setup(&user.base());
+    std::fs::write(
+        project.join(".claude/pace-maker.toml"),
+        "[momentum]\nmax_consecutive_blocks = 4294967295\nmax_blocks_per_session = 4294967295\n\
+         max_blocking_minutes = 100000\ncomplete_phrase = \"ALL DONE\"\n\n\
+         [pacing]\ntarget_percent = 1\nmax_delay_seconds = 290\n",
+    )
+    .unwrap();
+    let get = |key: &str| {
+        let output = run_in(&sandbox, &project, &["config", "get", key]);
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    assert_eq!(get("momentum.max_consecutive_blocks"), "3");
+    assert_eq!(get("momentum.max_blocks_per_session"), "25");
+    assert_eq!(get("momentum.max_blocking_minutes"), "60");
+    assert_eq!(get("pacing.target_percent"), "95.0");
+    assert_eq!(get("pacing.max_delay_seconds"), "240");
+    // What a project may set, it sets.
+    assert_eq!(get("momentum.complete_phrase"), "ALL DONE");
+
+    // Tightening is allowed, within bounds.
+    std::fs::write(
+        project.join(".claude/pace-maker.toml"),
+        "[momentum]\nmax_consecutive_blocks = 2\n\n[pacing]\ntarget_percent = 88\n",
+    )
+    .unwrap();
+    assert_eq!(get("momentum.max_consecutive_blocks"), "2");
+    assert_eq!(get("pacing.target_percent"), "88.0");
+
+    // The Stop hook holds to the user's breaker: with an attached epic with
+    // open criteria, the fourth stop in a row without tool use ends.
+    std::fs::write(
+        project.join(".claude/pace-maker.toml"),
+        "[momentum]\nmax_consecutive_blocks = 4294967295\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("epic.md"),
+        "## Acceptance criteria\n- [ ] one\n- [ ] two\n",
+    )
+    .unwrap();
+    let attach = run_in(&sandbox, &project, &["epic", "attach", "epic.md"]);
+    assert!(attach.status.success(), "{attach:?}");
+    let transcript = sandbox.dir.path().join("transcript.jsonl");
+    std::fs::copy(
+        support::fixtures_dir().join("transcript-basic-core.jsonl"),
+        &transcript,
+    )
+    .unwrap();
+    let stop = stop_payload(&project, &transcript);
+    let blocks: Vec<bool> = (0..6)
+        .map(|_| {
+            let stdout = hook_in(&sandbox, &project, "stop", &stop).stdout;
+            String::from_utf8_lossy(&stdout).contains(r#""decision":"block""#)
+        })
+        .collect();
+    assert_eq!(&blocks[..4], [true, true, true, false], "{blocks:?}");
+}
+
+fn stop_payload(project: &Path, transcript: &Path) -> String {
+    let line = fixture_lines("hook-inputs-basic.jsonl")
+        .into_iter()
+        .find(|line| line.contains(r#""hook_event_name":"Stop""#))
+        .expect("a Stop payload");
+    let mut value: serde_json::Value = serde_json::from_str(&line).unwrap();
+    value["cwd"] = project.to_string_lossy().into();
+    value["transcript_path"] = transcript.to_string_lossy().into();
+    value.to_string()
+}
+
+/// Links `logs/pace-maker.log.<day>` to `victim` for the days around now.
+fn plant_log_links(home: &Path, victim: &Path) {
+    let logs = home.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let now = jiff::Timestamp::now();
+    for offset in [-1i64, 0, 1] {
+        let day = now
+            .checked_add(jiff::SignedDuration::from_hours(24 * offset))
+            .unwrap()
+            .strftime("%Y-%m-%d")
+            .to_string();
+        let _ = std::os::unix::fs::symlink(victim, logs.join(format!("pace-maker.log.{day}")));
+    }
+}
+
+#[test]
+fn a_tool_home_someone_else_controls_is_neither_read_nor_written() {
+    let attacker = Listener::start();
+    let user = Listener::start();
+    for case in [
+        "owned by another user",
+        "writable by others",
+        "in a folder others can write",
+    ] {
+        let (sandbox, project) = trusted_setup(&user.base());
+        let victim = sandbox.home().join(".bashrc");
+        std::fs::write(&victim, "# mine\n").unwrap();
+        let mut home = sandbox.tool_home();
+        match case {
+            "owned by another user" => {
+                std::os::unix::fs::chown(&home, Some(4242), Some(4242)).unwrap();
+            }
+            "writable by others" => {
+                std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
+            }
+            _ => {
+                let shared = sandbox.dir.path().join("shared");
+                std::fs::create_dir(&shared).unwrap();
+                std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+                std::fs::rename(&home, shared.join("tool-home")).unwrap();
+                home = shared.join("tool-home");
+            }
+        }
+        plant_log_links(&home, &victim);
+        std::fs::write(
+            home.join("config.toml"),
+            format!("[usage]\napi_base = \"{}\"\npoll_interval_seconds = 30\n\n[log]\nlevel = \"trace\"\n", attacker.base()),
+        )
+        .unwrap();
+        let run = |args: &[&str], stdin: &str| {
+            sandbox
+                .command()
+                .current_dir(&project)
+                .env("CLAUDE_PROJECT_DIR", &project)
+                .env("PACE_MAKER_HOME", &home)
+                .args(args)
+                .write_stdin(stdin.to_string())
+                .timeout(std::time::Duration::from_secs(20))
+                .output()
+                .unwrap()
+        };
+        let payload = post_tool_use_payload_in(&project);
+        for event in ["session-start", "post-tool-use", "stop"] {
+            let output = run(&["hook", event], &payload);
+            assert!(output.status.success(), "{case}: {output:?}");
+            assert!(
+                output.stdout.is_empty() && output.stderr.is_empty(),
+                "{case}: {output:?}"
+            );
+        }
+        let line = run(&["statusline"], "{}");
+        assert!(line.status.success(), "{case}: {line:?}");
+        assert!(
+            String::from_utf8_lossy(&line.stdout).contains("unsafe tool home"),
+            "{case}: {line:?}"
+        );
+        let status = run(&["status"], "");
+        assert!(!status.status.success(), "{case}: {status:?}");
+        assert!(
+            String::from_utf8_lossy(&status.stderr).contains("hint:"),
+            "{case}: {status:?}"
+        );
+        let doctor = run(&["doctor"], "");
+        let report = String::from_utf8_lossy(&doctor.stdout);
+        assert!(!doctor.status.success(), "{case}: doctor fails: {report}");
+        assert!(
+            report.contains("FAIL") && report.contains("home"),
+            "{case}: {report}"
+        );
+
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "# mine\n",
+            "{case}"
+        );
+        assert!(
+            !home.join("pace-maker.db").exists(),
+            "{case}: a store was made"
+        );
+        assert_eq!(
+            attacker.hits(),
+            0,
+            "{case}: the planted config was followed"
+        );
+    }
+}
+
+/// Runs `pace-maker epic attach` on a fresh spec, then replaces the spec
+/// with what `replace` makes of its path.
+fn attached_then_replaced(replace: impl Fn(&Path)) -> (Sandbox, PathBuf, PathBuf) {
+    let user = Listener::start();
+    let (sandbox, project) = trusted_setup(&user.base());
+    let spec = project.join("epic.md");
+    std::fs::write(&spec, "## Acceptance criteria\n- [ ] one\n").unwrap();
+    let attach = run_in(&sandbox, &project, &["epic", "attach", "epic.md"]);
+    assert!(attach.status.success(), "{attach:?}");
+    std::fs::remove_file(&spec).unwrap();
+    replace(&spec);
+    let transcript = sandbox.dir.path().join("transcript.jsonl");
+    std::fs::copy(
+        support::fixtures_dir().join("transcript-basic-core.jsonl"),
+        &transcript,
+    )
+    .unwrap();
+    (sandbox, project, transcript)
+}
+
+fn mkfifo(path: &Path) {
+    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+}
+
+/// Puts something in a spec's place.
+type Replace = dyn Fn(&Path);
+
+#[test]
+fn a_spec_that_is_a_fifo_a_device_or_huge_lets_the_hooks_end_and_the_stop_through() {
+    let cases: [(&str, Box<Replace>); 3] = [
+        ("a FIFO", Box::new(mkfifo)),
+        (
+            "a link to /dev/zero",
+            Box::new(|spec: &Path| std::os::unix::fs::symlink("/dev/zero", spec).unwrap()),
+        ),
+        (
+            "a 2 GB sparse file",
+            Box::new(|spec: &Path| {
+                let file = std::fs::File::create(spec).unwrap();
+                file.set_len(2 << 30).unwrap();
+            }),
+        ),
+    ];
+    for (case, replace) in cases {
+        let (sandbox, project, transcript) = attached_then_replaced(replace);
+        let started = std::time::Instant::now();
+        let payload = stop_payload(&project, &transcript);
+        let start = hook_in(
+            &sandbox,
+            &project,
+            "session-start",
+            &payload.replace("\"Stop\"", "\"SessionStart\""),
+        );
+        assert!(start.stdout.is_empty(), "{case}: {start:?}");
+        let stop = hook_in(&sandbox, &project, "stop", &payload);
+        assert!(
+            stop.stdout.is_empty(),
+            "{case}: the stop is allowed: {stop:?}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "{case}"
+        );
+        let logged = sandbox.log_lines().join("\n");
+        assert!(
+            logged.contains("not a regular file") || logged.contains("larger than"),
+            "{case}: the log says why: {logged}"
+        );
+    }
+}
+
+#[test]
+fn a_transcript_that_is_a_fifo_does_not_hang_the_stop_hook() {
+    let (sandbox, project, _) = attached_then_replaced(|spec| {
+        std::fs::write(spec, "## Acceptance criteria\n- [ ] one\n").unwrap();
+    });
+    let fifo = sandbox.dir.path().join("transcript.fifo");
+    mkfifo(&fifo);
+    let output = hook_in(&sandbox, &project, "stop", &stop_payload(&project, &fifo));
+    // It ends (the timeout above would fail it otherwise); with the
+    // transcript unread, the open criterion still blocks, as for a missing one.
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains(r#""decision":"block""#),
+        "{output:?}"
+    );
+    assert!(sandbox
+        .log_lines()
+        .join("\n")
+        .contains("not a regular file"));
+}
+
+#[test]
+fn a_hook_input_over_the_cap_still_counts_the_tool_call() {
+    let user = Listener::start();
+    let (sandbox, project) = trusted_setup(&user.base());
+    let mut value: serde_json::Value =
+        serde_json::from_str(&post_tool_use_payload_in(&project)).unwrap();
+    let large = "x".repeat(20 * 1024 * 1024);
+    value["tool_name"] = "Write".into();
+    value["tool_input"] = serde_json::json!({ "file_path": "/tmp/big", "content": large });
+    let payload = value.to_string();
+    assert!(payload.len() > 16 * 1024 * 1024);
+    let output = hook_in(&sandbox, &project, "post-tool-use", &payload);
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        sandbox.query_i64("SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'Write'"),
+        1,
+        "the Write is counted"
+    );
 }

@@ -84,6 +84,7 @@ impl PtySession {
         command
             .args(args)
             .env_clear()
+            .envs(support::clock_env())
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", sandbox.home())
             .env("PACE_MAKER_HOME", sandbox.tool_home())

@@ -46,6 +46,13 @@ pub fn run(home: &ToolHome, command: ConfigCommand) -> anyhow::Result<ExitCode> 
                     println!("{key} = {value}");
                 }
             }
+            // Shown with or without --resolved: a project tried to set them.
+            for refused in &loaded.refused {
+                println!(
+                    "# refused: {} = {}  # {}: {}",
+                    refused.key, refused.value, refused.origin, refused.why
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -24,6 +24,24 @@ use crate::store::Store;
 
 /// Dispatches a command other than `hook`.
 pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
+    // Every command but these reads or writes the tool home; one that
+    // someone else controls is refused (doctor explains, the status line
+    // says so in its own words, the simulator and `config path` use none).
+    let uses_home = !matches!(
+        command,
+        Command::Doctor(_)
+            | Command::Simulate(_)
+            | Command::Statusline(_)
+            | Command::Config(crate::cli::ConfigCommand::Path)
+    );
+    if uses_home {
+        if let Err(why) = home.trust() {
+            anyhow::bail!(
+                "{why} (hint: the tool home holds the config that says where your token goes; \
+                 point PACE_MAKER_HOME at a folder of your own, or fix its owner and mode; `pace-maker doctor` checks it)"
+            );
+        }
+    }
     match command {
         Command::Hook(_) => unreachable!("hooks are run by lib.rs"),
         Command::Status(args) => status::run(home, &args),

@@ -78,6 +78,9 @@ fn segment(home: &ToolHome, input: &[u8]) -> String {
     if paths::kill_switch() {
         return "pace-maker disabled".to_string();
     }
+    if home.trust().is_err() {
+        return "pace-maker: unsafe tool home (pace-maker doctor)".to_string();
+    }
     let loaded = Config::load(home, Some(&paths::project_dir()));
     crate::logging::init(home, &loaded.config.log.level, loaded.config.log.keep_days);
     for warning in &loaded.warnings {

@@ -61,9 +61,7 @@ fn run_kind(
     config: &Config,
     stdin: &mut dyn Read,
 ) -> anyhow::Result<Reply> {
-    let bytes = read_bounded(stdin, config.hooks.max_stdin_bytes)?;
-    let wire =
-        wire::parse(&bytes).context("the hook input is not a JSON object of the expected shape")?;
+    let wire = read_input(stdin, config.hooks.max_stdin_bytes)?;
     let project_env = crate::paths::env(crate::paths::ENV_CLAUDE_PROJECT_DIR).map(Into::into);
     let event = Event::from_wire(kind, wire, project_env)?;
 
@@ -95,16 +93,34 @@ fn run_kind(
     respond(&mut context, &event)
 }
 
-/// Reads stdin up to `limit` bytes; more is an error (the rest is left unread).
+/// The most a hook streams through past `hooks.max_stdin_bytes`.
+const MAX_STREAMED_BYTES: u64 = 1 << 30;
+
+/// Reads and parses the hook input. Up to `limit` bytes it is read whole;
+/// past it (a Write of a large file) the rest is parsed as a stream that
+/// keeps only the small fields, so the event still counts, and memory stays
+/// at `limit`. Past [`MAX_STREAMED_BYTES`] it is refused.
+fn read_input(stdin: &mut dyn Read, limit: u64) -> anyhow::Result<wire::WireHookInput> {
+    let shape = "the hook input is not a JSON object of the expected shape";
+    let bytes = read_bounded(stdin, limit)?;
+    if bytes.len() as u64 <= limit {
+        return wire::parse(&bytes).context(shape);
+    }
+    tracing::info!(
+        "the hook input exceeds {limit} bytes (hooks.max_stdin_bytes): read as a stream, its large fields skipped"
+    );
+    let rest = stdin.take(MAX_STREAMED_BYTES);
+    wire::parse_stream(std::io::Cursor::new(bytes).chain(rest)).context(shape)
+}
+
+/// Reads stdin up to `limit` bytes and one more, which tells the caller it
+/// went on (the rest is left unread).
 fn read_bounded(stdin: &mut dyn Read, limit: u64) -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::with_capacity(4096);
     stdin
         .take(limit + 1)
         .read_to_end(&mut bytes)
         .context("cannot read the hook input")?;
-    if bytes.len() as u64 > limit {
-        anyhow::bail!("the hook input exceeds {limit} bytes (hooks.max_stdin_bytes); ignored");
-    }
     Ok(bytes)
 }
 
@@ -198,9 +214,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn read_bounded_refuses_oversized_input() {
-        let data = [b' '; 11];
-        assert!(read_bounded(&mut &data[..], 10).is_err());
-        assert_eq!(read_bounded(&mut &data[..10], 10).unwrap().len(), 10);
+    fn an_input_past_the_limit_is_still_read_for_its_small_fields() {
+        let big = "x".repeat(5000);
+        let input = format!(
+            r#"{{"session_id":"s","tool_name":"Write","tool_input":{{"content":"{big}"}},"hook_event_name":"PostToolUse","tool_response":"{big}","duration_ms":12}}"#
+        );
+        let small = read_input(&mut input.as_bytes(), 1 << 20).unwrap();
+        let streamed = read_input(&mut input.as_bytes(), 100).unwrap();
+        for wire in [small, streamed] {
+            assert_eq!(wire.session_id.as_deref(), Some("s"));
+            assert_eq!(wire.tool_name.as_deref(), Some("Write"));
+            assert_eq!(wire.hook_event_name.as_deref(), Some("PostToolUse"));
+            assert_eq!(wire.duration_ms, Some(12.0));
+        }
+        assert!(read_input(&mut &b"{\"session_id\": \"s\", oops"[..], 5).is_err());
     }
 }

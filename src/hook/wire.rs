@@ -69,6 +69,13 @@ pub fn parse(bytes: &[u8]) -> Result<WireHookInput, serde_json::Error> {
     serde_json::from_slice(bytes)
 }
 
+/// Parses a payload too large to hold, as a stream: the large blobs are
+/// skipped as they pass and only the small fields are kept, so memory stays
+/// small whatever the size (a Write of a large file).
+pub fn parse_stream(reader: impl std::io::Read) -> Result<WireHookInput, serde_json::Error> {
+    serde_json::from_reader(std::io::BufReader::with_capacity(64 * 1024, reader))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

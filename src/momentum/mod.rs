@@ -171,7 +171,9 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<R
     let spec_state = match &parsed {
         Ok(spec) => SpecState::Parsed(spec),
         Err(spec::SpecError::Missing { .. }) => SpecState::Missing,
-        Err(spec::SpecError::Unreadable { .. }) => SpecState::Unreadable,
+        Err(spec::SpecError::Unreadable { .. } | spec::SpecError::TooLarge { .. }) => {
+            SpecState::Unreadable
+        }
     };
     if let Err(error) = &parsed {
         tracing::warn!(session = session.session_id, "{error}; the stop is allowed");
@@ -254,6 +256,13 @@ fn read_transcript(session: &SessionContext, budget: u64) -> TranscriptFacts {
     }
     match transcript_tail::read_facts(&session.transcript_path, budget) {
         Ok(facts) => facts,
+        Err(error) if error.kind() == std::io::ErrorKind::InvalidInput => {
+            tracing::warn!(
+                path = %session.transcript_path.display(),
+                "the transcript is not a regular file; not read: {error}"
+            );
+            TranscriptFacts::default()
+        }
         Err(error) => {
             tracing::debug!(
                 path = %session.transcript_path.display(),

@@ -69,6 +69,8 @@ impl Spec {
 pub enum SpecError {
     #[error("the spec {path} does not exist")]
     Missing { path: String },
+    #[error("the spec {path} is larger than {cap} bytes: not read")]
+    TooLarge { path: String, cap: u64 },
     #[error("cannot read the spec {path}: {source}")]
     Unreadable {
         path: String,
@@ -77,10 +79,20 @@ pub enum SpecError {
     },
 }
 
-/// Reads and parses a spec file. Invalid UTF-8 is replaced, not refused.
+/// The largest spec read: a Markdown epic is kilobytes; anything near this
+/// is not a spec, and reading it would cost a Stop hook its deadline.
+pub const MAX_SPEC_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads and parses a spec file: only a regular file (never a FIFO or a
+/// device, which could hang or flood the hook), of at most
+/// [`MAX_SPEC_BYTES`]. Invalid UTF-8 is replaced, not refused.
 pub fn read(path: &Path) -> Result<Spec, SpecError> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(parse(&String::from_utf8_lossy(&bytes))),
+    match crate::fsutil::read_regular_capped(path, MAX_SPEC_BYTES) {
+        Ok(Some(bytes)) => Ok(parse(&String::from_utf8_lossy(&bytes))),
+        Ok(None) => Err(SpecError::TooLarge {
+            path: path.display().to_string(),
+            cap: MAX_SPEC_BYTES,
+        }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(SpecError::Missing {
             path: path.display().to_string(),
         }),

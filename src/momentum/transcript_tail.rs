@@ -64,7 +64,10 @@ pub fn for_each_line_backwards(
     budget: u64,
     mut visit: impl FnMut(&[u8]) -> ControlFlow<()>,
 ) -> std::io::Result<()> {
-    let mut file = File::open(path)?;
+    // Only a regular file, opened without blocking: a FIFO named as the
+    // transcript must not hang the Stop hook. Only the tail is read, so
+    // the file's size does not matter.
+    let mut file: File = crate::fsutil::open_regular(path)?;
     let length = file.metadata()?.len();
     // One byte more than the budget: whether the byte before the budget's
     // edge is a newline tells if the line starting at the edge is whole.

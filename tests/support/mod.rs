@@ -54,6 +54,16 @@ pub fn kebab(event: &str) -> String {
     out
 }
 
+/// The variables a cleared environment keeps for the clock: libfaketime's
+/// (`LD_PRELOAD`, `FAKETIME*`), so a suite run with the clock moved (CI's
+/// year-ahead pass, `.ci/year-ahead`) moves the binaries it starts too.
+/// Empty on an ordinary run.
+pub fn clock_env() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(name, _)| name == "LD_PRELOAD" || name.starts_with("FAKETIME"))
+        .collect()
+}
+
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }
@@ -82,6 +92,7 @@ impl Sandbox {
         let mut command = Command::cargo_bin("pace-maker").expect("binary built");
         command
             .env_clear()
+            .envs(clock_env())
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.home())
             .env("PACE_MAKER_HOME", self.tool_home())
