@@ -106,7 +106,7 @@ fn read_input(stdin: &mut dyn Read, limit: u64) -> anyhow::Result<wire::WireHook
     if bytes.len() as u64 <= limit {
         return wire::parse(&bytes).context(shape);
     }
-    tracing::info!(
+    tracing::debug!(
         "the hook input exceeds {limit} bytes (hooks.max_stdin_bytes): read as a stream, its large fields skipped"
     );
     let rest = stdin.take(MAX_STREAMED_BYTES);
