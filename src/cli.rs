@@ -150,6 +150,10 @@ pub enum UsageCommand {
 pub enum ReportKind {
     /// Per calendar day.
     Daily,
+    /// Per week, Sunday to Saturday (named by its Sunday).
+    Weekly,
+    /// Per calendar month.
+    Monthly,
     /// Per session (subagents count for their session).
     Session,
     /// Per 5-hour block.
@@ -158,7 +162,7 @@ pub enum ReportKind {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// daily, session or blocks.
+    /// daily, weekly, monthly, session or blocks.
     #[arg(value_enum)]
     pub kind: ReportKind,
     /// Print JSON (the shape of ccusage's Claude reports).
@@ -173,7 +177,8 @@ pub struct ReportArgs {
     /// Only this project (its folder name under `projects/`).
     #[arg(long)]
     pub project: Option<String>,
-    /// Time zone for calendar days (IANA name, e.g. UTC, Europe/Paris); default: the system's.
+    /// Time zone for days, weeks, months and every time shown (IANA name,
+    /// e.g. UTC, Europe/Paris); default: the system's. JSON times stay UTC.
     #[arg(long, short = 'z')]
     pub timezone: Option<String>,
 }

@@ -489,3 +489,215 @@ fn the_estimate_adds_calibrated_local_usage_to_the_last_official_reading() {
         estimate::current_in(&mut sandbox.store, &config, t0 + 50 * minute, &roots, "pro").unwrap();
     assert_eq!(other, None);
 }
+
+/// A sandbox of transcripts for `pace-maker report` runs.
+struct ReportSandbox {
+    dir: tempfile::TempDir,
+}
+
+impl ReportSandbox {
+    fn new(lines: &[String]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("claude/projects/-p");
+        std::fs::create_dir_all(&project).unwrap();
+        write(&project.join("s1.jsonl"), &(lines.join("\n") + "\n"));
+        Self { dir }
+    }
+
+    /// stdout and stderr of `pace-maker report ARGS`, which must succeed.
+    fn run(&self, args: &[&str]) -> (String, String) {
+        let output = Command::cargo_bin("pace-maker")
+            .unwrap()
+            .arg("report")
+            .args(args)
+            .env("HOME", self.dir.path())
+            .env("PACE_MAKER_HOME", self.dir.path().join("home"))
+            .env("CLAUDE_CONFIG_DIR", self.dir.path().join("claude"))
+            .env("TZ", "UTC")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        (String::from_utf8(output.stdout).unwrap(), stderr)
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        serde_json::from_str(&self.run(&args).0).unwrap()
+    }
+}
+
+/// A reply of `model` at `timestamp` with `input` fresh input tokens.
+fn reply_at(id: &str, timestamp: &str, model: &str, input: u64) -> String {
+    format!(
+        r#"{{"parentUuid":null,"isSidechain":false,"message":{{"id":"msg_{id}","type":"message","role":"assistant","model":"{model}","content":[{{"type":"text","text":"hi"}}],"usage":{{"input_tokens":{input},"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":10}}}},"requestId":"req_{id}","type":"assistant","timestamp":"{timestamp}","sessionId":"s1","version":"2.1.330"}}"#
+    )
+}
+
+#[test]
+fn an_unpriced_model_is_flagged_never_shown_as_free() {
+    // The model Claude Code 2.1.330 writes, which has no published price yet.
+    let sandbox = ReportSandbox::new(&support::fixture_lines("transcript-basic-core.jsonl"));
+    for kind in ["daily", "weekly", "monthly", "session", "blocks"] {
+        let (table, _) = sandbox.run(&[kind, "-z", "UTC"]);
+        assert!(!table.contains("0.00"), "{kind}: {table}");
+        let costs: Vec<&str> = table
+            .lines()
+            .filter(|line| line.starts_with("20") || line.starts_with("Total"))
+            .collect();
+        assert!(!costs.is_empty(), "{kind}: {table}");
+        for line in costs {
+            assert!(
+                line.split_whitespace().any(|cell| cell == "?"),
+                "{kind}: {line}"
+            );
+        }
+        assert!(
+            table.contains("? no price for claude-opus-5-5"),
+            "{kind}: {table}"
+        );
+    }
+    let (json, stderr) = sandbox.run(&["daily", "--json", "-z", "UTC"]);
+    assert!(stderr.contains("no price for claude-opus-5-5"), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // The ccusage field stays a number; the marks sit beside it.
+    assert_eq!(json["totals"]["totalCost"], 0.0);
+    assert_eq!(json["totals"]["unpricedModels"][0], "claude-opus-5-5");
+    let day = &json["daily"][0];
+    assert_eq!(day["totalCost"], 0.0);
+    assert_eq!(day["unpricedModels"][0], "claude-opus-5-5");
+    assert_eq!(day["modelBreakdowns"][0]["missingPricing"], true);
+    assert_eq!(day["modelBreakdowns"][0]["cost"], 0.0);
+    let blocks = sandbox.json(&["blocks"]);
+    assert_eq!(blocks["blocks"][0]["unpricedModels"][0], "claude-opus-5-5");
+}
+
+#[test]
+fn a_partly_priced_cost_is_marked_and_a_priced_one_is_not() {
+    let sandbox = ReportSandbox::new(&[
+        reply_at("a", "2026-03-02T10:00:00.000Z", "claude-opus-5-5", 1000),
+        reply_at(
+            "b",
+            "2026-03-02T11:00:00.000Z",
+            "claude-sonnet-4-5-20250929",
+            100_000,
+        ),
+        reply_at(
+            "c",
+            "2026-03-03T11:00:00.000Z",
+            "claude-sonnet-4-5-20250929",
+            100_000,
+        ),
+    ]);
+    let (table, _) = sandbox.run(&["daily", "-z", "UTC"]);
+    let line = |day: &str| {
+        table
+            .lines()
+            .find(|line| line.starts_with(day))
+            .unwrap()
+            .to_string()
+    };
+    let cells =
+        |line: &str| -> Vec<String> { line.split_whitespace().map(str::to_string).collect() };
+    assert!(
+        cells(&line("2026-03-02")).contains(&"0.30?".to_string()),
+        "{table}"
+    );
+    assert!(
+        cells(&line("2026-03-03")).contains(&"0.30".to_string()),
+        "{table}"
+    );
+    assert!(
+        cells(&line("Total")).contains(&"0.60?".to_string()),
+        "{table}"
+    );
+}
+
+#[test]
+fn weekly_and_monthly_reports_group_in_the_time_zone() {
+    // Saturday 2026-03-28 20:00 UTC is Sunday 2026-03-29 05:00 in Tokyo;
+    // Tuesday 2026-03-31 20:00 UTC is 2026-04-01 in Tokyo.
+    let sandbox = ReportSandbox::new(&[
+        reply_at("a", "2026-03-28T20:00:00.000Z", "claude-sonnet-4-5", 1),
+        reply_at("b", "2026-03-31T20:00:00.000Z", "claude-sonnet-4-5", 2),
+    ]);
+    let keys = |json: &serde_json::Value, list: &str, key: &str| -> Vec<(String, u64)> {
+        json[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                (
+                    row[key].as_str().unwrap().to_string(),
+                    row["inputTokens"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let utc = sandbox.json(&["weekly", "-z", "UTC"]);
+    assert_eq!(
+        keys(&utc, "weekly", "week"),
+        vec![("2026-03-22".into(), 1), ("2026-03-29".into(), 2)]
+    );
+    let tokyo = sandbox.json(&["weekly", "--timezone", "Asia/Tokyo"]);
+    assert_eq!(
+        keys(&tokyo, "weekly", "week"),
+        vec![("2026-03-29".into(), 3)]
+    );
+    assert_eq!(tokyo["totals"]["inputTokens"], 3);
+    let utc = sandbox.json(&["monthly", "-z", "UTC"]);
+    assert_eq!(keys(&utc, "monthly", "month"), vec![("2026-03".into(), 3)]);
+    let tokyo = sandbox.json(&["monthly", "-z", "Asia/Tokyo"]);
+    assert_eq!(
+        keys(&tokyo, "monthly", "month"),
+        vec![("2026-03".into(), 1), ("2026-04".into(), 2)]
+    );
+    let (table, _) = sandbox.run(&["monthly", "-z", "Asia/Tokyo"]);
+    assert!(table.starts_with("Month (Asia/Tokyo)"), "{table}");
+    assert!(table.contains("\n2026-04 "), "{table}");
+    let (table, _) = sandbox.run(&["weekly", "-z", "UTC"]);
+    assert!(table.starts_with("Week from Sunday (UTC)"), "{table}");
+}
+
+#[test]
+fn shown_times_follow_the_time_zone_models_are_sorted_and_gaps_have_no_milliseconds() {
+    let sandbox = ReportSandbox::new(&[
+        reply_at("a", "2026-03-02T10:15:00.500Z", "claude-sonnet-4-5", 1),
+        reply_at("b", "2026-03-02T10:20:00.250Z", "claude-haiku-4-5", 1),
+        reply_at("c", "2026-03-02T10:25:00.750Z", "claude-opus-4-5", 1),
+        reply_at("d", "2026-03-03T02:00:00.000Z", "claude-sonnet-4-5", 1),
+    ]);
+    let (table, _) = sandbox.run(&["blocks", "-z", "Europe/Paris"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("Block start (Europe/Paris)"),
+        "{table}"
+    );
+    // 10:00 UTC is 11:00 in Paris; the gap starts 5 h after 10:25:00.750.
+    assert!(lines[1].starts_with("2026-03-02 11:00 "), "{table}");
+    assert!(
+        lines[1].ends_with("claude-haiku-4-5, claude-opus-4-5, claude-sonnet-4-5"),
+        "{table}"
+    );
+    assert!(
+        lines[2].starts_with("2026-03-02 16:25 ") && lines[2].contains("gap"),
+        "{table}"
+    );
+    assert!(lines[3].starts_with("2026-03-03 03:00 "), "{table}");
+    assert!(!table.contains(".750") && !table.contains('Z'), "{table}");
+    let (table, _) = sandbox.run(&["session", "-z", "Asia/Tokyo"]);
+    assert!(table.contains("Asia/Tokyo"), "{table}");
+    assert!(table.contains("2026-03-03 11:00"), "{table}");
+    // Models in a stable order, the same in every report and JSON.
+    let blocks = sandbox.json(&["blocks"]);
+    assert_eq!(
+        blocks["blocks"][0]["models"],
+        serde_json::json!(["claude-haiku-4-5", "claude-opus-4-5", "claude-sonnet-4-5"])
+    );
+    let daily = sandbox.json(&["daily", "-z", "UTC"]);
+    assert_eq!(
+        daily["daily"][0]["modelsUsed"],
+        serde_json::json!(["claude-haiku-4-5", "claude-opus-4-5", "claude-sonnet-4-5"])
+    );
+}

@@ -42,7 +42,10 @@ pub struct Block {
     pub entries: usize,
     pub tokens: TokenCounts,
     pub cost: f64,
+    /// Models used, sorted by name.
     pub models: Vec<String>,
+    /// Models used that the price table does not know, sorted by name.
+    pub unpriced_models: Vec<String>,
     pub limit_resets_at_s: Option<i64>,
 }
 
@@ -90,6 +93,7 @@ fn open(timestamp_ms: i64) -> Block {
         tokens: TokenCounts::default(),
         cost: 0.0,
         models: Vec::new(),
+        unpriced_models: Vec::new(),
         limit_resets_at_s: None,
     }
 }
@@ -98,9 +102,18 @@ fn add(block: &mut Block, entry: &BlockEntry<'_>) {
     block.entries += 1;
     block.tokens.add(&entry.tokens);
     if let Some(model) = entry.model {
-        block.cost += pricing::cost(model, &entry.tokens).unwrap_or(0.0);
-        if !block.models.iter().any(|m| m == model) {
-            block.models.push(model.to_string());
+        let priced = pricing::cost(model, &entry.tokens);
+        block.cost += priced.unwrap_or(0.0);
+        if let Err(at) = block.models.binary_search_by(|m| m.as_str().cmp(model)) {
+            block.models.insert(at, model.to_string());
+        }
+        if priced.is_none() {
+            if let Err(at) = block
+                .unpriced_models
+                .binary_search_by(|m| m.as_str().cmp(model))
+            {
+                block.unpriced_models.insert(at, model.to_string());
+            }
         }
     }
     block.first_ms.get_or_insert(entry.timestamp_ms);
@@ -127,6 +140,7 @@ fn gap(last_ms: i64, next_ms: i64) -> Block {
         tokens: TokenCounts::default(),
         cost: 0.0,
         models: Vec::new(),
+        unpriced_models: Vec::new(),
         limit_resets_at_s: None,
     }
 }
@@ -206,6 +220,9 @@ pub struct BlockJson {
     #[serde(rename = "costUSD")]
     pub cost_usd: f64,
     pub models: Vec<String>,
+    /// Models whose cost is not in `costUSD` (not in the price table).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unpriced_models: Vec<String>,
     pub burn_rate: Option<BurnRate>,
     pub projection: Option<Projection>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -243,6 +260,7 @@ impl BlockJson {
             total_tokens: block.tokens.total(),
             cost_usd: block.cost,
             models: block.models.clone(),
+            unpriced_models: block.unpriced_models.clone(),
             burn_rate: block.burn_rate(),
             projection: block.projection(now_ms),
             usage_limit_reset_time: block.limit_resets_at_s.map(|s| iso_ms(s * 1000)),

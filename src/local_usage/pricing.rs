@@ -51,6 +51,7 @@ const fn rates(
     }
 }
 
+const FABLE_5: Rates = rates(10.0, 50.0, 12.50, 20.0, 1.0);
 const OPUS_4_5: Rates = rates(5.0, 25.0, 6.25, 10.0, 0.50);
 const OPUS_4: Rates = rates(15.0, 75.0, 18.75, 30.0, 1.50);
 const SONNET: Rates = rates(3.0, 15.0, 3.75, 6.0, 0.30);
@@ -61,6 +62,9 @@ const HAIKU_3: Rates = rates(0.25, 1.25, 0.30, 0.50, 0.03);
 
 /// The table, as of the date in `docs/pricing.md`.
 pub const PRICES: &[ModelPrice] = &[
+    price("claude-fable-5", FABLE_5, None),
+    price("claude-opus-5", OPUS_4_5, None),
+    price("claude-opus-4-8", OPUS_4_5, None),
     price("claude-opus-4-7", OPUS_4_5, None),
     price("claude-opus-4-6", OPUS_4_5, None),
     price("claude-opus-4-5", OPUS_4_5, None),
@@ -161,6 +165,18 @@ mod tests {
                 "claude-opus-4-5",
                 tokens(10_000, 0, 0, 0, 200_000),
                 Some((10_000.0 * 5.0 + 200_000.0 * 0.5) / 1e6),
+            ),
+            (
+                "opus 5 output",
+                "claude-opus-5",
+                tokens(0, 1_000_000, 0, 0, 0),
+                Some(25.0),
+            ),
+            (
+                "fable 5 cache reads and writes",
+                "claude-fable-5",
+                tokens(0, 0, 1_000_000, 1_000_000, 1_000_000),
+                Some(12.5 + 20.0 + 1.0),
             ),
             (
                 "unknown model",

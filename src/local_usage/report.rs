@@ -1,11 +1,16 @@
-//! Daily and per-session reports: tokens by kind and cost, in the JSON
-//! shape ccusage's Claude reports use (camelCase fields, `totals`), so
-//! scripts written for one read the other.
+//! Daily, weekly, monthly and per-session reports: tokens by kind and
+//! cost, in the JSON shape ccusage's Claude reports use (camelCase fields,
+//! `totals`), so scripts written for one read the other.
 //!
 //! Dates are calendar days in an explicit time zone (`--timezone`, the
-//! system's by default, as ccusage does); `--since` and `--until` are
-//! inclusive days in that zone. Everything here is pure: it takes loaded
-//! entries and returns rows.
+//! system's by default, as ccusage does); weeks start on Sunday and are
+//! named by that day, months are `YYYY-MM`, all in that zone. `--since`
+//! and `--until` are inclusive days in that zone. Everything here is pure:
+//! it takes loaded entries and returns rows.
+//!
+//! A model the price table does not know adds 0 to `totalCost` and `cost`
+//! (the ccusage fields stay numbers) and is named in the row's and the
+//! totals' `unpricedModels` and flagged `missingPricing` in its breakdown.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -148,6 +153,47 @@ impl Period {
         format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
     }
 
+    /// The calendar month of an instant in this zone, `YYYY-MM`.
+    pub fn month(&self, timestamp_ms: i64) -> String {
+        self.day(timestamp_ms)[..7].to_string()
+    }
+
+    /// The Sunday that starts the week of an instant in this zone,
+    /// `YYYY-MM-DD` (ccusage's default start of week).
+    pub fn week(&self, timestamp_ms: i64) -> String {
+        let timestamp =
+            jiff::Timestamp::from_millisecond(timestamp_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let date = self.time_zone.to_datetime(timestamp).date();
+        let back = i64::from(date.weekday().to_sunday_zero_offset());
+        let sunday = date
+            .checked_sub(jiff::Span::new().days(back))
+            .unwrap_or(date);
+        format!(
+            "{:04}-{:02}-{:02}",
+            sunday.year(),
+            sunday.month(),
+            sunday.day()
+        )
+    }
+
+    /// An instant as shown to people: `YYYY-MM-DD HH:MM` in this zone.
+    pub fn minute(&self, timestamp_ms: i64) -> String {
+        let timestamp =
+            jiff::Timestamp::from_millisecond(timestamp_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        timestamp
+            .to_zoned(self.time_zone.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+
+    /// The zone's name for headers (`UTC`, `Europe/Paris`, ...).
+    pub fn zone_name(&self) -> String {
+        self.time_zone
+            .iana_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| "local time".to_string())
+    }
+
     pub fn contains_day(&self, day: &str) -> bool {
         self.since.as_deref().is_none_or(|since| day >= since)
             && self.until.as_deref().is_none_or(|until| day <= until)
@@ -184,6 +230,35 @@ pub struct DailyRow {
     pub sums: Sums,
     pub models_used: Vec<String>,
     pub model_breakdowns: Vec<ModelBreakdown>,
+    /// Models whose cost is missing from `totalCost` (not in the price table).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unpriced_models: Vec<String>,
+}
+
+/// A week's row (the week named by its Sunday).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WeeklyRow {
+    pub week: String,
+    #[serde(flatten)]
+    pub sums: Sums,
+    pub models_used: Vec<String>,
+    pub model_breakdowns: Vec<ModelBreakdown>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unpriced_models: Vec<String>,
+}
+
+/// A month's row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MonthlyRow {
+    pub month: String,
+    #[serde(flatten)]
+    pub sums: Sums,
+    pub models_used: Vec<String>,
+    pub model_breakdowns: Vec<ModelBreakdown>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unpriced_models: Vec<String>,
 }
 
 /// Totals of a report.
@@ -215,21 +290,41 @@ fn totals<'a>(groups: impl Iterator<Item = &'a Group>) -> Totals {
     }
 }
 
-/// Tokens and cost per calendar day, oldest first.
-pub fn daily(loaded: &Loaded, period: &Period) -> DailyReport {
-    let mut days: BTreeMap<String, Group> = BTreeMap::new();
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeeklyReport {
+    pub weekly: Vec<WeeklyRow>,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthlyReport {
+    pub monthly: Vec<MonthlyRow>,
+    pub totals: Totals,
+}
+
+/// Entries within the period, grouped by a key of their time, keys in order.
+fn grouped(
+    loaded: &Loaded,
+    period: &Period,
+    key: impl Fn(&Period, i64) -> String,
+) -> (BTreeMap<String, Group>, Totals) {
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for entry in &loaded.entries {
-        let day = period.day(entry.timestamp_ms);
-        if !period.contains_day(&day) {
+        if !period.contains_day(&period.day(entry.timestamp_ms)) {
             continue;
         }
-        days.entry(day).or_default().add(
-            loaded.model_name(entry),
-            &entry.tokens,
-            entry.timestamp_ms,
-        );
+        groups
+            .entry(key(period, entry.timestamp_ms))
+            .or_default()
+            .add(loaded.model_name(entry), &entry.tokens, entry.timestamp_ms);
     }
-    let totals = totals(days.values());
+    let totals = totals(groups.values());
+    (groups, totals)
+}
+
+/// Tokens and cost per calendar day, oldest first.
+pub fn daily(loaded: &Loaded, period: &Period) -> DailyReport {
+    let (days, totals) = grouped(loaded, period, Period::day);
     DailyReport {
         daily: days
             .into_iter()
@@ -238,6 +333,43 @@ pub fn daily(loaded: &Loaded, period: &Period) -> DailyReport {
                 sums: group.sums.clone(),
                 models_used: group.models_used(),
                 model_breakdowns: group.breakdowns(),
+                unpriced_models: group.unpriced_models(),
+            })
+            .collect(),
+        totals,
+    }
+}
+
+/// Tokens and cost per week (Sunday to Saturday), oldest first.
+pub fn weekly(loaded: &Loaded, period: &Period) -> WeeklyReport {
+    let (weeks, totals) = grouped(loaded, period, Period::week);
+    WeeklyReport {
+        weekly: weeks
+            .into_iter()
+            .map(|(week, group)| WeeklyRow {
+                week,
+                sums: group.sums.clone(),
+                models_used: group.models_used(),
+                model_breakdowns: group.breakdowns(),
+                unpriced_models: group.unpriced_models(),
+            })
+            .collect(),
+        totals,
+    }
+}
+
+/// Tokens and cost per calendar month, oldest first.
+pub fn monthly(loaded: &Loaded, period: &Period) -> MonthlyReport {
+    let (months, totals) = grouped(loaded, period, Period::month);
+    MonthlyReport {
+        monthly: months
+            .into_iter()
+            .map(|(month, group)| MonthlyRow {
+                month,
+                sums: group.sums.clone(),
+                models_used: group.models_used(),
+                model_breakdowns: group.breakdowns(),
+                unpriced_models: group.unpriced_models(),
             })
             .collect(),
         totals,
@@ -256,6 +388,13 @@ pub struct SessionRow {
     pub sums: Sums,
     pub models_used: Vec<String>,
     pub model_breakdowns: Vec<ModelBreakdown>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unpriced_models: Vec<String>,
+    /// First and last reply, for the table (shown in the report's zone).
+    #[serde(skip)]
+    pub first_ms: i64,
+    #[serde(skip)]
+    pub last_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -289,6 +428,9 @@ pub fn sessions(loaded: &Loaded, period: &Period) -> SessionReport {
             sums: group.sums.clone(),
             models_used: group.models_used(),
             model_breakdowns: group.breakdowns(),
+            unpriced_models: group.unpriced_models(),
+            first_ms: group.first_ms.unwrap_or(0),
+            last_ms: group.last_ms.unwrap_or(0),
         })
         .collect();
     sessions.sort_by(|a, b| {
