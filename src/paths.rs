@@ -40,6 +40,8 @@ pub const CONFIG_FILE: &str = "config.toml";
 pub const STORE_FILE: &str = "pace-maker.db";
 /// The log folder inside the tool home.
 pub const LOG_FOLDER: &str = "logs";
+/// Install's copies of the settings files it changed, inside the tool home.
+pub const BACKUP_FOLDER: &str = "backups";
 /// What each install remembers for its uninstall, inside the tool home.
 pub const RECEIPTS_FILE: &str = "installs.json";
 /// The per-project override, relative to the project directory.
@@ -336,14 +338,29 @@ pub fn is_own_log_file(name: &str) -> bool {
     name.starts_with(crate::logging::LOG_PREFIX)
 }
 
+/// Whether `name`, inside the tool home's [`BACKUP_FOLDER`], is a backup
+/// install wrote: `<path>.<16 hex digits>.<stamp>` (see
+/// [`crate::install::settings_file::backup`]).
+pub fn is_own_backup_file(name: &str) -> bool {
+    let mut parts = name.rsplitn(3, '.');
+    let (Some(stamp), Some(hash), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !path.is_empty()
+        && hash.len() == 16
+        && hash.bytes().all(|byte| byte.is_ascii_hexdigit())
+        && crate::install::settings_file::backup_stamp(stamp).is_some()
+}
+
 /// What a tool home holds, read without following a symlink.
 #[derive(Debug, Default)]
 pub struct HomeEntries {
     /// Pace-maker's files, and symlinks bearing its names (each one is
-    /// removed as a link, never what it points to), log files first, the
-    /// marker last.
+    /// removed as a link, never what it points to), log files and backups
+    /// first, the marker last.
     pub own_files: Vec<PathBuf>,
-    /// The log folder, when it is a real folder holding only log files.
+    /// The log and backup folders, when each is a real folder holding only
+    /// pace-maker's files.
     pub own_folders: Vec<PathBuf>,
     /// Everything else, relative to the home (`notes.txt`, `logs/app.log`), sorted.
     pub foreign: Vec<String>,
@@ -354,7 +371,9 @@ pub struct HomeEntries {
     pub looks_like_a_home: bool,
 }
 
-/// Sorts every entry of the tool home at `root` into pace-maker's and the rest.
+/// Sorts every entry of the tool home at `root` into pace-maker's and the
+/// rest: its files, and its folders `logs/` and `backups/` while each holds
+/// only its own kind of file.
 pub fn home_entries(root: &Path) -> std::io::Result<HomeEntries> {
     let mut found = HomeEntries::default();
     let (mut logs, mut files, mut marker) = (Vec::new(), Vec::new(), None);
@@ -367,23 +386,28 @@ pub fn home_entries(root: &Path) -> std::io::Result<HomeEntries> {
                 .push(entry.file_name().to_string_lossy().into_owned());
             continue;
         };
-        if name == LOG_FOLDER && kind.is_dir() {
-            for log in std::fs::read_dir(entry.path())? {
-                let log = log?;
-                let log_kind = log.file_type()?;
-                match log.file_name().to_str() {
-                    Some(log_name) if is_own_log_file(log_name) && !log_kind.is_dir() => {
-                        found.looks_like_a_home |= log_kind.is_file();
-                        logs.push(log.path());
+        let folder_rule: Option<fn(&str) -> bool> = match name.as_str() {
+            LOG_FOLDER => Some(is_own_log_file),
+            BACKUP_FOLDER => Some(is_own_backup_file),
+            _ => None,
+        };
+        if let (Some(is_own), true) = (folder_rule, kind.is_dir()) {
+            for inner in std::fs::read_dir(entry.path())? {
+                let inner = inner?;
+                let inner_kind = inner.file_type()?;
+                match inner.file_name().to_str() {
+                    Some(inner_name) if is_own(inner_name) && !inner_kind.is_dir() => {
+                        // Logs say a home was here; backups alone do not.
+                        found.looks_like_a_home |= name == LOG_FOLDER && inner_kind.is_file();
+                        logs.push(inner.path());
                     }
-                    _ => found.foreign.push(format!(
-                        "{LOG_FOLDER}/{}",
-                        log.file_name().to_string_lossy()
-                    )),
+                    _ => found
+                        .foreign
+                        .push(format!("{name}/{}", inner.file_name().to_string_lossy())),
                 }
             }
             found.own_folders.push(entry.path());
-        } else if (name == LOG_FOLDER && kind.is_symlink())
+        } else if (folder_rule.is_some() && kind.is_symlink())
             || (is_own_home_file(&name) && !kind.is_dir())
         {
             if name == HOME_MARKER {
@@ -413,5 +437,23 @@ mod tests {
         assert_eq!(home.config_file(), PathBuf::from("/tmp/x/config.toml"));
         assert_eq!(home.store_file(), PathBuf::from("/tmp/x/pace-maker.db"));
         assert_eq!(home.log_dir(), PathBuf::from("/tmp/x/logs"));
+    }
+
+    #[test]
+    fn only_backups_as_install_names_them_are_its_own() {
+        assert!(is_own_backup_file(
+            "home-dev-.claude-settings.json.3f2a9c0d41e7b5a2.20260101T120000Z"
+        ));
+        assert!(is_own_backup_file(
+            "x.json.3f2a9c0d41e7b5a2.20260101T120000Z-2"
+        ));
+        for not in [
+            "notes.txt",
+            "x.json.3f2a9c0d41e7b5a2.notes",
+            "x.json.3f2a9c0d.20260101T120000Z",
+            ".3f2a9c0d41e7b5a2.20260101T120000Z",
+        ] {
+            assert!(!is_own_backup_file(not), "{not}");
+        }
     }
 }

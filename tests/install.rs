@@ -25,23 +25,35 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-/// Files next to `path` whose name starts with its name and contains "backup".
-fn backups_of(path: &Path) -> Vec<PathBuf> {
-    let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    let mut found: Vec<PathBuf> = std::fs::read_dir(path.parent().unwrap())
+/// Install's backups of the settings file `path`, in the tool home's
+/// backup folder, oldest first.
+fn backups_of(sandbox: &Sandbox, path: &Path) -> Vec<PathBuf> {
+    let prefix = pace_maker::install::settings_file::backup_prefix(path);
+    let mut found: Vec<PathBuf> = std::fs::read_dir(sandbox.tool_home().join("backups"))
         .map(|entries| {
             entries
                 .flatten()
                 .map(|entry| entry.path())
                 .filter(|candidate| {
                     let candidate = candidate.file_name().unwrap().to_string_lossy();
-                    candidate.starts_with(&name) && candidate.contains(".pace-maker-backup.")
+                    candidate.starts_with(&prefix)
                 })
                 .collect()
         })
         .unwrap_or_default();
     found.sort();
     found
+}
+
+/// The names in a folder, sorted.
+fn names_in(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 fn mode_of(path: &Path) -> u32 {
@@ -125,7 +137,7 @@ fn install_into_a_fresh_home_creates_the_folders_the_settings_and_a_commented_co
     assert_eq!(mode_of(&sandbox.tool_home()), 0o700);
     assert!(sandbox.store_path().exists(), "install creates the store");
     assert!(
-        backups_of(&settings_path).is_empty(),
+        backups_of(&sandbox, &settings_path).is_empty(),
         "nothing to back up for a new file"
     );
 }
@@ -233,7 +245,7 @@ fn installing_twice_changes_nothing_the_second_time() {
     );
     sandbox.command().arg("install").assert().success();
     let first = std::fs::read(&path).unwrap();
-    assert_eq!(backups_of(&path).len(), 1);
+    assert_eq!(backups_of(&sandbox, &path).len(), 1);
     sandbox
         .command()
         .arg("install")
@@ -241,7 +253,7 @@ fn installing_twice_changes_nothing_the_second_time() {
         .success()
         .stderr(predicates::str::contains("nothing to change"));
     assert_eq!(std::fs::read(&path).unwrap(), first);
-    assert_eq!(backups_of(&path).len(), 1, "no change, no backup");
+    assert_eq!(backups_of(&sandbox, &path).len(), 1, "no change, no backup");
 }
 
 #[test]
@@ -285,7 +297,7 @@ fn malformed_settings_are_refused_with_line_and_column_and_left_untouched() {
         .stderr(predicates::str::contains("at line 3, column 13"))
         .stderr(predicates::str::contains("hint: fix the file by hand"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
-    assert!(backups_of(&path).is_empty());
+    assert!(backups_of(&sandbox, &path).is_empty());
     sandbox
         .command()
         .arg("uninstall")
@@ -332,7 +344,7 @@ fn a_read_only_settings_file_is_refused_and_left_untouched() {
         .stderr(predicates::str::contains("hint: make it writable"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
     assert_eq!(mode_of(&path), 0o444);
-    assert!(backups_of(&path).is_empty());
+    assert!(backups_of(&sandbox, &path).is_empty());
 }
 
 #[test]
@@ -354,7 +366,7 @@ fn a_symlinked_settings_file_keeps_its_link_and_its_target_is_updated() {
     assert_eq!(settings["model"], "opus");
     assert_eq!(own_commands(&settings).len(), 6);
     assert_eq!(mode_of(&target), 0o640, "the target keeps its mode");
-    let backups = backups_of(&link);
+    let backups = backups_of(&sandbox, &link);
     assert_eq!(backups.len(), 1);
     assert_eq!(
         std::fs::read_to_string(&backups[0]).unwrap(),
@@ -426,7 +438,7 @@ fn dry_run_prints_a_diff_and_writes_nothing() {
     assert!(diff.contains("-  \"model\": \"opus\"\n+  \"model\": \"opus\",\n"));
     assert!(diff.contains("hook post-tool-use"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
-    assert!(backups_of(&path).is_empty());
+    assert!(backups_of(&sandbox, &path).is_empty());
     assert!(
         !sandbox.tool_home().exists(),
         "a dry run does not create the tool home"
@@ -541,7 +553,7 @@ fn each_status_line_mode_does_what_it_says() {
         assert_eq!(read_json(&path)["statusLine"], expected, "{mode}");
         if mode == "force" {
             // The replaced line is in the backup as well as restored by uninstall.
-            let backup = read_json(&backups_of(&path)[0]);
+            let backup = read_json(&backups_of(&sandbox, &path)[0]);
             assert_eq!(backup["statusLine"], theirs);
         }
         sandbox.command().arg("uninstall").assert().success();
@@ -597,4 +609,216 @@ fn purge_refuses_a_folder_that_is_not_a_tool_home() {
             "does not look like pace-maker's home",
         ));
     assert!(elsewhere.join("cat.jpg").exists());
+}
+
+/// Installs into the user settings holding `text`, checks what install
+/// wrote with `check`, then uninstalls and expects `text` back, byte for
+/// byte. Returns what install wrote.
+fn install_then_uninstall(sandbox: &Sandbox, text: &str) -> String {
+    let path = user_settings(sandbox);
+    write(&path, text);
+    sandbox.command().arg("install").assert().success();
+    let installed = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(own_commands(&read_json(&path)).len(), 6, "{installed}");
+    sandbox.command().arg("uninstall").assert().success();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    installed
+}
+
+/// A settings file of another tool, with a hook of its own in one of our
+/// events, as `serde_json` lays it out with `indent`.
+fn someone_elses_settings(indent: &[u8]) -> String {
+    let value = json!({
+        "model": "opus",
+        "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}]},
+        "permissions": {"allow": ["Bash(ls:*)"], "deny": []}
+    });
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(indent);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    serde::Serialize::serialize(&value, &mut serializer).unwrap();
+    String::from_utf8(out).unwrap() + "\n"
+}
+
+#[test]
+fn a_four_space_file_stays_four_space_and_uninstall_gives_it_back_byte_for_byte() {
+    let sandbox = Sandbox::new();
+    let text = someone_elses_settings(b"    ");
+    let installed = install_then_uninstall(&sandbox, &text);
+    assert!(
+        installed.starts_with("{\n    \"model\": \"opus\",\n    \"hooks\": {\n        \"Stop\": ["),
+        "{installed}"
+    );
+    assert!(installed.ends_with("\n}\n"), "{installed}");
+    for line in installed.lines() {
+        let width = line.len() - line.trim_start_matches(' ').len();
+        assert_eq!(width % 4, 0, "{line:?} in {installed}");
+    }
+    // Without the receipt the file is still given back: rendered in its
+    // own layout, which serde_json's four spaces are.
+    let path = user_settings(&sandbox);
+    sandbox.command().arg("install").assert().success();
+    std::fs::remove_file(sandbox.tool_home().join("installs.json")).unwrap();
+    sandbox.command().arg("uninstall").assert().success();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+#[test]
+fn a_tab_indented_file_stays_tab_indented() {
+    let sandbox = Sandbox::new();
+    let text = someone_elses_settings(b"\t");
+    let installed = install_then_uninstall(&sandbox, &text);
+    assert!(installed.starts_with("{\n\t\"model\""), "{installed}");
+    assert!(!installed.contains("\n "), "no space indents: {installed}");
+}
+
+#[test]
+fn a_compact_one_line_file_stays_on_one_line_and_comes_back_byte_for_byte() {
+    let sandbox = Sandbox::new();
+    // Spaced as a person writes one line, not as serde_json does.
+    let text = r#"{"model": "opus", "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}]}}"#.to_string() + "\n";
+    let installed = install_then_uninstall(&sandbox, &text);
+    assert_eq!(installed.lines().count(), 1, "{installed}");
+    assert!(installed.ends_with("}\n"));
+    assert!(
+        installed.starts_with(r#"{"model": "opus", "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}, {"#),
+        "{installed}"
+    );
+    // serde_json's own compact form too.
+    let sandbox = Sandbox::new();
+    let text = json!({"model": "opus", "env": {"A": "1"}}).to_string();
+    let installed = install_then_uninstall(&sandbox, &text);
+    assert_eq!(installed.lines().count(), 1);
+    assert!(
+        installed.starts_with(r#"{"model":"opus","env":{"A":"1"},"hooks":{"#),
+        "{installed}"
+    );
+    assert!(!installed.ends_with('\n'));
+}
+
+#[test]
+fn a_file_without_a_final_newline_gains_none() {
+    let sandbox = Sandbox::new();
+    let text = "{\n  \"model\": \"opus\"\n}";
+    let installed = install_then_uninstall(&sandbox, text);
+    assert!(installed.ends_with("\n}"), "{installed:?}");
+    assert!(installed.starts_with("{\n  \"model\": \"opus\",\n  \"hooks\": {"));
+}
+
+#[test]
+fn an_empty_or_blank_file_comes_back_as_it_was() {
+    for text in ["", " \n\n"] {
+        let sandbox = Sandbox::new();
+        let installed = install_then_uninstall(&sandbox, text);
+        assert!(
+            installed.starts_with("{\n  \"hooks\": {\n    \"SessionStart\""),
+            "a new layout gets two spaces: {installed}"
+        );
+        assert!(installed.ends_with("}\n"));
+        assert!(
+            user_settings(&sandbox).exists(),
+            "the file was there: it stays"
+        );
+    }
+}
+
+#[test]
+fn a_file_edited_after_install_keeps_the_edit_and_its_layout_on_uninstall() {
+    let sandbox = Sandbox::new();
+    let path = user_settings(&sandbox);
+    write(&path, "{\n    \"model\": \"opus\"\n}");
+    sandbox.command().arg("install").assert().success();
+    let mut settings = read_json(&path);
+    settings["model"] = json!("sonnet");
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    serde::Serialize::serialize(&settings, &mut serializer).unwrap();
+    std::fs::write(&path, out).unwrap();
+    sandbox.command().arg("uninstall").assert().success();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{\n    \"model\": \"sonnet\"\n}"
+    );
+}
+
+#[test]
+fn backups_go_to_the_tool_home_keep_the_first_and_the_newest_and_purge_removes_them() {
+    let sandbox = Sandbox::new();
+    let path = user_settings(&sandbox);
+    let original = "{\"model\": \"opus\"}\n";
+    write(&path, original);
+    // One a previous version left next to the file.
+    let old_style = path.with_file_name("settings.json.pace-maker-backup.20250101T000000Z");
+    write(&old_style, original);
+    for _ in 0..4 {
+        sandbox.command().arg("install").assert().success();
+        sandbox.command().arg("uninstall").assert().success();
+    }
+    assert_eq!(
+        names_in(path.parent().unwrap()),
+        [
+            "settings.json",
+            "settings.json.pace-maker-backup.20250101T000000Z"
+        ],
+        "nothing new next to the settings"
+    );
+    let backups = backups_of(&sandbox, &path);
+    assert_eq!(
+        backups.len(),
+        pace_maker::install::settings_file::BACKUPS_KEPT,
+        "{backups:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&backups[0]).unwrap(),
+        original,
+        "the very first is the file from before pace-maker"
+    );
+    assert!(
+        std::fs::read_to_string(backups.last().unwrap())
+            .unwrap()
+            .contains("hook post-tool-use"),
+        "the newest is the installed file, from before the last uninstall"
+    );
+    for backup in &backups {
+        assert_eq!(mode_of(backup), 0o600, "{}", backup.display());
+    }
+    assert_eq!(mode_of(&sandbox.tool_home().join("backups")), 0o700);
+
+    sandbox
+        .command()
+        .args(["uninstall", "--purge"])
+        .assert()
+        .success();
+    assert!(
+        !sandbox.tool_home().exists(),
+        "the backups went with the home"
+    );
+    assert_eq!(names_in(path.parent().unwrap()), ["settings.json"]);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+}
+
+#[test]
+fn install_and_uninstall_say_how_running_sessions_pick_up_the_change() {
+    let sandbox = Sandbox::new();
+    let hint =
+        "restart running Claude Code sessions (or open /hooks in them) to pick up the change";
+    sandbox
+        .command()
+        .arg("install")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(hint));
+    sandbox
+        .command()
+        .arg("install")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(hint).not());
+    sandbox
+        .command()
+        .arg("uninstall")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(hint));
 }

@@ -3,7 +3,13 @@
 //! groups, a status line, permissions, env and keys nobody knows, in any
 //! order. Install twice is install once; uninstall after install gives the
 //! original value back; no foreign entry is ever removed or altered.
+//!
+//! Then the same as text, over generated layouts (two spaces, four, a tab,
+//! one line with or without spaces, a final newline or none): uninstall
+//! after install gives back the very bytes, and install keeps the layout
+//! and the bytes of everything it does not change.
 
+use pace_maker::install::layout::{self, Style};
 use pace_maker::install::merge::{
     self, inspect, install, is_own_hook_entry, parse_own_command, uninstall, InstallOptions,
     Receipt, StatusLineMode, StatusLineState,
@@ -426,4 +432,183 @@ proptest! {
         let fresh = install(&settings, &options(second, mode)).unwrap();
         prop_assert_eq!(text(&moved.settings), text(&fresh.settings));
     }
+}
+
+/// How a generated settings file is laid out, printed by [`Layout::print`]
+/// (written here, independent of the code under test).
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// One indentation step; `None` for one line.
+    indent: Option<&'static str>,
+    /// One line only: `", "` and `": "` rather than `","` and `":"`.
+    spaced: bool,
+    final_newline: bool,
+}
+
+impl Layout {
+    fn print(&self, value: &Value) -> String {
+        let mut out = String::new();
+        self.print_at(value, 0, &mut out);
+        if self.final_newline {
+            out.push('\n');
+        }
+        out
+    }
+
+    fn print_at(&self, value: &Value, depth: usize, out: &mut String) {
+        let (open, close, items): (char, char, Vec<(Option<&String>, &Value)>) = match value {
+            Value::Object(map) => ('{', '}', map.iter().map(|(k, v)| (Some(k), v)).collect()),
+            Value::Array(list) => ('[', ']', list.iter().map(|v| (None, v)).collect()),
+            scalar => {
+                out.push_str(&serde_json::to_string(scalar).unwrap());
+                return;
+            }
+        };
+        out.push(open);
+        if items.is_empty() {
+            out.push(close);
+            return;
+        }
+        let colon = if self.indent.is_some() || self.spaced {
+            ": "
+        } else {
+            ":"
+        };
+        for (index, (key, item)) in items.iter().enumerate() {
+            if index > 0 {
+                out.push(',');
+                if self.indent.is_none() && self.spaced {
+                    out.push(' ');
+                }
+            }
+            if let Some(indent) = self.indent {
+                out.push('\n');
+                out.push_str(&indent.repeat(depth + 1));
+            }
+            if let Some(key) = key {
+                out.push_str(&serde_json::to_string(key).unwrap());
+                out.push_str(colon);
+            }
+            self.print_at(item, depth + 1, out);
+        }
+        if let Some(indent) = self.indent {
+            out.push('\n');
+            out.push_str(&indent.repeat(depth));
+        }
+        out.push(close);
+    }
+
+    /// A top-level member as this layout prints it inside the object.
+    fn member(&self, key: &str, value: &Value) -> String {
+        let colon = if self.indent.is_some() || self.spaced {
+            ": "
+        } else {
+            ":"
+        };
+        let mut out = serde_json::to_string(key).unwrap() + colon;
+        self.print_at(value, 1, &mut out);
+        out
+    }
+}
+
+fn layout_strategy() -> impl Strategy<Value = Layout> {
+    (
+        prop::sample::select(vec![Some("  "), Some("    "), Some("\t"), None]),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(indent, spaced, final_newline)| Layout {
+            indent,
+            spaced,
+            final_newline,
+        })
+}
+
+/// What `pace-maker install` writes for the file `text`, and the receipt's
+/// bytes from before install, as the command does it.
+fn install_text(text: &str, options: &InstallOptions) -> (String, Receipt) {
+    let value = layout::value_of(text).unwrap();
+    let installed = install(&value, options).unwrap();
+    let after = Style::detect(Some(text)).render(&installed.settings);
+    // The receipt goes through its stored form, as between two runs.
+    let stored = serde_json::to_string(&installed.receipt).unwrap();
+    (after, serde_json::from_str(&stored).unwrap())
+}
+
+/// What `pace-maker uninstall` writes for the file `text`.
+fn uninstall_text(text: &str, receipt: Option<&Receipt>, before_install: Option<&str>) -> String {
+    let value = layout::value_of(text).unwrap();
+    let after = uninstall(&value, receipt, StatusLineMode::Auto)
+        .unwrap()
+        .settings;
+    layout::uninstalled_text(Some(text), &after, before_install)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn uninstall_after_install_gives_back_the_very_bytes(settings in foreign_settings(), layout in layout_strategy(), binary in binary(), mode in mode()) {
+        let text = layout.print(&settings);
+        let (installed, receipt) = install_text(&text, &options(binary, mode));
+        prop_assert_ne!(&installed, &text);
+        prop_assert_eq!(uninstall_text(&installed, Some(&receipt), Some(&text)), text.clone());
+        // Without the bytes (a receipt from an older version), a file that
+        // shows its layout is still given back by rendering in it.
+        if !settings.as_object().unwrap().is_empty() {
+            prop_assert_eq!(uninstall_text(&installed, Some(&receipt), None), text);
+        }
+    }
+
+    #[test]
+    fn install_twice_is_install_once_byte_for_byte(settings in mixed_settings(), layout in layout_strategy(), binary in binary(), mode in mode()) {
+        let options = options(binary, mode);
+        let (once, _) = install_text(&layout.print(&settings), &options);
+        let (twice, receipt) = install_text(&once, &options);
+        prop_assert_eq!(twice, once);
+        prop_assert!(receipt.is_empty());
+    }
+
+    #[test]
+    fn install_keeps_the_layout_and_every_byte_of_the_other_keys(settings in foreign_settings(), layout in layout_strategy(), binary in binary(), mode in mode()) {
+        let text = layout.print(&settings);
+        let (installed, _) = install_text(&text, &options(binary, mode));
+        let after: Value = serde_json::from_str(&installed).unwrap();
+        let before_root = settings.as_object().unwrap();
+        // A file with no member shows no layout: it gets two spaces.
+        let layout = if before_root.is_empty() {
+            Layout { indent: Some("  "), spaced: true, final_newline: true }
+        } else {
+            layout
+        };
+        for (key, value) in before_root {
+            if key != "hooks" && key != "statusLine" {
+                prop_assert_eq!(text_of(&after[key]), text_of(value));
+                // The very bytes, laid out as before.
+                let member = layout.member(key, value);
+                prop_assert!(installed.contains(&member), "{member} not in {installed}");
+            }
+        }
+        prop_assert_eq!(installed.ends_with('\n'), layout.final_newline);
+        let body = installed.strip_suffix('\n').unwrap_or(&installed);
+        match layout.indent {
+            None => prop_assert!(!body.contains('\n'), "one line: {installed}"),
+            Some(indent) => {
+                for line in body.lines() {
+                    let mut rest = line;
+                    while let Some(shorter) = rest.strip_prefix(indent) {
+                        rest = shorter;
+                    }
+                    prop_assert!(
+                        !rest.starts_with([' ', '\t']),
+                        "{line:?} is not indented by {indent:?}: {installed}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn text_of(value: &Value) -> String {
+    serde_json::to_string(value).unwrap()
 }

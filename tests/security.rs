@@ -110,6 +110,7 @@ fn everything_under_the_tool_home_is_owner_only_even_under_a_permissive_umask() 
         "pace-maker.db-shm",
         "config.toml",
         "logs",
+        "backups",
     ] {
         assert!(
             names.iter().any(|name| name == expected),
@@ -134,14 +135,14 @@ fn everything_under_the_tool_home_is_owner_only_even_under_a_permissive_umask() 
         let expected = if *is_dir { 0o700 } else { 0o600 };
         assert_eq!(*mode, expected, "{} is {mode:o}", path.display());
     }
-    // Install's backups sit next to the settings file: owner-only too.
-    let backups: Vec<_> = modes_under(&sandbox.home().join(".claude"))
-        .into_iter()
-        .filter(|(path, _, _)| path.to_string_lossy().contains("pace-maker-backup"))
-        .collect();
-    for (path, mode, _) in &backups {
-        assert_eq!(*mode, 0o600, "{} is {mode:o}", path.display());
-    }
+    // Install's backups are in the tool home (checked above), none next
+    // to the settings file.
+    assert!(
+        !modes_under(&sandbox.home().join(".claude"))
+            .iter()
+            .any(|(path, _, _)| path.to_string_lossy().contains("backup")),
+        "a backup next to the settings"
+    );
 }
 
 #[test]
@@ -201,11 +202,10 @@ fn install_through_a_symlinked_settings_file_writes_the_target_and_leaves_nothin
         .unwrap()
         .flatten()
         .map(|e| e.file_name())
-        .filter(|name| !name.to_string_lossy().contains("pace-maker-backup"))
         .collect();
     assert_eq!(
         after_claude, before_claude,
-        "nothing else appeared next to the link"
+        "nothing else appeared next to the link, not even a backup"
     );
 }
 
@@ -427,11 +427,20 @@ fn purge_deletes_pace_makers_files_and_backups_and_never_follows_a_symlink() {
     std::os::unix::fs::symlink(outside.join("dotfile.toml"), home.join("config.toml")).unwrap();
     std::fs::remove_dir_all(home.join("logs")).unwrap();
     std::os::unix::fs::symlink(outside.join("logs"), home.join("logs")).unwrap();
-    // A file that only looks like a backup is the user's.
+    // A file that only looks like a backup is the user's; one an earlier
+    // version left next to the settings is pace-maker's.
     let lookalike = sandbox
         .home()
         .join(".claude/settings.json.pace-maker-backup.notes");
     std::fs::write(&lookalike, "mine\n").unwrap();
+    let old_style = sandbox
+        .home()
+        .join(".claude/settings.json.pace-maker-backup.20250101T000000Z");
+    std::fs::write(&old_style, "{}\n").unwrap();
+    assert!(
+        std::fs::read_dir(home.join("backups")).unwrap().count() > 0,
+        "install's backup is in the home"
+    );
 
     sandbox
         .command()
@@ -463,7 +472,8 @@ fn purge_deletes_pace_makers_files_and_backups_and_never_follows_a_symlink() {
     );
     assert_eq!(
         std::fs::read_to_string(&settings).unwrap(),
-        "{\n  \"model\": \"opus\"\n}\n"
+        "{\"model\": \"opus\"}\n",
+        "the settings as they were before install"
     );
 }
 

@@ -20,8 +20,9 @@ use crate::config::{self, Config};
 use crate::fsutil;
 use crate::hook::event::EventKind;
 use crate::install::diff;
+use crate::install::layout::{self, Style};
 use crate::install::merge::{self, InstallOptions};
-use crate::install::receipts::{self, FileReceipt};
+use crate::install::receipts::{self, FileReceipt, BEFORE_INSTALL_MAX};
 use crate::install::settings_file::{self, Scope, SettingsFile};
 use crate::paths::{self, ToolHome};
 use crate::store::Store;
@@ -88,10 +89,12 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
             target.path.display()
         )
     })?;
-    let changed = !file.exists() || installed.settings != file.value;
+    let changed = !file.exists() || !layout::same_value(&installed.settings, &file.value);
+    // The file keeps its own layout: indentation, one line or many, the
+    // final newline.
+    let after = Style::detect(file.text.as_deref()).render(&installed.settings);
 
     if args.dry_run {
-        let after = settings_file::render(&installed.settings);
         print_diff(&file, changed.then_some(after.as_str()))?;
         for note in &installed.notes {
             eprintln!("{note}");
@@ -107,9 +110,14 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
         );
     }
     if changed {
-        write_settings(&target.path, &file, Some(&installed.settings))?;
+        write_settings(home, &target.path, &file, Some(&after))?;
+        // Bytes worth giving back: a file without any of ours yet.
+        let before_install = file.text.clone().filter(|text| {
+            text.len() <= BEFORE_INSTALL_MAX && !merge::inspect(&file.value).is_installed()
+        });
         let receipt = FileReceipt {
             created_file: !file.exists(),
+            before_install,
             merge: installed.receipt,
         };
         if let Err(error) = receipts::record(home, &settings_file::identity(&target.path), receipt)
@@ -122,6 +130,7 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
             EventKind::ALL.len(),
             options.binary
         );
+        eprintln!("{PICK_UP_HINT}");
     } else {
         eprintln!(
             "pace-maker is installed and current in {}: nothing to change",
@@ -165,13 +174,24 @@ pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCo
     let remove_file = file.exists()
         && receipt.as_ref().is_some_and(|receipt| receipt.created_file)
         && uninstalled.settings == Value::Object(Default::default());
-    let changed = file.exists() && (uninstalled.settings != file.value || remove_file);
-    let after = (!remove_file).then_some(&uninstalled.settings);
+    let changed =
+        file.exists() && (!layout::same_value(&uninstalled.settings, &file.value) || remove_file);
+    // The very bytes from before install when nothing else changed since,
+    // else the value in the file's own layout.
+    let after = (!remove_file).then(|| {
+        layout::uninstalled_text(
+            file.text.as_deref(),
+            &uninstalled.settings,
+            receipt
+                .as_ref()
+                .and_then(|receipt| receipt.before_install.as_deref()),
+        )
+    });
 
     if args.dry_run {
-        match (changed, after) {
+        match (changed, &after) {
             (false, _) => print_diff(&file, None)?,
-            (true, Some(after)) => print_diff(&file, Some(&settings_file::render(after)))?,
+            (true, Some(after)) => print_diff(&file, Some(after))?,
             (true, None) => {
                 print_diff(&file, Some(""))?;
                 eprintln!("the file would be removed: install created it");
@@ -188,7 +208,7 @@ pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCo
     }
 
     if changed {
-        write_settings(&target.path, &file, after)?;
+        write_settings(home, &target.path, &file, after.as_deref())?;
         eprintln!(
             "uninstalled pace-maker from {}{}",
             target.describe(),
@@ -201,6 +221,7 @@ pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCo
         for note in &uninstalled.notes {
             eprintln!("{note}");
         }
+        eprintln!("{PICK_UP_HINT}");
     } else {
         eprintln!(
             "pace-maker is not installed in {}: nothing to change",
@@ -218,19 +239,35 @@ pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-/// Backs the file up, then writes `after` (or removes the file when `None`).
-fn write_settings(path: &Path, file: &SettingsFile, after: Option<&Value>) -> anyhow::Result<()> {
+/// What a running Claude Code session needs to pick up a changed settings
+/// file: it reads its hooks at start, so a session started from now on
+/// has the change; one already running does after a restart or a look at
+/// its `/hooks` menu.
+const PICK_UP_HINT: &str =
+    "restart running Claude Code sessions (or open /hooks in them) to pick up the change";
+
+/// Backs the file up into the tool home's backup folder, then writes
+/// `after` (or removes the file when `None`).
+fn write_settings(
+    home: &ToolHome,
+    path: &Path,
+    file: &SettingsFile,
+    after: Option<&str>,
+) -> anyhow::Result<()> {
     settings_file::check_writable(path)?;
     if let Some(text) = &file.text {
-        let backup = settings_file::backup(path, text, clock::now_ms())?;
+        paths::ensure_home(home.root())
+            .with_context(|| format!("cannot create {}", home.root().display()))?;
+        let folder = home.root().join(paths::BACKUP_FOLDER);
+        let backup = settings_file::backup(&folder, path, text, clock::now_ms())?;
         eprintln!("backup: {}", backup.display());
         // Old backups are tidied up; failing to is worth a warning, not a refusal.
-        if let Err(error) = settings_file::prune_backups(path) {
+        if let Err(error) = settings_file::prune_backups(&folder, path) {
             eprintln!("warning: {error:#}");
         }
     }
     match after {
-        Some(value) => settings_file::write(path, value),
+        Some(text) => settings_file::write(path, text),
         None => {
             let target = fsutil::resolve_target(path)?;
             std::fs::remove_file(&target)
@@ -310,7 +347,7 @@ fn warn_about_other_scopes(target: &Target, how: &str) {
 struct PurgePlan {
     /// The tool home's entries; `None` when it does not exist.
     home: Option<paths::HomeEntries>,
-    /// Install's backups of the settings file, next to it.
+    /// Backups of the settings file that earlier versions left next to it.
     backups: Vec<PathBuf>,
 }
 
@@ -402,9 +439,9 @@ fn plan_purge(home: &ToolHome, settings: &Path) -> anyhow::Result<PurgePlan> {
     })
 }
 
-/// Install's backups of `settings`: `<name>.pace-maker-backup.<stamp>` or
-/// `<stamp>-<n>` (as `settings_file::backup` names them), next to it.
-/// Anything else with a similar name is left alone.
+/// Backups of `settings` that earlier versions of install left next to it:
+/// `<name>.pace-maker-backup.<stamp>` or `<stamp>-<n>` (today's are in
+/// the tool home). Anything else with a similar name is left alone.
 fn settings_backups(settings: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let folder = match settings.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => folder,
@@ -430,18 +467,7 @@ fn settings_backups(settings: &Path) -> anyhow::Result<Vec<PathBuf>> {
         else {
             continue;
         };
-        let stamp = match rest.split_once('-') {
-            Some((stamp, attempt)) if attempt.parse::<u32>().is_ok() => stamp,
-            Some(_) => continue,
-            None => rest,
-        };
-        let is_stamp = stamp.len() == 16
-            && stamp.ends_with('Z')
-            && stamp.as_bytes()[8] == b'T'
-            && stamp[..8]
-                .bytes()
-                .chain(stamp[9..15].bytes())
-                .all(|byte| byte.is_ascii_digit());
+        let is_stamp = settings_file::backup_stamp(rest).is_some();
         if is_stamp && entry.file_type().is_ok_and(|kind| !kind.is_dir()) {
             found.push(entry.path());
         }
@@ -481,7 +507,8 @@ fn unlink_in(dir: &std::fs::File, name: &std::ffi::OsStr, folder: bool) -> std::
 }
 
 /// Deletes what [`plan_purge`] finds (planned again: the uninstall has
-/// just changed the receipts), then install's backups of the settings
+/// just changed the receipts and written a backup), with install's backups
+/// in the home, then those earlier versions left next to the settings
 /// file. Every removal goes through a folder opened without following a
 /// symlink, so a link swapped in meanwhile stops the purge instead of
 /// leading it elsewhere.
@@ -493,23 +520,27 @@ fn purge(home: &ToolHome, settings: &Path) -> anyhow::Result<()> {
         Some(entries) => {
             let cannot = |path: &Path| format!("cannot remove {}", path.display());
             let home_dir = open_folder(None, root).with_context(|| cannot(root))?;
-            let logs = root.join(paths::LOG_FOLDER);
-            let logs_dir = if entries.own_folders.contains(&logs) {
-                Some(
-                    open_folder(Some(&home_dir), Path::new(paths::LOG_FOLDER))
-                        .with_context(|| cannot(&logs))?,
-                )
-            } else {
-                None
-            };
+            // `logs/` and `backups/`, each opened without following a link.
+            let mut folders = Vec::new();
+            for folder in &entries.own_folders {
+                let Some(name) = folder.file_name() else {
+                    continue;
+                };
+                let dir = open_folder(Some(&home_dir), Path::new(name))
+                    .with_context(|| cannot(folder))?;
+                folders.push((folder.clone(), dir));
+            }
             for file in &entries.own_files {
                 let (Some(parent), Some(name)) = (file.parent(), file.file_name()) else {
                     continue;
                 };
-                let dir = match (parent == logs, &logs_dir) {
-                    (true, Some(logs_dir)) => logs_dir,
-                    (true, None) => continue,
-                    (false, _) => &home_dir,
+                let dir = if parent == root {
+                    &home_dir
+                } else {
+                    match folders.iter().find(|(folder, _)| folder == parent) {
+                        Some((_, dir)) => dir,
+                        None => continue,
+                    }
                 };
                 match unlink_in(dir, name, false) {
                     Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
@@ -518,9 +549,11 @@ fn purge(home: &ToolHome, settings: &Path) -> anyhow::Result<()> {
                     _ => {}
                 }
             }
-            if logs_dir.is_some() {
-                unlink_in(&home_dir, paths::LOG_FOLDER.as_ref(), true)
-                    .with_context(|| cannot(&logs))?;
+            for (folder, dir) in folders {
+                drop(dir);
+                if let Some(name) = folder.file_name() {
+                    unlink_in(&home_dir, name, true).with_context(|| cannot(&folder))?;
+                }
             }
             drop(home_dir);
             std::fs::remove_dir(root).with_context(|| {

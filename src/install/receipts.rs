@@ -27,12 +27,23 @@ use crate::paths::{self, ToolHome, RECEIPTS_FILE, RECEIPTS_LOCK};
 /// How long an update waits for another process to finish with the receipts.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
+/// The largest settings file whose bytes a receipt keeps (a bigger one is
+/// given back in its own layout, re-rendered).
+pub const BEFORE_INSTALL_MAX: usize = 1 << 20;
+
 /// What one settings file's install remembers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileReceipt {
     /// The settings file did not exist before the first install.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub created_file: bool,
+    /// The file's bytes before install, when it held none of pace-maker's
+    /// entries: uninstall gives them back exactly when what remains after
+    /// removing ours is the value they hold (see
+    /// [`super::layout::uninstalled_text`]). Absent for a file install
+    /// created, or larger than [`BEFORE_INSTALL_MAX`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_install: Option<String>,
     #[serde(default, flatten)]
     pub merge: Receipt,
 }
@@ -107,6 +118,11 @@ pub fn record(home: &ToolHome, identity: &Path, later: FileReceipt) -> anyhow::R
     match all.installs.get_mut(&key) {
         Some(earlier) => {
             earlier.created_file |= later.created_file;
+            // A later install that found none of ours saw the file as it
+            // is without pace-maker: that is what uninstall gives back.
+            if later.before_install.is_some() {
+                earlier.before_install = later.before_install;
+            }
             earlier.merge.absorb(later.merge);
         }
         None => {
@@ -146,6 +162,7 @@ mod tests {
         assert_eq!(load(&home, identity), None);
         let first = FileReceipt {
             created_file: true,
+            before_install: Some("{ }".into()),
             merge: Receipt {
                 kept_empty_events: vec!["Stop".into()],
                 ..Receipt::default()

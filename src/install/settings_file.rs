@@ -3,9 +3,9 @@
 //! The file belongs to the user, so this layer is careful: it refuses a
 //! file it cannot parse (saying where it broke) rather than overwrite it,
 //! refuses a read-only file rather than replace it behind the user's back,
-//! keeps a timestamped owner-only copy before any change, and writes
-//! through [`crate::fsutil::write_atomic`] (temporary file, rename, mode
-//! kept, symlink followed) so a crash never leaves half a file.
+//! keeps a timestamped owner-only copy in the tool home before any change,
+//! and writes through [`crate::fsutil::write_atomic`] (temporary file,
+//! rename, mode kept, symlink followed) so a crash never leaves half a file.
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -148,7 +148,8 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// The text written for a value: two-space indentation and a final newline.
+/// The text written for a value in a new file: two-space indentation and
+/// a final newline (an existing file keeps its own, see [`super::layout`]).
 pub fn render(value: &Value) -> String {
     let mut text = serde_json::to_string_pretty(value).expect("a JSON value always serializes");
     text.push('\n');
@@ -188,15 +189,61 @@ pub fn check_writable(path: &Path) -> Result<(), SettingsError> {
     }
 }
 
-/// Copies `text` (the file's current content) next to `path` as
-/// `<name>.pace-maker-backup.<UTC time>`, owner-only, never overwriting an
-/// earlier copy. Returns the copy's path.
-pub fn backup(path: &Path, text: &str, now_ms: i64) -> anyhow::Result<PathBuf> {
-    let folder = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "settings.json".into());
+/// The start of the names of `settings`' backups in the backup folder:
+/// its full path (symlinks followed) with `/` as `-`, so a person can tell
+/// which file a copy is of, then a hash of that path, so two paths that
+/// read alike never share their copies: `home-dev-.claude-settings.json.
+/// 3f2a9c0d41e7b5a2.` (the stamp follows).
+pub fn backup_prefix(settings: &Path) -> String {
+    let identity = identity(settings).to_string_lossy().into_owned();
+    let readable: String = identity
+        .trim_start_matches('/')
+        .chars()
+        .map(|character| match character {
+            '/' => '-',
+            character if character.is_control() => '_',
+            character => character,
+        })
+        .collect();
+    // The end of a long path says most; a file name stays under 255 bytes.
+    let skip = readable.chars().count().saturating_sub(120);
+    let readable: String = readable.chars().skip(skip).collect();
+    // FNV-1a: stable across Rust versions, unlike the std hasher.
+    let hash = identity
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    format!("{}.{hash:016x}.", readable.trim_start_matches('.'))
+}
+
+/// Whether `rest` (what follows a backup's prefix) is a stamp as
+/// [`backup`] writes it, `20260101T120000Z` or `20260101T120000Z-<n>`:
+/// its sort key (stamp, then attempt) if so.
+pub fn backup_stamp(rest: &str) -> Option<(String, u32)> {
+    let (stamp, attempt) = match rest.split_once('-') {
+        Some((stamp, attempt)) => (stamp, attempt.parse::<u32>().ok()?),
+        None => (rest, 1),
+    };
+    let bytes = stamp.as_bytes();
+    let is_stamp = bytes.len() == 16
+        && bytes[8] == b'T'
+        && bytes[15] == b'Z'
+        && bytes[..8]
+            .iter()
+            .chain(&bytes[9..15])
+            .all(u8::is_ascii_digit);
+    is_stamp.then(|| (stamp.to_string(), attempt))
+}
+
+/// Copies `text` (the settings file's current content) into `folder` (the
+/// tool home's backup folder, created 0700) as `<`[`backup_prefix`]`><UTC
+/// time>`, owner-only, never overwriting an earlier copy. Returns the
+/// copy's path.
+pub fn backup(folder: &Path, settings: &Path, text: &str, now_ms: i64) -> anyhow::Result<PathBuf> {
+    paths::ensure_private_dir(folder)
+        .with_context(|| format!("cannot create the folder {}", folder.display()))?;
+    let prefix = backup_prefix(settings);
     let stamp = jiff::Timestamp::from_millisecond(now_ms)
         .map(|time| time.strftime("%Y%m%dT%H%M%SZ").to_string())
         .unwrap_or_else(|_| now_ms.to_string());
@@ -206,7 +253,7 @@ pub fn backup(path: &Path, text: &str, now_ms: i64) -> anyhow::Result<PathBuf> {
         } else {
             format!("-{attempt}")
         };
-        let candidate = folder.join(format!("{name}.pace-maker-backup.{stamp}{suffix}"));
+        let candidate = folder.join(format!("{prefix}{stamp}{suffix}"));
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -226,25 +273,19 @@ pub fn backup(path: &Path, text: &str, now_ms: i64) -> anyhow::Result<PathBuf> {
             }
         }
     }
-    anyhow::bail!("too many backups of {} this second", path.display())
+    anyhow::bail!("too many backups of {} this second", settings.display())
 }
 
 /// Backups of one settings file kept by [`prune_backups`]: the oldest (the
 /// file as it was before pace-maker first changed it) and the newest ones.
-pub const BACKUPS_KEPT: usize = 10;
+pub const BACKUPS_KEPT: usize = 5;
 
-/// Removes backups of `path` beyond [`BACKUPS_KEPT`], never the oldest
-/// (the settings from before pace-maker) nor the newest. Returns the
-/// removed paths. Only files named as [`backup`] names them are touched.
-pub fn prune_backups(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let folder = path.parent().unwrap_or(Path::new("."));
-    let Some(name) = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-    else {
-        return Ok(Vec::new());
-    };
-    let prefix = format!("{name}.pace-maker-backup.");
+/// Removes the backups of `settings` in `folder` beyond [`BACKUPS_KEPT`],
+/// never the oldest (the settings from before pace-maker) nor the newest.
+/// Returns the removed paths. Only files named as [`backup`] names them
+/// are touched.
+pub fn prune_backups(folder: &Path, settings: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let prefix = backup_prefix(settings);
     let mut backups: Vec<((String, u32), PathBuf)> = Vec::new();
     let entries = match std::fs::read_dir(folder) {
         Ok(entries) => entries,
@@ -255,21 +296,10 @@ pub fn prune_backups(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     };
     for entry in entries.flatten() {
         let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = file_name.strip_prefix(&prefix) else {
+        let Some(key) = file_name.strip_prefix(&prefix).and_then(backup_stamp) else {
             continue;
         };
-        // `<stamp>` or `<stamp>-<attempt>`: order by stamp, then attempt.
-        let (stamp, attempt) = match rest.split_once('-') {
-            Some((stamp, attempt)) => match attempt.parse::<u32>() {
-                Ok(attempt) => (stamp, attempt),
-                Err(_) => continue,
-            },
-            None => (rest, 1),
-        };
-        if stamp.len() != 16 || !stamp.ends_with('Z') {
-            continue;
-        }
-        backups.push(((stamp.to_string(), attempt), entry.path()));
+        backups.push((key, entry.path()));
     }
     backups.sort();
     let mut removed = Vec::new();
@@ -284,8 +314,8 @@ pub fn prune_backups(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
-/// Writes `value` to `path` atomically, creating missing folders (0700).
-pub fn write(path: &Path, value: &Value) -> anyhow::Result<()> {
+/// Writes `text` to `path` atomically, creating missing folders (0700).
+pub fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     let target = fsutil::resolve_target(path)
         .with_context(|| format!("cannot follow {}", path.display()))?;
     if let Some(folder) = target
@@ -295,7 +325,7 @@ pub fn write(path: &Path, value: &Value) -> anyhow::Result<()> {
         paths::ensure_private_dir(folder)
             .with_context(|| format!("cannot create the folder {}", folder.display()))?;
     }
-    fsutil::write_atomic(path, render(value).as_bytes(), Some(0o600))
+    fsutil::write_atomic(path, text.as_bytes(), Some(0o600))
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -373,30 +403,44 @@ mod tests {
     }
 
     #[test]
-    fn backups_are_owner_only_and_never_overwritten() {
+    fn backups_are_owner_only_never_overwritten_and_named_after_the_settings_path() {
         let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("home/backups");
         let path = dir.path().join("settings.json");
-        let first = backup(&path, "one", 1_700_000_000_000).unwrap();
-        let second = backup(&path, "two", 1_700_000_000_000).unwrap();
+        let first = backup(&folder, &path, "one", 1_700_000_000_000).unwrap();
+        let second = backup(&folder, &path, "two", 1_700_000_000_000).unwrap();
         assert_ne!(first, second);
         assert_eq!(std::fs::read_to_string(&first).unwrap(), "one");
         assert_eq!(std::fs::read_to_string(&second).unwrap(), "two");
-        assert!(first
-            .to_string_lossy()
-            .ends_with("settings.json.pace-maker-backup.20231114T221320Z"));
+        let name = first.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with(&backup_prefix(&path)), "{name}");
+        assert!(name.contains("-settings.json."), "{name}");
+        assert!(name.ends_with(".20231114T221320Z"), "{name}");
+        assert!(!name.starts_with('.') && !name.starts_with('-'), "{name}");
+        assert_eq!(first.parent(), Some(folder.as_path()));
         let mode = std::fs::metadata(&first).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+        let mode = std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        // Paths that read alike once `/` is `-` still name apart.
+        assert_ne!(
+            backup_prefix(&dir.path().join("a-b/settings.json")),
+            backup_prefix(&dir.path().join("a/b/settings.json"))
+        );
     }
 
     #[test]
     fn backups_past_the_limit_go_oldest_first_but_the_very_first_stays() {
         let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("backups");
         let path = dir.path().join("settings.json");
+        let other = dir.path().join("settings.local.json");
         let mut made = Vec::new();
-        for number in 0..14 {
-            // Two in the same second sort by attempt (`-2` after none, `-10` after `-9`).
+        for number in 0..9 {
+            // Two in the same second sort by attempt (`-2` after none).
             made.push(
                 backup(
+                    &folder,
                     &path,
                     &format!("{number}"),
                     1_700_000_000_000 + (number / 2) * 1000,
@@ -404,26 +448,40 @@ mod tests {
                 .unwrap(),
             );
         }
-        std::fs::write(dir.path().join("settings.json.other"), "x").unwrap();
-        std::fs::write(
-            dir.path().join("settings.json.pace-maker-backup.notes"),
-            "x",
-        )
-        .unwrap();
-        let removed = prune_backups(&path).unwrap();
+        let others = backup(&folder, &other, "x", 1_600_000_000_000).unwrap();
+        let notes = folder.join(format!("{}notes", backup_prefix(&path)));
+        std::fs::write(&notes, "x").unwrap();
+        let removed = prune_backups(&folder, &path).unwrap();
         assert_eq!(removed, made[1..5].to_vec());
         for kept in made.iter().take(1).chain(&made[5..]) {
             assert!(kept.exists(), "{}", kept.display());
         }
-        assert!(dir.path().join("settings.json.other").exists());
-        assert!(dir
-            .path()
-            .join("settings.json.pace-maker-backup.notes")
-            .exists());
-        assert!(prune_backups(&path).unwrap().is_empty());
-        assert!(prune_backups(&dir.path().join("missing/settings.json"))
+        assert!(others.exists() && notes.exists());
+        assert!(prune_backups(&folder, &path).unwrap().is_empty());
+        assert!(prune_backups(&dir.path().join("missing"), &path)
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn a_backup_stamp_is_a_utc_second_with_an_optional_attempt() {
+        assert_eq!(
+            backup_stamp("20260101T120000Z"),
+            Some(("20260101T120000Z".into(), 1))
+        );
+        assert_eq!(
+            backup_stamp("20260101T120000Z-12"),
+            Some(("20260101T120000Z".into(), 12))
+        );
+        for not in [
+            "notes",
+            "20260101T120000Z-x",
+            "20260101X120000Z",
+            "2026010aT120000Z",
+            "",
+        ] {
+            assert_eq!(backup_stamp(not), None, "{not}");
+        }
     }
 
     #[test]
