@@ -25,6 +25,7 @@ pub struct Config {
     pub hooks: HooksConfig,
     pub store: StoreConfig,
     pub log: LogConfig,
+    pub statusline: StatuslineConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +122,14 @@ pub struct LogConfig {
     pub keep_days: u64,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatuslineConfig {
+    /// How long `statusline --chain` waits for the user's command; past it,
+    /// the command's last output (cached in the tool home) is shown.
+    pub chain_timeout_ms: u64,
+}
+
 /// Seconds a hook keeps in hand between its longest sleep and its timeout.
 pub const HOOK_TIMEOUT_MARGIN_SECONDS: u64 = 30;
 
@@ -173,6 +182,9 @@ impl Default for Config {
             log: LogConfig {
                 level: "info".to_string(),
                 keep_days: 14,
+            },
+            statusline: StatuslineConfig {
+                chain_timeout_ms: 2000,
             },
         }
     }
@@ -361,6 +373,11 @@ impl Config {
                 "`log.level` must be one of error, warn, info, debug, trace (got `{}`)",
                 self.log.level
             ),
+        );
+        check(
+            (50..=10_000).contains(&self.statusline.chain_timeout_ms),
+            &["statusline.chain_timeout_ms"],
+            "`statusline.chain_timeout_ms` must be in [50, 10000]".into(),
         );
         problems
     }
@@ -625,6 +642,7 @@ pub fn project_may_set(key: &str, value: &toml::Value, user: &Config) -> Result<
                 }
                 Some("pacing") => "pacing spends the user's own budget",
                 Some("store") | Some("log") => "it concerns the user's own files",
+                Some("statusline") => "it decides how long the status line runs",
                 _ => "it is not a project setting",
             };
             Err(why.to_string())
@@ -755,6 +773,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("store.prune_interval_minutes", "Prune at most this often."),
     ("log.level", "error, warn, info, debug or trace."),
     ("log.keep_days", "Daily log files kept."),
+    ("statusline.chain_timeout_ms", "Wait this long for the `statusline --chain` command, then show its last output."),
 ];
 
 /// The commented `config.toml` the first install writes: every key, commented

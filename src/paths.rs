@@ -44,6 +44,8 @@ pub const LOG_FOLDER: &str = "logs";
 pub const BACKUP_FOLDER: &str = "backups";
 /// What each install remembers for its uninstall, inside the tool home.
 pub const RECEIPTS_FILE: &str = "installs.json";
+/// The last output of the `statusline --chain` command, inside the tool home.
+pub const STATUSLINE_CACHE_FILE: &str = "statusline-chain.json";
 /// The per-project override, relative to the project directory.
 pub const PROJECT_CONFIG: &str = ".claude/pace-maker.toml";
 
@@ -296,14 +298,23 @@ pub fn ensure_home(root: &Path) -> std::io::Result<()> {
 }
 
 /// Whether `name`, directly in the tool home, is a file pace-maker makes:
-/// the marker, config, receipts and their lock, the store with its
+/// the marker, config, receipts and their lock, the status line's cache
+/// of the chained command's output, the store with its
 /// `-wal`/`-shm`/`-journal` and lock, a store moved aside as corrupt
 /// (`pace-maker.db.corrupt-<ms>`, with its `-wal`/`-shm`), the temporary
-/// file of an interrupted atomic write of config or receipts, and doctor's
-/// write probe. The log folder is judged by [`is_own_log_file`].
+/// file of an interrupted atomic write of config, receipts or that cache,
+/// and doctor's write probe. The log folder is judged by [`is_own_log_file`].
 pub fn is_own_home_file(name: &str) -> bool {
     let digits = |text: &str| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
-    if [HOME_MARKER, CONFIG_FILE, RECEIPTS_FILE, RECEIPTS_LOCK].contains(&name) {
+    if [
+        HOME_MARKER,
+        CONFIG_FILE,
+        RECEIPTS_FILE,
+        RECEIPTS_LOCK,
+        STATUSLINE_CACHE_FILE,
+    ]
+    .contains(&name)
+    {
         return true;
     }
     if let Some(rest) = name.strip_prefix(STORE_FILE) {
@@ -320,7 +331,7 @@ pub fn is_own_home_file(name: &str) -> bool {
         return false;
     }
     // `fsutil::write_atomic`'s `.<name>.pace-maker-<pid>.tmp`.
-    for file in [CONFIG_FILE, RECEIPTS_FILE] {
+    for file in [CONFIG_FILE, RECEIPTS_FILE, STATUSLINE_CACHE_FILE] {
         let pid = name
             .strip_prefix('.')
             .and_then(|rest| rest.strip_prefix(file))

@@ -5,22 +5,24 @@
 //! wrong (bad stdin, a busy or broken store), it prints a line and exits 0;
 //! problems go to the log file. With `--chain`, the user's own status-line
 //! command runs in parallel with our work, with the same stdin and a
-//! deadline, and its first line comes first, our segment appended.
+//! deadline (`statusline.chain_timeout_ms`). Every line it prints is kept
+//! as it is, our segment appended to its first non-blank line. Its last
+//! output is cached in the tool home (owner-only): when it misses the
+//! deadline (it is killed, with its process group), the cached output is
+//! shown instead, so a slow command's line does not vanish.
 
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::StatuslineArgs;
-use crate::config::Config;
+use crate::config::{Config, Loaded};
 use crate::controls::{self, Control};
 use crate::paths::{self, ToolHome};
 use crate::store::Store;
 use crate::usage::snapshot::{self, UsageSnapshot};
 use crate::usage::statusline::{self, LineFacts, StatuslineReading};
 
-/// Longest wait for the chained command.
-pub const CHAIN_DEADLINE: Duration = Duration::from_millis(2000);
 /// Longest wait for the store's write lock: a status line must not hang.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(200);
 /// Status-line input beyond this size is ignored.
@@ -34,16 +36,20 @@ pub const INTERNAL_ERROR_SEGMENT: &str = "pace-maker: internal error (see pace-m
 pub fn run(home: &ToolHome, args: &StatuslineArgs) -> anyhow::Result<ExitCode> {
     crate::fail_open_process();
     let input = read_stdin();
+    let loaded = Config::load(home, Some(&paths::project_dir()));
+    let deadline = Duration::from_millis(loaded.config.statusline.chain_timeout_ms);
     let chained = args.chain.clone().map(|command| {
         let input = input.clone();
-        std::thread::spawn(move || chained_first_line(&command, &input))
+        let cache = home
+            .trust()
+            .is_ok()
+            .then(|| home.root().join(paths::STATUSLINE_CACHE_FILE));
+        std::thread::spawn(move || chained_output(&command, &input, deadline, cache.as_deref()))
     });
-    let segment = std::panic::catch_unwind(|| segment(home, &input))
+    let segment = std::panic::catch_unwind(|| segment(home, &loaded, &input))
         .unwrap_or_else(|_| INTERNAL_ERROR_SEGMENT.to_string());
-    let line = match chained.and_then(|handle| handle.join().ok().flatten()) {
-        Some(first) => format!("{first}{SEPARATOR}{segment}"),
-        None => segment,
-    };
+    let chained = chained.and_then(|handle| handle.join().ok().flatten());
+    let line = combine(chained.as_deref(), &segment);
     let mut stdout = std::io::stdout().lock();
     // A closed pipe is not our problem, nor a reason to fail.
     let _ = writeln!(stdout, "{line}");
@@ -61,27 +67,117 @@ fn read_stdin() -> Vec<u8> {
     bytes
 }
 
-/// The user's command's first non-empty line, if it printed one in time.
-fn chained_first_line(command: &str, input: &[u8]) -> Option<String> {
+/// The chained command's last output, as cached in the tool home.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cached {
+    command: String,
+    output: String,
+}
+
+/// What the user's command printed (trailing blank lines dropped), or,
+/// when it missed the deadline or could not start, its last output cached
+/// for the same command. `None` when there is nothing to show.
+fn chained_output(
+    command: &str,
+    input: &[u8],
+    deadline: Duration,
+    cache: Option<&std::path::Path>,
+) -> Option<String> {
     let mut shell = std::process::Command::new("sh");
     shell.arg("-c").arg(command);
-    let finished = crate::subprocess::run_with_deadline(shell, input, CHAIN_DEADLINE).ok()?;
-    let text = String::from_utf8_lossy(&finished.stdout);
-    text.lines()
-        .map(str::trim_end)
-        .find(|line| !line.is_empty())
-        .map(str::to_string)
+    let finished = crate::subprocess::run_with_deadline(shell, input, deadline);
+    match finished {
+        Ok(finished) if !finished.timed_out => {
+            let output = tidy(&String::from_utf8_lossy(&finished.stdout));
+            if let (Some(path), Some(output)) = (cache, output.as_ref()) {
+                store_cache(path, command, output);
+            }
+            output
+        }
+        Ok(_) => {
+            tracing::debug!("statusline: the chained command missed its deadline");
+            cache.and_then(|path| read_cache(path, command))
+        }
+        Err(error) => {
+            tracing::warn!("statusline: cannot run the chained command: {error}");
+            cache.and_then(|path| read_cache(path, command))
+        }
+    }
+}
+
+/// The lines as printed, each without a trailing `\r`, trailing blank
+/// lines dropped; `None` if nothing is left.
+fn tidy(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .collect();
+    let end = lines.iter().rposition(|line| !line.trim().is_empty())?;
+    Some(lines[..=end].join("\n"))
+}
+
+fn store_cache(path: &std::path::Path, command: &str, output: &str) {
+    if path.parent().is_none_or(|folder| !folder.is_dir()) {
+        return;
+    }
+    let cached = Cached {
+        command: command.to_string(),
+        output: output.to_string(),
+    };
+    let Ok(bytes) = serde_json::to_vec(&cached) else {
+        return;
+    };
+    if read_cache(path, command).as_deref() == Some(output) {
+        return;
+    }
+    if let Err(error) = crate::fsutil::write_atomic(path, &bytes, Some(0o600)) {
+        tracing::warn!("statusline: cannot cache the chained output: {error}");
+    }
+}
+
+fn read_cache(path: &std::path::Path, command: &str) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // Only a regular file of ours, owner-only and small.
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file()
+        || meta.uid() != paths::current_uid()
+        || meta.mode() & 0o077 != 0
+        || meta.len() > MAX_STDIN_BYTES
+    {
+        return None;
+    }
+    let cached: Cached = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    (cached.command == command).then_some(cached.output)
+}
+
+/// The chained lines with our segment appended to the first non-blank one.
+fn combine(chained: Option<&str>, segment: &str) -> String {
+    let Some(chained) = chained else {
+        return segment.to_string();
+    };
+    let mut appended = false;
+    let lines: Vec<String> = chained
+        .lines()
+        .map(|line| {
+            if !appended && !line.trim().is_empty() {
+                appended = true;
+                format!("{}{SEPARATOR}{segment}", line.trim_end())
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// Our segment. A store that cannot be opened costs only what it knows.
-fn segment(home: &ToolHome, input: &[u8]) -> String {
+fn segment(home: &ToolHome, loaded: &Loaded, input: &[u8]) -> String {
     if paths::kill_switch() {
         return "pace-maker disabled".to_string();
     }
     if home.trust().is_err() {
         return "pace-maker: unsafe tool home (pace-maker doctor)".to_string();
     }
-    let loaded = Config::load(home, Some(&paths::project_dir()));
     crate::logging::init(home, &loaded.config.log.level, loaded.config.log.keep_days);
     for warning in &loaded.warnings {
         tracing::warn!("config: {warning}");

@@ -660,19 +660,113 @@ fn an_api_key_login_shows_what_is_known_from_the_api() {
 }
 
 #[test]
-fn chain_puts_the_users_line_first_and_gives_it_the_same_stdin() {
+fn chain_keeps_every_line_of_the_users_status_line_ours_on_the_first() {
     let sandbox = Sandbox::new();
     let input = statusline_input(60.0, 9_000, 20.0, 302_400);
     let mut command = sandbox.command("http://127.0.0.1:9");
     command.args([
         "statusline",
         "--chain",
-        r#"printf 'mine: %s\nsecond line\n' "$(grep -o '"session_id":"[a-z]*"')""#,
+        r#"printf '\nmine: %s\n  second  line\nthird\n\n' "$(grep -o '"session_id":"[a-z]*"')""#,
     ]);
     let output = run_with_stdin(command, &input);
+    // Lines as printed (a leading blank one too), ours on the first with text.
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
-        "mine: \"session_id\":\"s\" · 5h 60% (12 ahead) · wk 20% (28 behind)\n"
+        "\nmine: \"session_id\":\"s\" · 5h 60% (12 ahead) · wk 20% (28 behind)\n  second  line\nthird\n"
+    );
+}
+
+/// Where the chained command's output is cached.
+fn chain_cache(sandbox: &Sandbox) -> std::path::PathBuf {
+    sandbox.tool_home().join("statusline-chain.json")
+}
+
+#[test]
+fn a_slow_chained_command_shows_its_last_output_and_leaves_nothing_running() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let slow = sandbox.dir.path().join("slow");
+    let pid_file = sandbox.dir.path().join("pid");
+    // Fast the first time; then slow, with a grandchild that would outlive us.
+    let chain = format!(
+        "if [ -e {slow} ]; then sleep 30 & echo $! > {pid}; wait; fi; printf 'line one\\nline two\\n'",
+        slow = slow.display(),
+        pid = pid_file.display()
+    );
+    let run = || {
+        let mut command = sandbox.command("http://127.0.0.1:9");
+        command
+            .args(["statusline", "--chain", &chain])
+            .env("PACE_MAKER_STATUSLINE_CHAIN_TIMEOUT_MS", "400");
+        let started = Instant::now();
+        let output = run_with_stdin(command, "{}");
+        assert!(output.status.success());
+        (String::from_utf8(output.stdout).unwrap(), started.elapsed())
+    };
+    let expected = "line one · pace-maker: no usage figures\nline two\n";
+    let (first, _) = run();
+    assert_eq!(first, expected);
+    let mode = std::fs::metadata(chain_cache(&sandbox))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the cache is the owner's alone");
+    std::fs::write(&slow, "").unwrap();
+    let (second, took) = run();
+    assert_eq!(second, expected, "the last output, not nothing");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // The command and its grandchild were killed with its process group.
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while proc_dir.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let state = std::fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+    assert!(
+        !proc_dir.exists() || state.contains(") Z "),
+        "the slow command's child still runs: {state}"
+    );
+    // Another command does not get this one's output.
+    let mut command = sandbox.command("http://127.0.0.1:9");
+    command
+        .args(["statusline", "--chain", "sleep 30"])
+        .env("PACE_MAKER_STATUSLINE_CHAIN_TIMEOUT_MS", "200");
+    let output = run_with_stdin(command, "{}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "pace-maker: no usage figures\n"
+    );
+}
+
+#[test]
+fn a_project_may_not_set_the_chain_timeout() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.tool_home()).unwrap();
+    std::fs::write(
+        sandbox.tool_home().join("config.toml"),
+        "[statusline]\nchain_timeout_ms = 300\n",
+    )
+    .unwrap();
+    let project = sandbox.project_dir().join(".claude");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("pace-maker.toml"),
+        "[statusline]\nchain_timeout_ms = 10000\n",
+    )
+    .unwrap();
+    let mut command = sandbox.command("http://127.0.0.1:9");
+    command.args(["statusline", "--chain", "sleep 4; echo late"]);
+    let started = Instant::now();
+    let output = run_with_stdin(command, "{}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the user's 300 ms held"
+    );
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "pace-maker: no usage figures\n"
     );
 }
 
