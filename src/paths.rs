@@ -31,6 +31,10 @@ pub const ENV_TERM: &str = "TERM";
 /// bookkeeping, so the tests can prove a bug still fails open (exit 0,
 /// nothing on stderr, the panic in the log).
 pub const ENV_TEST_PANIC: &str = "PACE_MAKER_TEST_PANIC";
+/// Testing only, and only in debug builds: a virtual now (milliseconds
+/// since the epoch) for every clock reading; pacing sleeps are recorded,
+/// not taken. See `clock::now_ms`.
+pub const ENV_TEST_NOW_MS: &str = "PACE_MAKER_TEST_NOW_MS";
 
 /// Name of the tool home folder under `$HOME`.
 pub const HOME_FOLDER: &str = ".claude-pace-maker";

@@ -378,3 +378,93 @@ fn a_session_joining_a_paced_account_paces_with_the_others_sleeps() {
         recorded[0].reason
     );
 }
+
+/// The first payload of `event` in the captured fixture.
+fn payload(event: &str) -> String {
+    fixture_lines("hook-inputs-basic.jsonl")
+        .into_iter()
+        .find(|line| line.contains(&format!("\"hook_event_name\":\"{event}\"")))
+        .unwrap_or_else(|| panic!("the fixture has a {event}"))
+}
+
+/// Runs `args` with `stdin` at the virtual moment `at_ms` (a test build's
+/// injected clock: pacing records its sleeps without taking them).
+fn at(sandbox: &Sandbox, at_ms: i64, args: &[&str], stdin: String) {
+    sandbox
+        .command()
+        .args(args)
+        .env("PACE_MAKER_TEST_NOW_MS", at_ms.to_string())
+        .write_stdin(stdin)
+        .assert()
+        .success()
+        .stderr("");
+}
+
+/// A fresh mission on the hook's own path, on a virtual clock: one
+/// status-line reading at 45 % with 3 h to the 5-hour reset (pace 38 %),
+/// then tool cycles of 3 s of work each. The README's rule: the window
+/// burnt 45 % in 2 h, the rate `D`; the rate that lands it on the target
+/// is `a = (target - U) / T`; each cycle is stretched by `D / a`, so the
+/// delay is `3 s * (D / a - 1)`, about 1 s. Every decision of the first
+/// quarter hour is within 2x of that (before, the session's own first
+/// sleeps were read as the whole span's sleep share and the delays ran
+/// 10-20x too long), and none is the maximum delay.
+#[test]
+fn a_fresh_mission_slightly_ahead_is_slowed_just_enough() {
+    // Claude Code re-sends the status line's last figures after each reply:
+    // the same 45 %, read again and again. Both ways must hold.
+    for refreshed in [false, true] {
+        fresh_mission(refreshed);
+    }
+}
+
+fn fresh_mission(refreshed: bool) {
+    const WORK_MS: i64 = 3000;
+    let sandbox = Sandbox::new();
+    let start = now_ms() / 1000 * 1000;
+    let resets_at_s = start / 1000 + 3 * 3600;
+    let statusline = format!(
+        r#"{{"session_id":"{SESSION}","model":{{"id":"claude-opus-4-5"}},"rate_limits":{{"five_hour":{{"used_percentage":45,"resets_at":{resets_at_s}}},"seven_day":{{"used_percentage":10,"resets_at":{}}}}}}}"#,
+        resets_at_s + 4 * 86_400
+    );
+    at(&sandbox, start, &["statusline"], statusline.clone());
+    at(
+        &sandbox,
+        start,
+        &["hook", "session-start"],
+        payload("SessionStart"),
+    );
+    at(
+        &sandbox,
+        start,
+        &["hook", "user-prompt-submit"],
+        payload("UserPromptSubmit"),
+    );
+
+    let burnt_per_ms = 45.0 / (2.0 * 60.0 * MINUTE_MS as f64);
+    let mut now = start + WORK_MS;
+    let mut checked = 0;
+    while now < start + 15 * MINUTE_MS {
+        if refreshed && checked > 0 {
+            at(&sandbox, now - 1000, &["statusline"], statusline.clone());
+        }
+        at(&sandbox, now, &["hook", "post-tool-use"], post_tool_use());
+        let decision = decisions(&sandbox).pop().expect("a decision");
+        let utilization = decision.utilization.expect("a window decided");
+        let target = decision.target.expect("a target");
+        let left_ms = (resets_at_s * 1000 - now) as f64;
+        let allowed_per_ms = (target - utilization) / left_ms;
+        let rule_ms = WORK_MS as f64 * (burnt_per_ms / allowed_per_ms - 1.0);
+        assert!(
+            (rule_ms / 2.0..=rule_ms * 2.0).contains(&(decision.delay_ms as f64)),
+            "refreshed {refreshed}, decision {checked} at +{} s: {} ms where the rule gives {rule_ms:.0} ms ({})",
+            (now - start) / 1000,
+            decision.delay_ms,
+            decision.reason
+        );
+        assert!(decision.delay_ms < 240_000, "never the maximum delay");
+        checked += 1;
+        now += decision.delay_ms + WORK_MS;
+    }
+    assert!(checked > 150, "{checked} decisions in a quarter hour");
+}

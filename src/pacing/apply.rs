@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::policy::{self, Decision, PacingSettings, PolicyInput, Skip, ToolCall, Verdict};
 use crate::hook::event::SessionContext;
@@ -77,7 +77,10 @@ pub fn post_tool_use(
     if decision.delay_ms <= 0 {
         return Ok(Reply::Nothing);
     }
-    std::thread::sleep(Duration::from_millis(decision.delay_ms as u64));
+    // On a test build's virtual clock the sleep is recorded, not taken.
+    if crate::clock::virtual_now_ms().is_none() {
+        std::thread::sleep(Duration::from_millis(decision.delay_ms as u64));
+    }
     let threshold_ms = context.config.pacing.message_threshold_seconds as i64 * 1000;
     if decision.delay_ms >= threshold_ms {
         Ok(Reply::Json(
@@ -123,7 +126,7 @@ pub fn load_inputs(
          WHERE session_id = ?1 AND at >= ?2 AND at <= ?3
          ORDER BY at",
     )?;
-    let calls = statement
+    let mut calls = statement
         .query_map(params![session_id, now_ms - HISTORY_MS, now_ms], |row| {
             Ok(ToolCall {
                 at_ms: row.get(0)?,
@@ -132,12 +135,45 @@ pub fn load_inputs(
         })?
         .collect::<Result<Vec<_>, _>>()
         .context("cannot read the session's tool calls")?;
+    // The session's first cycle began at its prompt (or its start): that
+    // moment, as a call without delay, lets the policy measure the first
+    // cycle's work instead of assuming a default one.
+    if calls.iter().all(|call| call.at_ms >= now_ms) {
+        if let Some(began) = turn_began_ms(connection, session_id, now_ms)? {
+            calls.insert(
+                0,
+                ToolCall {
+                    at_ms: began,
+                    delay_ms: 0,
+                },
+            );
+        }
+    }
     let others = other_sessions_calls(connection, session_id, now_ms)?;
     Ok(Inputs {
         snapshots,
         calls,
         others,
     })
+}
+
+/// When the session's current turn began (its last prompt, else its start),
+/// if that was within an idle gap of now.
+fn turn_began_ms(
+    connection: &Connection,
+    session_id: &str,
+    now_ms: i64,
+) -> anyhow::Result<Option<i64>> {
+    let began: Option<i64> = connection
+        .query_row(
+            "SELECT MAX(started_at, COALESCE(last_prompt_at, started_at)) FROM sessions WHERE id = ?1",
+            params![session_id],
+            |row| row.get(0),
+        )
+        .optional()
+        .context("cannot read the session")?
+        .flatten();
+    Ok(began.filter(|&began| began < now_ms && now_ms - began <= policy::IDLE_GAP_MS))
 }
 
 /// The other sessions' calls of the last `OTHER_SESSIONS_HISTORY_MS`, one

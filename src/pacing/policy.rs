@@ -15,7 +15,10 @@
 //!   over), longer changes the delay less often.
 //! - Part of that span the account's sessions slept in pace-maker's own
 //!   delays (this session's calls, and the other sessions' recent ones
-//!   when the caller knows them). The *unpaced* rate
+//!   when the caller knows them); the part of the span before the first
+//!   call any of them made counts as unpaced work by someone unseen, so a
+//!   fresh session does not take its first sleeps for the whole span's.
+//!   The *unpaced* rate
 //!   `D = b / (1 - slept share)` is the rate the mission runs at when left
 //!   alone. Projecting `D`, not `b`, is what keeps the policy from
 //!   oscillating: the sleeps that brought the mission on pace do not make
@@ -665,11 +668,22 @@ pub fn assess(
     // little itself, but the rate it sees is already held down by the
     // others' sleeps.
     let mut span = activity(input.calls, then_ms, taken_at_ms);
+    let mut earliest_known = input.calls.first().map(|call| call.at_ms);
     for other in input.other_sessions {
         let theirs = activity(other, then_ms, taken_at_ms);
         span.work_ms += theirs.work_ms;
         span.sleep_ms += theirs.sleep_ms;
+        if let Some(first) = other.first() {
+            earliest_known =
+                Some(earliest_known.map_or(first.at_ms, |known| known.min(first.at_ms)));
+        }
     }
+    // The part of the span before any known session's first call was spent
+    // by someone this machine did not see (an earlier session, another
+    // device) without pace-maker's sleeps: it counts as unpaced work. A
+    // fresh session whose span reaches back to the window's start must not
+    // read its first few sleeps as the whole window's sleep share.
+    span.work_ms += (earliest_known.unwrap_or(taken_at_ms).min(taken_at_ms) - then_ms).max(0);
     let sleep_share = span.sleep_share();
     let unpaced_per_ms = burn_per_ms / (1.0 - sleep_share);
     // Since the reading the session ran at its own recent speed: carry the

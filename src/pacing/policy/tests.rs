@@ -238,6 +238,27 @@ fn the_sessions_own_sleep_is_taken_out_of_the_burn_rate() {
 }
 
 #[test]
+fn a_fresh_sessions_first_sleeps_are_not_the_whole_spans_sleep_share() {
+    // 45 % two hours into the window (the window's start and a reading
+    // refreshed a minute ago at the same figure): 22.5 %/h, pace 38 %.
+    // The session began five minutes ago and has slept 10 s after each of
+    // its 3 s cycles. Those sleeps are five minutes of a two-hour span that
+    // someone unseen burnt unpaced: the unpaced rate stays about 22.5 %/h,
+    // not the 4x that reading its own sleeps as the span's share gives.
+    let resets = NOW + 3 * HOUR;
+    let history = five_hour_history(resets, &[(5, 45.0), (1, 45.0)]);
+    let calls = steady_calls(5 * MINUTE, 13_000, 10_000);
+    let decision = decide_with(&history, &calls, 300, &only_five_hour());
+    let window = decision.reason.window.unwrap();
+    assert!(
+        window.unpaced_percent_per_hour < 1.1 * window.burn_percent_per_hour,
+        "{window:?}"
+    );
+    // 3 s of work per cycle, stretched by about 22.5 / 16.7 = 1.35.
+    assert!(decision.delay_ms <= 2_000, "{decision:?}");
+}
+
+#[test]
 fn a_session_that_just_joined_counts_the_other_sessions_sleep() {
     // Two sessions held the account at 30 % an hour by sleeping half of
     // each minute. A third joins: its own three calls have no sleep.
