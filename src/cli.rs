@@ -79,7 +79,7 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// How far back: 90m, 24h, 7d.
+    /// How far back: 90m, 24h, 7d, or a date (2026-01-31 or 20260131). A bare number is refused.
     #[arg(long, default_value = "24h")]
     pub since: String,
     /// Print JSON (schema in docs/history-json.md).
@@ -92,7 +92,7 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Args)]
 pub struct PauseArgs {
-    /// How long: 90s, 15m, 2h, 1h30m.
+    /// How long, with units: 90s, 15m, 2h, 1h30m, 1d. A bare number is refused.
     #[arg(default_value = "1h")]
     pub duration: String,
 }
@@ -168,10 +168,11 @@ pub struct ReportArgs {
     /// Print JSON (the shape of ccusage's Claude reports).
     #[arg(long)]
     pub json: bool,
-    /// First day to include (YYYY-MM-DD or YYYYMMDD), inclusive.
+    /// First day to include, inclusive: YYYY-MM-DD, YYYYMMDD, or how long
+    /// ago (7d, 24h: the day that was then).
     #[arg(long)]
     pub since: Option<String>,
-    /// Last day to include (YYYY-MM-DD or YYYYMMDD), inclusive.
+    /// Last day to include, inclusive, in the same words as --since.
     #[arg(long)]
     pub until: Option<String>,
     /// Only this project (its folder name under `projects/`).

@@ -1,9 +1,9 @@
 //! The runtime switch: on, off, or paused until a time. Kept in the store so
 //! every hook process sees the same state.
 //!
-//! `off` makes every hook inert (no rows, no delay, no block). `pause`
-//! keeps the bookkeeping but adds no delay and blocks no stop until it
-//! expires. The environment kill switch `PACE_MAKER_DISABLE=1` is checked
+//! `off` makes every hook inert (no rows, no delay, no block) until `on`.
+//! `pause` keeps the bookkeeping but adds no delay and blocks no stop until
+//! it expires or `resume` ends it; neither ever turns `off` back on. The environment kill switch `PACE_MAKER_DISABLE=1` is checked
 //! before any of this, before a file is opened.
 
 use rusqlite::{params, Connection};
@@ -53,17 +53,28 @@ pub fn read(connection: &Connection, now_ms: i64) -> rusqlite::Result<Control> {
     })
 }
 
-/// Sets the switch.
+/// Sets the switch. `On` and `Off` end any pause; `Paused` leaves the
+/// mode as it is, so a pause taken while off stays off.
 pub fn set(store: &mut Store, control: Control, now_ms: i64) -> rusqlite::Result<()> {
-    let (mode, paused_until) = match control {
-        Control::On => ("on", None),
-        Control::Off => ("off", None),
-        Control::Paused { until_ms } => ("on", Some(until_ms)),
-    };
+    store.write(|transaction| match control {
+        Control::On | Control::Off => transaction.execute(
+            "UPDATE controls SET mode = ?1, paused_until = NULL, changed_at = ?2 WHERE id = 1",
+            params![if control == Control::On { "on" } else { "off" }, now_ms],
+        ),
+        Control::Paused { until_ms } => transaction.execute(
+            "UPDATE controls SET paused_until = ?1, changed_at = ?2 WHERE id = 1",
+            params![until_ms, now_ms],
+        ),
+    })?;
+    Ok(())
+}
+
+/// Ends a pause, leaving the mode as it is: `resume` never turns `off` on.
+pub fn end_pause(store: &mut Store, now_ms: i64) -> rusqlite::Result<()> {
     store.write(|transaction| {
         transaction.execute(
-            "UPDATE controls SET mode = ?1, paused_until = ?2, changed_at = ?3 WHERE id = 1",
-            params![mode, paused_until, now_ms],
+            "UPDATE controls SET paused_until = NULL, changed_at = ?1 WHERE id = 1",
+            params![now_ms],
         )
     })?;
     Ok(())
@@ -87,5 +98,20 @@ mod tests {
         assert_eq!(read(store.connection(), 1000).unwrap(), Control::On);
         set(&mut store, Control::Off, 0).unwrap();
         assert_eq!(read(store.connection(), 0).unwrap(), Control::Off);
+    }
+
+    #[test]
+    fn neither_pause_nor_resume_turns_off_back_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
+        set(&mut store, Control::Off, 0).unwrap();
+        set(&mut store, Control::Paused { until_ms: 1000 }, 0).unwrap();
+        assert_eq!(read(store.connection(), 500).unwrap(), Control::Off);
+        end_pause(&mut store, 0).unwrap();
+        assert_eq!(read(store.connection(), 500).unwrap(), Control::Off);
+        set(&mut store, Control::On, 0).unwrap();
+        set(&mut store, Control::Paused { until_ms: 1000 }, 0).unwrap();
+        end_pause(&mut store, 0).unwrap();
+        assert_eq!(read(store.connection(), 500).unwrap(), Control::On);
     }
 }

@@ -132,13 +132,20 @@ impl History {
 }
 
 pub fn run(home: &ToolHome, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
-    let span_s = clock::parse_duration(&args.since)
-        .map_err(|error| anyhow::anyhow!("--since: {error} (hint: try --since 24h or 7d)"))?;
+    let now_ms = clock::now_ms();
+    let time_zone = jiff::tz::TimeZone::system();
+    let since_ms = clock::Since::parse(&args.since)
+        .and_then(|since| since.start_ms(now_ms, &time_zone))
+        .map_err(|error| anyhow::anyhow!("--since: {error}"))?;
+    if since_ms > now_ms {
+        anyhow::bail!(
+            "--since: `{}` is in the future (hint: a date like 2026-01-31 starts that day, local time)",
+            args.since
+        );
+    }
     let config = super::load_config(home);
     let store = super::open_store(home, &config)?;
-    let now_ms = clock::now_ms();
-    let history = History::read(store.connection(), now_ms - span_s * 1000, now_ms + 1)?;
-    let time_zone = jiff::tz::TimeZone::system();
+    let history = History::read(store.connection(), since_ms, now_ms + 1)?;
     if let Some(path) = &args.svg {
         let svg = crate::dashboard::history_chart::history_chart(
             &history.snapshots,

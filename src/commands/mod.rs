@@ -50,7 +50,7 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
         Command::On => controls::on(home),
         Command::Off => controls::off(home),
         Command::Pause(args) => controls::pause(home, &args.duration),
-        Command::Resume => controls::on(home),
+        Command::Resume => controls::resume(home),
         Command::Config(command) => config::run(home, command),
         Command::Logs(args) => logs::run(home, &args),
         Command::Statusline(args) => statusline::run(home, &args),

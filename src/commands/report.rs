@@ -31,18 +31,23 @@ pub fn run(home: &ToolHome, args: &ReportArgs) -> anyhow::Result<ExitCode> {
         })?,
         None => jiff::tz::TimeZone::system(),
     };
+    // The words of `history --since` and `pause` (clock::Since): a date,
+    // ccusage's YYYYMMDD included, or how long ago.
     let parse = |text: &Option<String>| -> anyhow::Result<Option<String>> {
         text.as_deref()
-            .map(report::parse_day)
-            .transpose()
-            .map_err(|error| {
-                anyhow::anyhow!("{error} (hint: --since and --until take days like 2026-01-31)")
+            .map(|text| {
+                clock::Since::parse(text)
+                    .and_then(|since| since.date(now_ms, &time_zone))
+                    .map(|date| date.to_string())
             })
+            .transpose()
+            .map_err(|error| anyhow::anyhow!("{error}"))
     };
+    let (since, until) = (parse(&args.since)?, parse(&args.until)?);
     let period = Period {
         time_zone,
-        since: parse(&args.since)?,
-        until: parse(&args.until)?,
+        since,
+        until,
     };
     let config = super::load_config(home);
     let mut store = super::open_store(home, &config)?;

@@ -115,7 +115,7 @@ pub fn pacing_state(data: &DashboardData, pacing: &PacingView) -> String {
     }
     match pacing.control {
         Control::On => "on".to_string(),
-        Control::Off => "off (pace-maker on to resume)".to_string(),
+        Control::Off => "off until `pace-maker on`".to_string(),
         Control::Paused { until_ms } => format!(
             "paused until {} (for {})",
             data.clock(until_ms),
@@ -204,5 +204,14 @@ mod tests {
         ] {
             assert_eq!(bar(percent, pace, width), expected, "{name}");
         }
+    }
+}
+
+/// `1 tool call`, `3 tool calls`.
+pub fn count(n: i64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
     }
 }

@@ -107,7 +107,7 @@ fn parse_window(value: &Value) -> Option<WindowReading> {
 /// `"5m"`, `"1h"` (or a number of seconds).
 fn ttl_seconds(value: &Value) -> Option<i64> {
     let seconds = match value {
-        Value::String(text) => crate::clock::parse_duration(text).ok()?,
+        Value::String(text) => crate::clock::wire_seconds(text)?,
         Value::Number(number) => number.as_i64()?,
         _ => return None,
     };
