@@ -99,13 +99,14 @@ pub struct PauseArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// List the keys set in config.toml, or every key with `--resolved`.
+    /// List the keys set in config.toml, or every key in force here with `--resolved`
+    /// (the project is found from the current folder up).
     List {
         /// Every key with its effective value and where it came from.
         #[arg(long)]
         resolved: bool,
     },
-    /// Print the effective value of a key.
+    /// Print the value of a key in force here (config.toml, the project's file, the environment).
     Get { key: String },
     /// Set a key in config.toml (comments are kept).
     Set {
@@ -113,6 +114,8 @@ pub enum ConfigCommand {
         #[arg(allow_hyphen_values = true)]
         value: String,
     },
+    /// Remove a key from config.toml (comments are kept): it falls back to the default.
+    Unset { key: String },
     /// Print the path of config.toml.
     Path,
 }

@@ -570,6 +570,16 @@ impl Loaded {
         }
     }
 
+    /// The file or variable that set the effective value of a key, when a
+    /// layer above the defaults did.
+    pub fn origin_of(&self, key: &str) -> Option<&str> {
+        self.applied
+            .iter()
+            .rev()
+            .find(|applied| applied.key == key)
+            .map(|applied| applied.origin.as_str())
+    }
+
     /// Where the effective value of a key came from.
     pub fn source_of(&self, key: &str) -> Source {
         self.sources
@@ -579,6 +589,25 @@ impl Loaded {
             .map(|(_, source)| *source)
             .unwrap_or(Source::Default)
     }
+}
+
+/// The project whose `.claude/pace-maker.toml` is in force for a command
+/// run in a shell: `CLAUDE_PROJECT_DIR` when set (what the hooks read),
+/// else the nearest folder from the cwd up that holds that file, the way
+/// `epic show` finds the epic of a folder above. The user's home is not a
+/// project (its `.claude` is Claude Code's own folder). Without one, the cwd.
+pub fn project_dir_from_cwd() -> std::path::PathBuf {
+    if let Some(project) = paths::env(paths::ENV_CLAUDE_PROJECT_DIR) {
+        return project.into();
+    }
+    let Ok(cwd) = std::env::current_dir() else {
+        return paths::project_dir();
+    };
+    let user_home = paths::env(paths::ENV_HOME_DIR).map(std::path::PathBuf::from);
+    cwd.ancestors()
+        .filter(|folder| user_home.as_deref() != Some(*folder))
+        .find(|folder| folder.join(paths::PROJECT_CONFIG).is_file())
+        .map_or_else(|| cwd.clone(), Path::to_path_buf)
 }
 
 /// Points by which a project file may lower `pacing.target_percent`.
@@ -650,7 +679,8 @@ pub fn project_may_set(key: &str, value: &toml::Value, user: &Config) -> Result<
     }
 }
 
-fn unknown_key(key: &str) -> String {
+/// `unknown key `x``, with the nearest known key when there is one.
+pub fn unknown_key(key: &str) -> String {
     let mut message = format!("unknown key `{key}`");
     if let Some(near) = closest_key(key) {
         message.push_str(&format!(" (did you mean `{near}`?)"));
@@ -667,7 +697,13 @@ pub fn closest_key(key: &str) -> Option<String> {
         .into_iter()
         .map(|known| {
             let name = known.split_once('.').map_or(known.as_str(), |(_, n)| n);
-            let distance = edit_distance(&key, &known).min(edit_distance(&key, name) + 1);
+            let mut distance = edit_distance(&key, &known).min(edit_distance(&key, name) + 1);
+            // A key cut short and misspelt (`pacing.targt`): against the
+            // known key's start of the same length.
+            if key.len() * 2 >= known.len() && key.len() < known.len() {
+                let start = &known[..key.len()];
+                distance = distance.min(edit_distance(&key, start) + 1);
+            }
             (distance, known)
         })
         .filter(|(distance, known)| *distance <= (known.len() / 4).max(2))
@@ -819,9 +855,7 @@ pub fn set_in_file(path: &Path, key: &str, raw: &str) -> anyhow::Result<toml::Va
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
     };
-    let mut document: toml_edit::DocumentMut = text
-        .parse()
-        .with_context(|| format!("{} is not valid TOML; fix it first", path.display()))?;
+    let document = parse_document(path, &text)?;
     if let Ok(table) = text.parse::<toml::Table>() {
         for (section, inner) in table {
             if let Some(inner) = inner.as_table() {
@@ -849,6 +883,7 @@ pub fn set_in_file(path: &Path, key: &str, raw: &str) -> anyhow::Result<toml::Va
     }
     let stored = check.get(key).unwrap_or(value);
     let (section, name) = key.split_once('.').expect("validated key has a section");
+    let mut document = document;
     let section_item = document
         .entry(section)
         .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
@@ -879,9 +914,89 @@ pub fn set_in_file(path: &Path, key: &str, raw: &str) -> anyhow::Result<toml::Va
     Ok(stored)
 }
 
+/// The file's text as an editable document; a parse error names its line and column.
+fn parse_document(path: &Path, text: &str) -> anyhow::Result<toml_edit::DocumentMut> {
+    if let Err(error) = text.parse::<toml::Table>() {
+        bail!(
+            "{} is not valid TOML ({}) (hint: fix it first, or move it aside)",
+            path.display(),
+            toml_error_text(text, &error)
+        );
+    }
+    text.parse()
+        .with_context(|| format!("{} is not valid TOML; fix it first", path.display()))
+}
+
+/// What `config unset` did.
+#[derive(Debug, PartialEq)]
+pub enum Unset {
+    Removed,
+    /// The file does not set the key.
+    NotSet,
+}
+
+/// Removes a key from the file (`config unset`), keeping every comment;
+/// refused when the value below it would not hold with the rest of the file.
+pub fn unset_in_file(path: &Path, key: &str) -> anyhow::Result<Unset> {
+    if Config::default().get(key).is_none() {
+        bail!("{}", unknown_key(key));
+    }
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Unset::NotSet),
+        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let mut document = parse_document(path, &text)?;
+    let (section, name) = key.split_once('.').expect("a known key has a section");
+    let removed = document
+        .get_mut(section)
+        .and_then(toml_edit::Item::as_table_like_mut)
+        .and_then(|table| table.remove(name));
+    if removed.is_none() {
+        return Ok(Unset::NotSet);
+    }
+    let remaining = document.to_string();
+    let mut check = Config::default();
+    if let Ok(table) = remaining.parse::<toml::Table>() {
+        for (section, inner) in table {
+            if let Some(inner) = inner.as_table() {
+                for (name, value) in inner {
+                    let _ = check.set_unchecked(&format!("{section}.{name}"), value.clone());
+                }
+            }
+        }
+    }
+    if let Some(problem) = check
+        .problems()
+        .into_iter()
+        .find(|problem| problem.keys.contains(&key))
+    {
+        bail!(
+            "without it, {} (hint: change the other key first)",
+            problem.message
+        );
+    }
+    crate::fsutil::write_atomic(path, remaining.as_bytes(), Some(0o600))?;
+    Ok(Unset::Removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_or_shortened_key_finds_its_neighbour() {
+        assert_eq!(
+            closest_key("pacing.targt").as_deref(),
+            Some("pacing.target_percent")
+        );
+        assert_eq!(closest_key("log.lvel").as_deref(), Some("log.level"));
+        assert_eq!(
+            closest_key("max_delay_secnds").as_deref(),
+            Some("pacing.max_delay_seconds")
+        );
+        assert_eq!(closest_key("zzzz.qqqq"), None);
+    }
 
     #[test]
     fn defaults_validate() {
