@@ -68,10 +68,10 @@ fn attach(home: &ToolHome, project_dir: &Path, spec_path: &Path) -> anyhow::Resu
         })
         .context("cannot record the epic in the store")?;
     println!(
-        "attached {} to {}: {} criteria, {} open",
+        "attached {} to {}: {}, {} open",
         spec_path.display(),
         project_dir.display(),
-        spec.total(),
+        crate::dashboard::describe::count(spec.total() as i64, "criterion", "criteria"),
         spec.open()
     );
     if !config.momentum.enabled {

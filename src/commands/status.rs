@@ -24,7 +24,9 @@ use crate::dashboard::data::{
 use crate::dashboard::describe;
 use crate::dashboard::pace::{PaceState, Projection};
 use crate::dashboard::paint::Paint;
-use crate::paths::ToolHome;
+use crate::install::merge;
+use crate::install::settings_file::{self, Scope};
+use crate::paths::{self, ToolHome};
 
 /// The version of the `status --json` schema.
 pub const STATUS_SCHEMA_VERSION: u32 = 1;
@@ -287,16 +289,53 @@ pub fn run(home: &ToolHome, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         writeln!(stdout)?;
     } else {
         let paint = Paint::for_stream(std::io::stdout().is_terminal());
-        write_text(&mut stdout, &data, paint)?;
+        let headline = if !installed_anywhere() {
+            Some(paint.yellow(
+                "not installed: no hook runs (run `pace-maker install` to add its hooks to Claude Code)",
+            ))
+        } else if paths::kill_switch() {
+            Some(paint.yellow(&format!(
+                "disabled by {}: every hook exits at once (unset it to turn pace-maker back on)",
+                paths::ENV_DISABLE
+            )))
+        } else {
+            None
+        };
+        write_text_with(&mut stdout, &data, paint, headline)?;
     }
     stdout.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// Whether any settings scope (user, project, local) runs pace-maker's
+/// hooks: what `doctor`'s "installed" check decides, without its other
+/// checks. The project is `CLAUDE_PROJECT_DIR`, else the cwd, as for doctor.
+pub fn installed_anywhere() -> bool {
+    let project_dir = paths::project_dir();
+    let claude_dir = paths::claude_dir();
+    Scope::ALL.iter().any(|scope| {
+        settings_file::read(&scope.path(&claude_dir, &project_dir))
+            .is_ok_and(|file| file.exists() && merge::inspect(&file.value).is_installed())
+    })
+}
+
 /// The text view.
 pub fn write_text(out: &mut dyn Write, data: &DashboardData, paint: Paint) -> std::io::Result<()> {
+    write_text_with(out, data, paint, None)
+}
+
+/// The text view, with what replaces the switch's state at the top when
+/// the switch is not what decides (not installed, the kill switch).
+fn write_text_with(
+    out: &mut dyn Write,
+    data: &DashboardData,
+    paint: Paint,
+    headline: Option<String>,
+) -> std::io::Result<()> {
     let pacing = describe::pacing_state(data, &data.pacing);
-    let pacing = if data.pacing.enabled && data.pacing.control.is_active() {
+    let pacing = if let Some(headline) = headline {
+        headline
+    } else if data.pacing.enabled && data.pacing.control.is_active() {
         paint.green(&pacing)
     } else {
         paint.yellow(&pacing)
@@ -351,12 +390,16 @@ pub fn write_text(out: &mut dyn Write, data: &DashboardData, paint: Paint) -> st
         };
         writeln!(
             out,
-            "  {}  {}  {} tool calls  delay {}  {} momentum blocks{epic}  last activity {} ago  {state}",
+            "  {}  {}  {}  delay {}  {}{epic}  last activity {} ago  {state}",
             paint.bold(&session.short_id()),
             session.row.project_dir,
-            session.row.tool_calls,
+            describe::count(session.row.tool_calls, "tool call", "tool calls"),
             human_duration(session.row.delay_ms_total / 1000),
-            session.row.momentum_blocks,
+            describe::count(
+                session.row.momentum_blocks,
+                "momentum block",
+                "momentum blocks"
+            ),
             human_duration((data.now_ms - session.row.last_activity_at_ms) / 1000),
         )?;
     }

@@ -117,11 +117,15 @@ pub fn history_chart(
             crate::clock::human_duration((until_ms - since_ms) / 1000)
         ),
         subtitle: format!(
-            "{} to {}: {} readings, {} pacing decisions, {} of delay",
+            "{} to {}: {}, {}, {} of delay",
             crate::clock::iso(since_ms),
             crate::clock::iso(until_ms),
-            snapshots.len(),
-            decisions.len(),
+            super::describe::count(snapshots.len() as i64, "reading", "readings"),
+            super::describe::count(
+                decisions.len() as i64,
+                "pacing decision",
+                "pacing decisions"
+            ),
             crate::clock::human_duration(delay_total_s)
         ),
         x_label: format!("hours since {}", crate::clock::iso(since_ms)),
