@@ -10,7 +10,7 @@
 //! it would stop pacing (not installed, hooks pointing at a missing
 //! binary, store unusable, switched off, ...); the command then exits 1.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -20,6 +20,7 @@ use crate::cli::DoctorArgs;
 use crate::clock;
 use crate::config::{Config, HOOK_TIMEOUT_MARGIN_SECONDS};
 use crate::controls::{self, Control};
+use crate::dashboard::paint::Paint;
 use crate::hook::event::EventKind;
 use crate::install::merge::{self, Installation, StatusLineState};
 use crate::install::settings_file::{self, Scope};
@@ -831,6 +832,12 @@ fn epic_check(facts: &Facts) -> Check {
 
 /// The report as text: one line per check, a hint under each that needs one.
 pub fn render_text(checks: &[Check]) -> String {
+    render_text_painted(checks, Paint::PLAIN)
+}
+
+/// The text report, its labels coloured as `status` colours its state
+/// (a failure red, a warning yellow, ok green) when `paint` is enabled.
+pub fn render_text_painted(checks: &[Check], paint: Paint) -> String {
     let width = checks
         .iter()
         .map(|check| check.name.len())
@@ -838,11 +845,16 @@ pub fn render_text(checks: &[Check]) -> String {
         .unwrap_or(0);
     let mut out = String::new();
     for check in checks {
+        let label = format!("{:<4}", check.status.label());
+        let label = match check.status {
+            Status::Fail => paint.red(&label),
+            Status::Warn => paint.yellow(&label),
+            Status::Ok => paint.green(&label),
+            Status::Info => label,
+        };
         out.push_str(&format!(
-            "{:<4}  {:<width$}  {}\n",
-            check.status.label(),
-            check.name,
-            check.summary
+            "{label}  {:<width$}  {}\n",
+            check.name, check.summary
         ));
         if let Some(hint) = &check.hint {
             out.push_str(&format!("{:<4}  {:<width$}  hint: {hint}\n", "", ""));
@@ -1131,7 +1143,8 @@ pub fn run(home: &ToolHome, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
         serde_json::to_writer_pretty(&mut stdout, &report)?;
         writeln!(stdout)?;
     } else {
-        stdout.write_all(render_text(&checks).as_bytes())?;
+        let paint = Paint::for_stream(std::io::stdout().is_terminal());
+        stdout.write_all(render_text_painted(&checks, paint).as_bytes())?;
     }
     stdout.flush()?;
     Ok(if ok {

@@ -53,15 +53,38 @@ pub fn main() -> ExitCode {
         libc::umask(0o077);
     }
     let arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let is_hook = arguments.get(1).is_some_and(|arg| arg == "hook");
+    // A person asking for help gets it, even from `hook`.
+    let asks_for_help = arguments.iter().skip(1).any(|arg| {
+        ["--help", "-h", "--version", "-V"]
+            .iter()
+            .any(|flag| arg == flag)
+    });
     // The kill switch is honoured before anything else, even argument parsing.
-    if arguments.get(1).is_some_and(|arg| arg == "hook") && paths::kill_switch() {
+    if is_hook && !asks_for_help && paths::kill_switch() {
         return ExitCode::SUCCESS;
+    }
+    if !is_hook && arguments.get(1).is_none_or(|arg| arg != "statusline") {
+        // A command whose output is piped into `head` ends quietly when the
+        // reader goes away, as Unix tools do, instead of reporting a broken
+        // pipe (or panicking in `println!`). Hooks and the status line,
+        // which Claude Code reads, keep the default of Rust programs.
+        // SAFETY: restoring a signal's default disposition is always sound.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
     }
     let cli = match Cli::try_parse_from(&arguments) {
         Ok(cli) => cli,
         Err(error) => {
+            let is_request = matches!(
+                error.kind(),
+                clap::error::ErrorKind::DisplayHelp
+                    | clap::error::ErrorKind::DisplayVersion
+                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            );
             // In a hook, a bad command line must not disturb Claude Code.
-            if arguments.get(1).is_some_and(|arg| arg == "hook") {
+            if is_hook && !is_request {
                 return ExitCode::SUCCESS;
             }
             let _ = error.print();
@@ -130,19 +153,45 @@ fn report_error(error: &anyhow::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let mut stderr = std::io::stderr().lock();
-    let text = format!("{error:#}");
-    let (what, hint) = match text.split_once("hint: ") {
-        Some((what, hint)) => (
-            what.trim_end_matches([' ', '(', ';', ',']).to_string(),
-            Some(hint.trim_end_matches(')').to_string()),
-        ),
-        None => (text, None),
-    };
+    let (what, hint) = split_hint(&format!("{error:#}"));
     let _ = writeln!(stderr, "error: {what}");
     if let Some(hint) = hint {
         let _ = writeln!(stderr, "hint: {hint}");
     }
     ExitCode::FAILURE
+}
+
+/// `what (hint: how): cause` into `what: cause` and `how`: a hint in
+/// parentheses may sit anywhere in the chain, and what follows it (the
+/// cause a context was added to) belongs to the error, not the hint.
+fn split_hint(text: &str) -> (String, Option<String>) {
+    let Some(start) = text.find("hint: ") else {
+        return (text.to_string(), None);
+    };
+    let before = &text[..start];
+    let after = &text[start + "hint: ".len()..];
+    if !before.ends_with('(') {
+        let what = before.trim_end_matches([' ', ';', ',']).to_string();
+        return (what, Some(after.trim_end_matches(')').to_string()));
+    }
+    // The parenthesis that closes the hint's own.
+    let mut depth = 1;
+    let close = after.char_indices().find_map(|(at, character)| {
+        match character {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        (depth == 0).then_some(at)
+    });
+    let what = before.trim_end_matches([' ', '(', ';', ',']);
+    match close {
+        Some(at) => (
+            format!("{what}{}", &after[at + 1..]),
+            Some(after[..at].to_string()),
+        ),
+        None => (what.to_string(), Some(after.to_string())),
+    }
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -151,4 +200,25 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_hint;
+
+    #[test]
+    fn a_hint_is_cut_out_of_the_middle_of_an_error() {
+        assert_eq!(
+            split_hint("unknown time zone `X` (hint: use an IANA name (UTC)): not in the database"),
+            (
+                "unknown time zone `X`: not in the database".to_string(),
+                Some("use an IANA name (UTC)".to_string())
+            )
+        );
+        assert_eq!(
+            split_hint("bad (hint: do this)"),
+            ("bad".to_string(), Some("do this".to_string()))
+        );
+        assert_eq!(split_hint("plain"), ("plain".to_string(), None));
+    }
 }

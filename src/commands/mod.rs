@@ -34,6 +34,18 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
             | Command::Statusline(_)
             | Command::Config(crate::cli::ConfigCommand::Path)
     );
+    let no_home =
+        paths::env(paths::ENV_HOME).is_none() && paths::env(paths::ENV_HOME_DIR).is_none();
+    if no_home && (uses_home || matches!(command, Command::Config(_))) {
+        // Nothing is written anywhere, not even under `/` (as root).
+        anyhow::bail!(
+            "neither {} nor {} is set, so there is no tool home to keep pace-maker's config and store in \
+             (hint: run it with HOME set, or set {} to a folder of your own)",
+            paths::ENV_HOME_DIR,
+            paths::ENV_HOME,
+            paths::ENV_HOME
+        );
+    }
     if uses_home {
         if let Err(why) = home.trust() {
             anyhow::bail!(

@@ -142,11 +142,32 @@ fn spawn_refresher(home: &ToolHome, config: &Config) {
     }
 }
 
+/// Whether this process runs in a background process group of its
+/// terminal (`pace-maker watch &` in an interactive shell).
+fn in_background() -> bool {
+    // SAFETY: both calls only read the process's and the terminal's state.
+    let (foreground, own) = unsafe { (libc::tcgetpgrp(libc::STDIN_FILENO), libc::getpgrp()) };
+    foreground >= 0 && foreground != own
+}
+
 /// Runs the dashboard until the person quits.
 pub fn run(home: &ToolHome, store: &Store, config: &Config) -> anyhow::Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!(
             "watch needs a terminal (hint: use `pace-maker status` or `status --json` in scripts)"
+        );
+    }
+    if in_background() {
+        // Touching the terminal from a background job stops the process
+        // (SIGTTOU, SIGTTIN) until someone brings it back, which a job
+        // started with `&` may never see: say so and end instead. The
+        // message itself must not stop it either (`stty tostop`).
+        // SAFETY: ignoring a signal is always sound.
+        unsafe {
+            libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+        }
+        anyhow::bail!(
+            "watch cannot draw from a background job (hint: run it in the foreground, without `&`, or bring it back with `fg`)"
         );
     }
     let time_zone = jiff::tz::TimeZone::system();
