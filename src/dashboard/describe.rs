@@ -176,6 +176,15 @@ pub fn api_is_troubled(data: &DashboardData, api: &ApiView) -> bool {
         || !matches!(api.state.as_str(), "ok" | "unknown" | "backing-off")
 }
 
+/// `1 tool call`, `3 tool calls`.
+pub fn count(n: i64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,14 +213,5 @@ mod tests {
         ] {
             assert_eq!(bar(percent, pace, width), expected, "{name}");
         }
-    }
-}
-
-/// `1 tool call`, `3 tool calls`.
-pub fn count(n: i64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("{n} {one}")
-    } else {
-        format!("{n} {many}")
     }
 }
