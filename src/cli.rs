@@ -282,4 +282,7 @@ pub struct SimulateArgs {
     /// Print the chosen scenario as a JSON trace (a starting point for `--trace`).
     #[arg(long)]
     pub print_trace: bool,
+    /// Every metric in the table (wider than 100 columns).
+    #[arg(long)]
+    pub wide: bool,
 }

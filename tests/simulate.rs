@@ -137,14 +137,71 @@ fn simulate_without_arguments_compares_every_policy_on_the_default_scenario() {
         .clone();
     let text = String::from_utf8(output).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("scenario"), "{text}");
-    assert!(lines[1].starts_with(scenario::DEFAULT_SCENARIO), "{text}");
+    assert!(lines[0].starts_with(scenario::DEFAULT_SCENARIO), "{text}");
     for policy in POLICY_NAMES {
-        assert!(text.contains(policy), "{policy} missing: {text}");
+        let plain = pace_maker::simulate::report::plain_name(policy);
+        assert!(
+            lines.iter().any(|line| line.starts_with(plain)),
+            "{policy} missing: {text}"
+        );
     }
     assert!(text.contains("utilization at each reset"), "{text}");
     // No store, no log: the simulator touches nothing.
     assert!(!sandbox.tool_home().exists());
+}
+
+#[test]
+fn simulate_fits_100_columns_names_policies_in_plain_words_and_says_what_next() {
+    let sandbox = Sandbox::new();
+    let run = |args: &[&str]| -> String {
+        let output = sandbox
+            .command()
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(output).unwrap()
+    };
+    for args in [
+        &["simulate"][..],
+        &["simulate", "--list"],
+        &["simulate", "--scenario", "light"],
+    ] {
+        let text = run(args);
+        for line in text.lines() {
+            assert!(line.chars().count() <= 100, "{args:?}: {line:?}");
+        }
+    }
+    let text = run(&["simulate"]);
+    for plain in [
+        "pace-maker",
+        "Python pacer v2",
+        "Python pacer v1",
+        "no pacing",
+    ] {
+        assert!(text.contains(plain), "{plain}: {text}");
+    }
+    // Internal ids are not row names.
+    assert!(
+        !text
+            .lines()
+            .any(|line| line.starts_with("reference") || line.starts_with("log-curve")),
+        "{text}"
+    );
+    assert!(text.contains("docs/simulator.md"), "{text}");
+    assert!(text.contains("`pace-maker install`"), "{text}");
+    // --wide keeps every metric, past 100 columns.
+    let wide = run(&["simulate", "--wide"]);
+    assert!(
+        wide.contains("rebuild share") && wide.contains("by sleeps"),
+        "{wide}"
+    );
+    assert!(
+        wide.lines().any(|line| line.chars().count() > 100),
+        "{wide}"
+    );
 }
 
 #[test]

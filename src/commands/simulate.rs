@@ -1,6 +1,8 @@
 //! `pace-maker simulate`: picks scenarios and policies from the arguments,
-//! runs them, prints the table (or JSON), a terminal chart, and writes the
-//! SVG. Touches no store and no network.
+//! runs them, prints the table (100 columns at most; `--wide` for every
+//! metric) or JSON, a terminal chart, what the policies are, where the
+//! columns are explained and what to do next, and writes the SVG. Touches
+//! no store and no network.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -17,7 +19,12 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     if args.list {
         for scenario in scenario::built_in() {
-            writeln!(stdout, "{:<16} {}", scenario.name, scenario.description)?;
+            let line = format!("{:<16} {}", scenario.name, scenario.description);
+            write!(
+                stdout,
+                "{}",
+                report::wrap(&line, report::NARROW_WIDTH, &" ".repeat(17))
+            )?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -90,7 +97,11 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         writeln!(stdout, "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    write!(stdout, "{}", report::table(&results))?;
+    if args.wide {
+        write!(stdout, "{}", report::table(&results))?;
+    } else {
+        write!(stdout, "{}", report::narrow_table(&results))?;
+    }
     if results.len() == 1 {
         writeln!(stdout)?;
         write!(stdout, "{}", report::resets(&results[0]))?;
@@ -99,5 +110,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
             write!(stdout, "{}", report::text_chart(&results[0], CHART_WIDTH))?;
         }
     }
+    writeln!(stdout)?;
+    write!(stdout, "{}", report::legend())?;
     Ok(ExitCode::SUCCESS)
 }

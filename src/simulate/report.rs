@@ -1,5 +1,7 @@
 //! How results are shown: an aligned table (one row per scenario and
-//! policy), JSON, a compact chart for a terminal, and an SVG chart.
+//! policy; the default fits 100 columns, `--wide` has every metric), JSON,
+//! a compact chart for a terminal, and an SVG chart. Policies are named in
+//! plain words in the text output, by their ids in JSON and `--policy`.
 
 use std::fmt::Write;
 
@@ -17,7 +19,156 @@ fn color(policy: &str) -> &'static str {
     }
 }
 
-/// The comparison table.
+/// Width the default text output fits in.
+pub const NARROW_WIDTH: usize = 100;
+
+/// A policy in plain words (ids stay for `--policy` and JSON).
+pub fn plain_name(policy: &str) -> &str {
+    match policy {
+        "pace-maker" => "pace-maker",
+        "reference" => "Python pacer v2",
+        "log-curve" => "Python pacer v1",
+        "none" => "no pacing",
+        other => other,
+    }
+}
+
+/// What the policies are, where the columns are explained, what to do next.
+pub fn legend() -> String {
+    let text = "Policies: pace-maker is this tool's own (the hook's policy, default settings); \
+        Python pacer v2 and v1 are the earlier pacer's formula and its logarithmic curve; \
+        no pacing never sleeps (`--policy pace-maker|reference|log-curve|none` picks one). \
+        The columns are explained in docs/simulator.md (`--wide` shows every metric). \
+        To pace your own sessions: `pace-maker install`.";
+    wrap(text, NARROW_WIDTH, "")
+}
+
+/// Words wrapped at `width` columns, continuation lines indented.
+pub fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let extra = usize::from(!line.is_empty());
+        if !line.is_empty() && line.chars().count() + extra + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = indent.to_string();
+        } else if extra == 1 {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.trim().is_empty() {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The comparison table that fits [`NARROW_WIDTH`]: per scenario a heading
+/// (demand, allowed cycles), then a row per policy with the main metrics.
+pub fn narrow_table(results: &[ScenarioResult]) -> String {
+    let mut headers: Vec<[String; 2]> = [
+        ["", "policy"],
+        ["lockout", "min"],
+        ["", "cycles"],
+        ["over", "target"],
+        ["", "efficiency"],
+        ["delay s", "mean/max"],
+        ["cache", "rebuilds"],
+        ["peak", "5h %"],
+        ["peak", "week %"],
+    ]
+    .iter()
+    .map(|[a, b]| [a.to_string(), b.to_string()])
+    .collect();
+    let seeds = results
+        .iter()
+        .find_map(|result| result.over_seeds.as_ref())
+        .and_then(|means| means.first())
+        .map(|mean| mean.seeds);
+    if let Some(seeds) = seeds {
+        headers.push(["efficiency".into(), format!("seeds 1-{seeds}")]);
+    }
+    let mut blocks: Vec<(String, Vec<Vec<String>>)> = Vec::new();
+    for result in results {
+        let heading = format!(
+            "{}: demand {:.1}x the budgets, {:.0} cycles allowed",
+            result.scenario, result.allowance.demand_ratio, result.allowance.allowed_cycles
+        );
+        let mut rows = Vec::new();
+        for run in &result.runs {
+            let metrics = &run.metrics;
+            let mut row = vec![
+                plain_name(&metrics.policy).to_string(),
+                format!("{:.0}", metrics.lockout_minutes),
+                metrics.cycles.to_string(),
+                metrics.cycles_over_target.to_string(),
+                format!("{:.3}", metrics.efficiency),
+                format!(
+                    "{:.1}/{:.0}",
+                    metrics.mean_delay_seconds, metrics.max_delay_seconds
+                ),
+                metrics.cache_rebuilds.to_string(),
+                format!("{:.1}", metrics.peak_five_hour_percent),
+                format!("{:.1}", metrics.peak_seven_day_percent),
+            ];
+            if seeds.is_some() {
+                let mean = result
+                    .over_seeds
+                    .iter()
+                    .flatten()
+                    .find(|mean| mean.policy == metrics.policy);
+                row.push(mean.map_or(String::new(), |mean| format!("{:.4}", mean.mean_efficiency)));
+            }
+            rows.push(row);
+        }
+        blocks.push((heading, rows));
+    }
+    let mut widths: Vec<usize> = headers
+        .iter()
+        .map(|[a, b]| a.chars().count().max(b.chars().count()))
+        .collect();
+    for (_, rows) in &blocks {
+        for row in rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |out: &mut String, cells: &[String]| {
+        let mut text = String::new();
+        for (index, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if index > 0 {
+                text.push_str("  ");
+            }
+            if index == 0 {
+                let _ = write!(text, "{cell:<width$}");
+            } else {
+                let _ = write!(text, "{cell:>width$}");
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    let mut out = String::new();
+    for (index, (heading, rows)) in blocks.iter().enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        out.push_str(&wrap(heading, NARROW_WIDTH, "  "));
+        let top: Vec<String> = headers.iter().map(|[a, _]| a.clone()).collect();
+        let bottom: Vec<String> = headers.iter().map(|[_, b]| b.clone()).collect();
+        line(&mut out, &top);
+        line(&mut out, &bottom);
+        for row in rows {
+            line(&mut out, row);
+        }
+    }
+    out
+}
+
+/// The comparison table with every metric (`--wide`).
 pub fn table(results: &[ScenarioResult]) -> String {
     let headers = [
         "scenario",
@@ -62,7 +213,7 @@ pub fn table(results: &[ScenarioResult]) -> String {
                 } else {
                     String::new()
                 },
-                metrics.policy.clone(),
+                plain_name(&metrics.policy).to_string(),
                 format!("{:.0}", metrics.lockout_minutes),
                 metrics.cycles.to_string(),
                 metrics.cycles_over_target.to_string(),
@@ -138,16 +289,16 @@ pub fn resets(result: &ScenarioResult) -> String {
                 )
             })
             .collect();
-        let _ = writeln!(
-            out,
+        let text = format!(
             "{}: utilization at each reset: {}",
-            run.metrics.policy,
+            plain_name(&run.metrics.policy),
             if figures.is_empty() {
                 "no reset during the run".to_string()
             } else {
                 figures.join(", ")
             }
         );
+        out.push_str(&wrap(&text, NARROW_WIDTH, "    "));
     }
     out
 }
@@ -196,7 +347,7 @@ pub fn text_chart(result: &ScenarioResult, width: usize) -> String {
     let name_width = result
         .runs
         .iter()
-        .map(|run| run.metrics.policy.len())
+        .map(|run| plain_name(&run.metrics.policy).chars().count())
         .max()
         .unwrap_or(0);
     for run in &result.runs {
@@ -213,7 +364,7 @@ pub fn text_chart(result: &ScenarioResult, width: usize) -> String {
         let _ = writeln!(
             out,
             "{:<name_width$}  % {}",
-            run.metrics.policy,
+            plain_name(&run.metrics.policy),
             sparkline(&utilization, width, 100.0)
         );
         let _ = writeln!(
@@ -256,8 +407,8 @@ pub fn svg(result: &ScenarioResult) -> String {
         });
     }
     for run in &result.runs {
-        let name = run.metrics.policy.clone();
-        let color = color(&name).to_string();
+        let name = plain_name(&run.metrics.policy).to_string();
+        let color = color(&run.metrics.policy).to_string();
         let series = |value: &dyn Fn(&super::metrics::Sample) -> f64| {
             run.samples
                 .iter()
