@@ -822,3 +822,26 @@ fn install_and_uninstall_say_how_running_sessions_pick_up_the_change() {
         .success()
         .stderr(predicates::str::contains(hint));
 }
+
+#[test]
+fn install_writes_only_what_it_adds_and_keeps_the_rest_of_a_hand_formatted_file() {
+    let sandbox = Sandbox::new();
+    let path = user_settings(&sandbox);
+    // As prettier or a person writes it: short lists inline, an escape,
+    // a number spelled with a trailing zero.
+    let text = "{\n  \"permissions\": { \"allow\": [\"Bash(ls:*)\", \"Read\"], \"deny\": [] },\n  \"env\": { \"NAME\": \"caf\\u00e9\", \"RATIO\": 1.50 },\n  \"hooks\": {\n    \"Stop\": [{ \"hooks\": [{ \"type\": \"command\", \"command\": \"notify-send done\" }] }]\n  }\n}\n";
+    write(&path, text);
+    sandbox.command().arg("install").assert().success();
+    let installed = std::fs::read_to_string(&path).unwrap();
+    for kept in [
+        "{\n  \"permissions\": { \"allow\": [\"Bash(ls:*)\", \"Read\"], \"deny\": [] },\n  \"env\": { \"NAME\": \"caf\\u00e9\", \"RATIO\": 1.50 },\n  \"hooks\": {\n    \"Stop\": [{ \"hooks\": [{ \"type\": \"command\", \"command\": \"notify-send done\" }] }, {",
+        "\n    \"SessionStart\": [\n      {\n        \"hooks\": [\n          {\n            \"type\": \"command\",",
+    ] {
+        assert!(installed.contains(kept), "{kept:?} not in {installed}");
+    }
+    assert_eq!(own_commands(&read_json(&path)).len(), 6);
+    // Without the receipt too, uninstall takes out only what install put in.
+    std::fs::remove_file(sandbox.tool_home().join("installs.json")).unwrap();
+    sandbox.command().arg("uninstall").assert().success();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}

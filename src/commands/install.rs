@@ -20,7 +20,7 @@ use crate::config::{self, Config};
 use crate::fsutil;
 use crate::hook::event::EventKind;
 use crate::install::diff;
-use crate::install::layout::{self, Style};
+use crate::install::layout;
 use crate::install::merge::{self, InstallOptions};
 use crate::install::receipts::{self, FileReceipt, BEFORE_INSTALL_MAX};
 use crate::install::settings_file::{self, Scope, SettingsFile};
@@ -90,9 +90,9 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
         )
     })?;
     let changed = !file.exists() || !layout::same_value(&installed.settings, &file.value);
-    // The file keeps its own layout: indentation, one line or many, the
-    // final newline.
-    let after = Style::detect(file.text.as_deref()).render(&installed.settings);
+    // Only what changes is written; the rest keeps its bytes, and what is
+    // new follows the file's layout.
+    let after = layout::rewrite(file.text.as_deref(), &installed.settings);
 
     if args.dry_run {
         print_diff(&file, changed.then_some(after.as_str()))?;
