@@ -6,8 +6,10 @@
 #
 # For each size: generates a transcript tree under $WORK (default
 # /tmp/pace-maker-bench, never inside the repo), then
-#   1. compares token totals per day (`daily`), per block (`blocks`) and
-#      per session with `ccusage daily|blocks|claude session --json
+#   1. compares token totals per day (`daily`), week and month (`weekly`,
+#      `monthly`: the `week`/`month` keys of `ccusage claude weekly|monthly`),
+#      per block (`blocks`) and per session with `ccusage daily|blocks
+#      --json --offline` and `ccusage claude weekly|monthly|session --json
 #      --offline` (exact), and cost (within 0.5 %);
 #   2. times a full scan (fresh store) of `pace-maker report daily --json`,
 #      `ccusage daily --json --offline` and `claudelytics --json daily`,
@@ -95,6 +97,10 @@ for size in "${SIZES[@]}"; do
   sandboxed CLAUDE_CONFIG_DIR="$data" "$CCUSAGE" blocks --json --offline > "$WORK/ccusage-blocks.json"
   sandboxed CLAUDE_CONFIG_DIR="$data" PACE_MAKER_HOME="$home" "$PACE" report session --json > "$WORK/ours-session.json"
   sandboxed CLAUDE_CONFIG_DIR="$data" "$CCUSAGE" claude session --json --offline > "$WORK/ccusage-session.json"
+  for kind in weekly monthly; do
+    sandboxed CLAUDE_CONFIG_DIR="$data" PACE_MAKER_HOME="$home" "$PACE" report "$kind" --json --timezone UTC > "$WORK/ours-$kind.json"
+    sandboxed CLAUDE_CONFIG_DIR="$data" "$CCUSAGE" claude "$kind" --json --offline --timezone UTC > "$WORK/ccusage-$kind.json"
+  done
   python3 - "$WORK" "$data/manifest.json" <<'PY' || status=1
 import json, sys
 work, manifest_path = sys.argv[1], sys.argv[2]
@@ -120,6 +126,16 @@ for k in kinds:
         failures.append(f"totals {k}: ours {ours['totals'][k]} ccusage {theirs['totals'][k]}")
     if ours["totals"][k] != manifest["totals"][k]:
         failures.append(f"totals {k}: ours {ours['totals'][k]} generator truth {manifest['totals'][k]}")
+# Weeks (from Sunday) and months: the same keys and tokens as ccusage's.
+for kind, key in (("weekly", "week"), ("monthly", "month")):
+    ow = {r[key]: r for r in json.load(open(f"{work}/ours-{kind}.json"))[kind]}
+    tw = {r[key]: r for r in json.load(open(f"{work}/ccusage-{kind}.json"))[kind]}
+    if set(ow) != set(tw):
+        failures.append(f"{kind} keys differ: only ours {sorted(set(ow) - set(tw))[:5]}, only ccusage {sorted(set(tw) - set(ow))[:5]}")
+    for w in sorted(set(ow) & set(tw)):
+        for k in kinds:
+            if ow[w][k] != tw[w][k]:
+                failures.append(f"{kind} {w} {k}: ours {ow[w][k]} ccusage {tw[w][k]}")
 oc, tc = ours["totals"]["totalCost"], theirs["totals"]["totalCost"]
 cost_delta = abs(oc - tc) / max(abs(tc), 1e-9) * 100
 if cost_delta > 0.5:
