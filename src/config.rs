@@ -927,6 +927,67 @@ fn parse_document(path: &Path, text: &str) -> anyhow::Result<toml_edit::Document
         .with_context(|| format!("{} is not valid TOML; fix it first", path.display()))
 }
 
+/// Removes `section.name`, handing the comment lines above it (its
+/// decor) to whatever follows: the next key, the next section's header,
+/// or the end of the file. Whether it was there.
+fn remove_keeping_comments(
+    document: &mut toml_edit::DocumentMut,
+    section: &str,
+    name: &str,
+) -> bool {
+    let sections: Vec<String> = document.iter().map(|(key, _)| key.to_string()).collect();
+    let Some(table) = document
+        .get_mut(section)
+        .and_then(toml_edit::Item::as_table_mut)
+    else {
+        return false;
+    };
+    let keys: Vec<String> = table.iter().map(|(key, _)| key.to_string()).collect();
+    let Some(at) = keys.iter().position(|key| key == name) else {
+        return false;
+    };
+    let comments = table
+        .key(name)
+        .and_then(|key| key.leaf_decor().prefix())
+        .and_then(|prefix| prefix.as_str())
+        .filter(|prefix| prefix.contains('#'))
+        .map(str::to_string);
+    table.remove(name);
+    let Some(comments) = comments else {
+        return true;
+    };
+    let joined = |before: Option<&toml_edit::RawString>| {
+        format!(
+            "{comments}{}",
+            before.and_then(|raw| raw.as_str()).unwrap_or("")
+        )
+    };
+    if let Some(next) = keys.get(at + 1) {
+        if let Some(mut key) = table.key_mut(next) {
+            let prefix = joined(key.leaf_decor().prefix());
+            key.leaf_decor_mut().set_prefix(prefix);
+        }
+        return true;
+    }
+    let next_section = sections
+        .iter()
+        .skip_while(|known| *known != section)
+        .nth(1)
+        .and_then(|next| document.get_mut(next))
+        .and_then(toml_edit::Item::as_table_mut);
+    match next_section {
+        Some(next) => {
+            let prefix = joined(next.decor().prefix());
+            next.decor_mut().set_prefix(prefix);
+        }
+        None => {
+            let trailing = joined(Some(document.trailing()));
+            document.set_trailing(trailing);
+        }
+    }
+    true
+}
+
 /// What `config unset` did.
 #[derive(Debug, PartialEq)]
 pub enum Unset {
@@ -948,11 +1009,7 @@ pub fn unset_in_file(path: &Path, key: &str) -> anyhow::Result<Unset> {
     };
     let mut document = parse_document(path, &text)?;
     let (section, name) = key.split_once('.').expect("a known key has a section");
-    let removed = document
-        .get_mut(section)
-        .and_then(toml_edit::Item::as_table_like_mut)
-        .and_then(|table| table.remove(name));
-    if removed.is_none() {
+    if !remove_keeping_comments(&mut document, section, name) {
         return Ok(Unset::NotSet);
     }
     let remaining = document.to_string();

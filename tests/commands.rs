@@ -406,6 +406,10 @@ fn config_unset_removes_a_key_and_keeps_the_comments() {
         .assert()
         .success()
         .stderr(predicate::str::contains("run `pace-maker install` again"));
+    // The comment lines above a removed key stay in the file.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("post_tool_use_timeout_seconds"), "{text}");
+    assert!(text.contains("# a tight hook"), "{text}");
     // A key whose default would not hold with the rest of the file stays.
     std::fs::write(
         &path,
