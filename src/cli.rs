@@ -185,6 +185,36 @@ pub struct ReportArgs {
     /// e.g. UTC, Europe/Paris); default: the system's. JSON times stay UTC.
     #[arg(long, short = 'z')]
     pub timezone: Option<String>,
+    /// The day weeks start on, for `weekly` (as ccusage's --start-of-week).
+    #[arg(long, short = 'w', value_enum, default_value_t = WeekStart::Sunday)]
+    pub start_of_week: WeekStart,
+}
+
+/// The first day of a week in `report weekly`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WeekStart {
+    Sunday,
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+}
+
+impl WeekStart {
+    pub fn weekday(self) -> jiff::civil::Weekday {
+        use jiff::civil::Weekday;
+        match self {
+            WeekStart::Sunday => Weekday::Sunday,
+            WeekStart::Monday => Weekday::Monday,
+            WeekStart::Tuesday => Weekday::Tuesday,
+            WeekStart::Wednesday => Weekday::Wednesday,
+            WeekStart::Thursday => Weekday::Thursday,
+            WeekStart::Friday => Weekday::Friday,
+            WeekStart::Saturday => Weekday::Saturday,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -646,6 +646,15 @@ fn weekly_and_monthly_reports_group_in_the_time_zone() {
         vec![("2026-03-29".into(), 3)]
     );
     assert_eq!(tokyo["totals"]["inputTokens"], 3);
+    // As ccusage's --start-of-week: weeks named by their Monday.
+    let monday = sandbox.json(&["weekly", "-z", "UTC", "--start-of-week", "monday"]);
+    assert_eq!(
+        keys(&monday, "weekly", "week"),
+        vec![("2026-03-23".into(), 1), ("2026-03-30".into(), 2)]
+    );
+    let (table, _) = sandbox.run(&["weekly", "-z", "UTC", "-w", "saturday"]);
+    assert!(table.starts_with("Week from Saturday (UTC)"), "{table}");
+    assert!(table.contains("\n2026-03-28 "), "{table}");
     let utc = sandbox.json(&["monthly", "-z", "UTC"]);
     assert_eq!(keys(&utc, "monthly", "month"), vec![("2026-03".into(), 3)]);
     let tokyo = sandbox.json(&["monthly", "-z", "Asia/Tokyo"]);

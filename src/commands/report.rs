@@ -83,7 +83,7 @@ pub fn run(home: &ToolHome, args: &ReportArgs) -> anyhow::Result<ExitCode> {
             }
         }
         ReportKind::Weekly => {
-            let weekly = report::weekly(&loaded, &period);
+            let weekly = report::weekly(&loaded, &period, args.start_of_week.weekday());
             if args.json {
                 write_json(&mut stdout, &weekly, &weekly.totals.unpriced_models)?;
             } else {
@@ -99,7 +99,11 @@ pub fn run(home: &ToolHome, args: &ReportArgs) -> anyhow::Result<ExitCode> {
                         )
                     })
                     .collect();
-                let first = format!("Week from Sunday ({})", period.zone_name());
+                let first = format!(
+                    "Week from {:?} ({})",
+                    args.start_of_week.weekday(),
+                    period.zone_name()
+                );
                 print_table(&mut stdout, &first, &rows, &weekly.totals)?;
             }
         }

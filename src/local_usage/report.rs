@@ -3,8 +3,8 @@
 //! `totals`), so scripts written for one read the other.
 //!
 //! Dates are calendar days in an explicit time zone (`--timezone`, the
-//! system's by default, as ccusage does); weeks start on Sunday and are
-//! named by that day, months are `YYYY-MM`, all in that zone. `--since`
+//! system's by default, as ccusage does); weeks start on Sunday (or the
+//! `--start-of-week` day) and are named by that day, months are `YYYY-MM`, all in that zone. `--since`
 //! and `--until` are inclusive days in that zone. Everything here is pure:
 //! it takes loaded entries and returns rows.
 //!
@@ -158,13 +158,13 @@ impl Period {
         self.day(timestamp_ms)[..7].to_string()
     }
 
-    /// The Sunday that starts the week of an instant in this zone,
-    /// `YYYY-MM-DD` (ccusage's default start of week).
-    pub fn week(&self, timestamp_ms: i64) -> String {
+    /// The day that starts the week of an instant in this zone, weeks
+    /// starting on `start` (ccusage's default is Sunday), `YYYY-MM-DD`.
+    pub fn week(&self, timestamp_ms: i64, start: jiff::civil::Weekday) -> String {
         let timestamp =
             jiff::Timestamp::from_millisecond(timestamp_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let date = self.time_zone.to_datetime(timestamp).date();
-        let back = i64::from(date.weekday().to_sunday_zero_offset());
+        let back = i64::from(date.weekday().since(start));
         let sunday = date
             .checked_sub(jiff::Span::new().days(back))
             .unwrap_or(date);
@@ -235,7 +235,7 @@ pub struct DailyRow {
     pub unpriced_models: Vec<String>,
 }
 
-/// A week's row (the week named by its Sunday).
+/// A week's row (the week named by its first day).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WeeklyRow {
@@ -340,9 +340,9 @@ pub fn daily(loaded: &Loaded, period: &Period) -> DailyReport {
     }
 }
 
-/// Tokens and cost per week (Sunday to Saturday), oldest first.
-pub fn weekly(loaded: &Loaded, period: &Period) -> WeeklyReport {
-    let (weeks, totals) = grouped(loaded, period, Period::week);
+/// Tokens and cost per week (weeks starting on `start`), oldest first.
+pub fn weekly(loaded: &Loaded, period: &Period, start: jiff::civil::Weekday) -> WeeklyReport {
+    let (weeks, totals) = grouped(loaded, period, |period, ms| period.week(ms, start));
     WeeklyReport {
         weekly: weeks
             .into_iter()
