@@ -455,6 +455,21 @@ fn installed_scopes(facts: &Facts) -> Vec<Scope> {
         .collect()
 }
 
+/// The programs pace-maker's entries call, over every scope, deduplicated.
+fn installed_programs(facts: &Facts) -> Vec<String> {
+    let mut programs: Vec<String> = Vec::new();
+    for scope in &facts.scopes {
+        if let SettingsFacts::Read { installation, .. } = &scope.settings {
+            for hook in &installation.hooks {
+                if !programs.contains(&hook.program) {
+                    programs.push(hook.program.clone());
+                }
+            }
+        }
+    }
+    programs
+}
+
 fn installed_check(facts: &Facts) -> Check {
     match installed_scopes(facts).as_slice() {
         [] => Check::new(
@@ -473,12 +488,26 @@ fn installed_check(facts: &Facts) -> Check {
                 .chain(rest)
                 .map(|scope| scope.to_string())
                 .collect();
+            let programs = installed_programs(facts);
+            // Claude Code runs identical hook commands once: two scopes
+            // calling the same program are one installation at run time.
+            if programs.len() <= 1 {
+                return Check::new(
+                    "installed",
+                    Status::Ok,
+                    format!(
+                        "in {} scopes with the same command: Claude Code runs it once",
+                        names.join(" and ")
+                    ),
+                );
+            }
             Check::new(
                 "installed",
                 Status::Warn,
                 format!(
-                    "in {} scopes at once: its hooks run twice",
-                    names.join(" and ")
+                    "in {} scopes through different programs ({}): every event runs twice and is counted twice",
+                    names.join(" and "),
+                    programs.join(", ")
                 ),
             )
             .hint(format!(
@@ -1305,6 +1334,16 @@ mod tests {
             "the tool home /home/dev/.claude-pace-maker is writable by others (mode 777); `chmod 700` it".into(),
         );
         facts
+    }
+
+    #[test]
+    fn two_scopes_run_twice_only_through_two_different_programs() {
+        let mut same = healthy();
+        same.scopes[2] = scope(Scope::Local, installed_at(BIN, 300));
+        assert_eq!(status_of(&same, "installed"), Status::Ok);
+        let mut different = healthy();
+        different.scopes[2] = scope(Scope::Local, installed_at("/elsewhere/pace-maker", 300));
+        assert_eq!(status_of(&different, "installed"), Status::Warn);
     }
 
     fn status_of(facts: &Facts, name: &str) -> Status {
