@@ -882,3 +882,41 @@ fn an_error_with_a_cause_keeps_its_hint_whole() {
         "{stderr}"
     );
 }
+
+#[test]
+fn epic_show_says_when_it_was_attached_in_local_time() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("SPEC.md"),
+        "# Spec\n\n## Acceptance criteria\n\n- [ ] it works\n",
+    )
+    .unwrap();
+    sandbox
+        .command()
+        .current_dir(&project)
+        .args(["epic", "attach", "SPEC.md"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(": 1 criterion, 1 open"));
+    let (ok, stdout, stderr) = run(sandbox
+        .command()
+        .current_dir(&project)
+        .args(["epic", "show"]));
+    assert!(ok, "{stderr}");
+    let attached = stdout
+        .split_once("(attached ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(when, _)| when.to_string())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    // `14:05` today, `Dec 02 14:05` if midnight passed in between.
+    assert!(
+        attached.len() == 5 || attached.len() == 12,
+        "{attached}: {stdout}"
+    );
+    assert!(
+        !attached.contains('T') && !attached.contains('Z'),
+        "{stdout}"
+    );
+}

@@ -133,6 +133,7 @@ fn show(home: &ToolHome, project_dir: &Path, json: bool) -> anyhow::Result<ExitC
             "{error} (hint: restore the file, or `pace-maker epic detach` and attach another)"
         )
     })?;
+    let epic_attached_at_ms = epic.attached_at_ms;
     let report = EpicReport {
         project_dir: epic.project_dir,
         spec_path: epic.spec_path.display().to_string(),
@@ -155,7 +156,12 @@ fn show(home: &ToolHome, project_dir: &Path, json: bool) -> anyhow::Result<ExitC
         };
         out.push_str(&format!(
             "epic      {}\nproject   {} (attached {})\ncriteria  {} of {} done, {} open ({source})\n",
-            report.spec_path, report.project_dir, report.attached_at, report.done, report.total, report.open
+            report.spec_path,
+            report.project_dir,
+            clock::local_time(epic_attached_at_ms, clock::now_ms()),
+            report.done,
+            report.total,
+            report.open
         ));
         if !report.momentum_enabled {
             out.push_str("momentum  disabled: stops are not blocked\n");

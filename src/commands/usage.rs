@@ -146,7 +146,7 @@ fn write_snapshot(
         out,
         "usage from the {} at {}",
         snapshot.source,
-        clock::iso(snapshot.taken_at_ms)
+        clock::local_time(snapshot.taken_at_ms, now_ms)
     )?;
     let rows = [
         (WindowKind::FiveHour.label(), current.five_hour),
