@@ -4,7 +4,7 @@
 //! `pacing::policy::decide` the hook calls, with the default settings.
 //! `reference` and `log-curve` are the existing Python pacer's version-2
 //! formula and version-1 logarithmic curve, implemented from their
-//! published description (`../shared/reference/anchors.md`); `none` never
+//! published description (docs/simulator.md spells it out); `none` never
 //! sleeps. Each sees only what it would see in real use: the readings the
 //! sources reported so far, never the true utilization.
 

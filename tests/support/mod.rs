@@ -10,22 +10,9 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-/// The captured Claude Code payloads shipped with the project's references.
+/// The captured Claude Code 2.1.330 payloads, kept in the repository.
 pub fn fixtures_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for candidate in [
-        manifest.join("../shared/fixtures/claude-code-2.1.330"),
-        // A git worktree under `<work>/wt/<branch>`.
-        manifest.join("../../shared/fixtures/claude-code-2.1.330"),
-        manifest.join("tests/fixtures/claude-code-2.1.330"),
-        // A helper's git worktree sits one level deeper (`wt/<name>`).
-        manifest.join("../../shared/fixtures/claude-code-2.1.330"),
-    ] {
-        if candidate.is_dir() {
-            return candidate;
-        }
-    }
-    panic!("fixtures not found next to {}", manifest.display());
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code-2.1.330")
 }
 
 /// Lines of a fixture JSONL file.
