@@ -129,10 +129,13 @@ fn pace(snapshots: &[UsageSnapshot], now_ms: i64, tool_duration_ms: Option<i64>)
 /// leave an installation that `inspect` finds, that a second install does
 /// not change, and that uninstall (with the receipt) can take out again.
 pub fn settings_merge(data: &[u8]) {
+    use pace_maker::install::layout;
     use pace_maker::install::merge::{self, InstallOptions, StatusLineMode};
     let Ok(settings) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
+    // The file's text, as install reads it (only UTF-8 gets that far).
+    let text = std::str::from_utf8(data).ok();
     let _ = merge::inspect(&settings);
     for mode in [
         StatusLineMode::Auto,
@@ -164,6 +167,23 @@ pub fn settings_merge(data: &[u8]) {
             !merge::inspect(&removed.settings).is_installed(),
             "{mode:?}: uninstalled but still found"
         );
+        // As text: what install writes holds what it installed, and
+        // uninstall gives back the very bytes when nothing else changed.
+        if let Some(text) = text {
+            let written = layout::rewrite(Some(text), &installed.settings);
+            assert!(
+                layout::value_of(&written)
+                    .is_some_and(|value| layout::same_value(&value, &installed.settings)),
+                "{mode:?}: the text written does not hold the installed settings"
+            );
+            if layout::same_value(&removed.settings, &settings) {
+                let back = layout::uninstalled_text(Some(&written), &removed.settings, Some(text));
+                assert_eq!(
+                    back, text,
+                    "{mode:?}: uninstall did not give the bytes back"
+                );
+            }
+        }
     }
 }
 

@@ -629,3 +629,106 @@ proptest! {
 fn text_of(value: &Value) -> String {
     serde_json::to_string(value).unwrap()
 }
+
+/// Prints `value` with the whitespace of `gaps`, taken in turn, wherever
+/// JSON allows it: a layout nobody would choose, but a file may have.
+/// Returns the text and where each top-level member's value is in it.
+fn messy_print(value: &Value, gaps: &[&str]) -> (String, Vec<(String, std::ops::Range<usize>)>) {
+    struct Printer<'a> {
+        gaps: &'a [&'a str],
+        next: usize,
+        out: String,
+        members: Vec<(String, std::ops::Range<usize>)>,
+    }
+    impl Printer<'_> {
+        fn gap(&mut self) {
+            self.out.push_str(self.gaps[self.next % self.gaps.len()]);
+            self.next += 1;
+        }
+        fn value(&mut self, value: &Value, depth: usize) {
+            match value {
+                Value::Object(map) => {
+                    self.out.push('{');
+                    self.gap();
+                    for (index, (key, item)) in map.iter().enumerate() {
+                        if index > 0 {
+                            self.out.push(',');
+                            self.gap();
+                        }
+                        self.out.push_str(&serde_json::to_string(key).unwrap());
+                        self.gap();
+                        self.out.push(':');
+                        self.gap();
+                        let start = self.out.len();
+                        self.value(item, depth + 1);
+                        if depth == 0 {
+                            self.members.push((key.clone(), start..self.out.len()));
+                        }
+                        self.gap();
+                    }
+                    self.out.push('}');
+                }
+                Value::Array(items) => {
+                    self.out.push('[');
+                    self.gap();
+                    for (index, item) in items.iter().enumerate() {
+                        if index > 0 {
+                            self.out.push(',');
+                            self.gap();
+                        }
+                        self.value(item, depth + 1);
+                        self.gap();
+                    }
+                    self.out.push(']');
+                }
+                scalar => self.out.push_str(&serde_json::to_string(scalar).unwrap()),
+            }
+        }
+    }
+    let mut printer = Printer {
+        gaps,
+        next: 0,
+        out: String::new(),
+        members: Vec::new(),
+    };
+    printer.gap();
+    printer.value(value, 0);
+    printer.gap();
+    (printer.out, printer.members)
+}
+
+fn gaps() -> impl Strategy<Value = Vec<&'static str>> {
+    prop::collection::vec(
+        prop::sample::select(vec!["", " ", "\n", "\n  ", "\t", "\n\t\t", "   ", " \n "]),
+        1..8,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_spacing_keeps_the_other_keys_bytes_and_comes_back_whole(settings in foreign_settings(), gaps in gaps(), binary in binary(), mode in mode()) {
+        let (text, members) = messy_print(&settings, &gaps);
+        let options = options(binary, mode);
+        let (installed, receipt) = install_text(&text, &options);
+        for (key, span) in &members {
+            if key != "hooks" && key != "statusLine" {
+                let bytes = &text[span.clone()];
+                prop_assert!(installed.contains(bytes), "{key}: {bytes:?} not in {installed:?}");
+            }
+        }
+        prop_assert_eq!(install_text(&installed, &options).0, installed.clone());
+        prop_assert_eq!(uninstall_text(&installed, Some(&receipt), Some(&text)), text.clone());
+        // Without the receipt's bytes: the same value, the other keys'
+        // bytes (only the spacing inside a list or object that install
+        // filled and uninstall emptied, `{ }`, is not known any more).
+        let back = uninstall_text(&installed, Some(&receipt), None);
+        prop_assert_eq!(text_of(&layout::value_of(&back).unwrap()), text_of(&settings));
+        for (key, span) in &members {
+            if key != "hooks" && key != "statusLine" {
+                prop_assert!(back.contains(&text[span.clone()]), "{key} in {back:?}");
+            }
+        }
+    }
+}

@@ -521,23 +521,27 @@ impl Splice<'_> {
         match (new, old, &node.kind) {
             (Value::Object(new_map), Value::Object(old_map), NodeKind::Object(members)) => {
                 let first = members.first().map(|member| member.1);
-                let parts: Vec<String> = new_map
+                let parts: Vec<(Option<usize>, String)> = new_map
                     .iter()
                     .map(|(key, value)| {
                         // serde_json keeps the last of a repeated key.
-                        let found = members.iter().rev().find(|(name, ..)| name == key);
+                        let found = members.iter().rposition(|(name, ..)| name == key);
                         match (found, old_map.get(key)) {
-                            (Some((_, key_start, old_node)), Some(old_value)) => {
+                            (Some(index), Some(old_value)) => {
+                                let (_, key_start, old_node) = &members[index];
                                 let mut part = self.text[*key_start..old_node.start].to_string();
                                 self.value(&mut part, value, old_value, old_node);
-                                part
+                                (Some(index), part)
                             }
-                            _ => format!(
-                                "{}{}{}",
-                                serde_json::to_string(key).expect("a key serializes"),
-                                self.style.colon(),
-                                self.fresh(node, first, value)
-                            ),
+                            _ => {
+                                let part = format!(
+                                    "{}{}{}",
+                                    serde_json::to_string(key).expect("a key serializes"),
+                                    self.style.colon(),
+                                    self.fresh(node, first, value)
+                                );
+                                (None, part)
+                            }
                         }
                     })
                     .collect();
@@ -557,16 +561,18 @@ impl Splice<'_> {
                     let same =
                         (next..old_items.len()).find(|&index| same_value(value, &old_items[index]));
                     let mut part = String::new();
-                    if let Some(index) = same {
+                    let index = if let Some(index) = same {
                         part.push_str(&self.text[nodes[index].start..nodes[index].end]);
-                        next = index + 1;
+                        Some(index)
                     } else if next < old_items.len() {
                         self.value(&mut part, value, &old_items[next], &nodes[next]);
-                        next += 1;
+                        Some(next)
                     } else {
                         part = self.fresh(node, first, value);
-                    }
-                    parts.push(part);
+                        None
+                    };
+                    next = index.map_or(next, |index| index + 1);
+                    parts.push((index, part));
                 }
                 let spans: Vec<(usize, usize)> =
                     nodes.iter().map(|item| (item.start, item.end)).collect();
@@ -579,10 +585,18 @@ impl Splice<'_> {
         }
     }
 
-    /// Writes the container at `node` holding `parts` (its items as
-    /// text), spaced as its old items (`spans`: start and end of each)
-    /// were, or as the file's layout has it when there were none.
-    fn container(&self, out: &mut String, node: &Node, spans: &[(usize, usize)], parts: &[String]) {
+    /// Writes the container at `node` holding `parts` (its items as text,
+    /// each with the index of the old item it replaces), spaced as its old
+    /// items (`spans`: start and end of each) were: two that were
+    /// neighbours keep what was between them; others are separated as the
+    /// first two were, or as the file's layout has it.
+    fn container(
+        &self,
+        out: &mut String,
+        node: &Node,
+        spans: &[(usize, usize)],
+        parts: &[(Option<usize>, String)],
+    ) {
         let (open, close) = (
             &self.text[node.start..=node.start],
             &self.text[node.end - 1..node.end],
@@ -628,7 +642,17 @@ impl Splice<'_> {
             }
         };
         out.push_str(&lead);
-        out.push_str(&parts.join(&separator));
+        for (at, (index, part)) in parts.iter().enumerate() {
+            if at > 0 {
+                match (parts[at - 1].0, index) {
+                    (Some(before), Some(index)) if *index == before + 1 => {
+                        out.push_str(&self.text[spans[before].1..spans[*index].0]);
+                    }
+                    _ => out.push_str(&separator),
+                }
+            }
+            out.push_str(part);
+        }
         out.push_str(&trail);
         out.push_str(close);
     }
