@@ -240,9 +240,10 @@ pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCo
 }
 
 /// What a running Claude Code session needs to pick up a changed settings
-/// file: it reads its hooks at start, so a session started from now on
-/// has the change; one already running does after a restart or a look at
-/// its `/hooks` menu.
+/// file: it takes a snapshot of the hooks when it starts, so a session
+/// started from now on has the change; one already running keeps its
+/// snapshot (it warns of the change) until a restart or a review in its
+/// `/hooks` menu (anthropics/claude-code issues 6305 and 22679).
 const PICK_UP_HINT: &str =
     "restart running Claude Code sessions (or open /hooks in them) to pick up the change";
 
