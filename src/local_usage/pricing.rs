@@ -54,6 +54,7 @@ const fn rates(
 const FABLE_5: Rates = rates(10.0, 50.0, 12.50, 20.0, 1.0);
 const OPUS_4_5: Rates = rates(5.0, 25.0, 6.25, 10.0, 0.50);
 const OPUS_4: Rates = rates(15.0, 75.0, 18.75, 30.0, 1.50);
+const SONNET_5: Rates = rates(2.0, 10.0, 2.50, 4.0, 0.20);
 const SONNET: Rates = rates(3.0, 15.0, 3.75, 6.0, 0.30);
 const SONNET_LONG: Rates = rates(6.0, 22.50, 7.50, 12.0, 0.60);
 const HAIKU_4_5: Rates = rates(1.0, 5.0, 1.25, 2.0, 0.10);
@@ -70,6 +71,7 @@ pub const PRICES: &[ModelPrice] = &[
     price("claude-opus-4-5", OPUS_4_5, None),
     price("claude-opus-4-1", OPUS_4, None),
     price("claude-opus-4", OPUS_4, None),
+    price("claude-sonnet-5", SONNET_5, None),
     price("claude-sonnet-4-6", SONNET, None),
     price("claude-sonnet-4-5", SONNET, Some(SONNET_LONG)),
     price("claude-sonnet-4", SONNET, Some(SONNET_LONG)),
@@ -177,6 +179,12 @@ mod tests {
                 "claude-fable-5",
                 tokens(0, 0, 1_000_000, 1_000_000, 1_000_000),
                 Some(12.5 + 20.0 + 1.0),
+            ),
+            (
+                "sonnet 5 cache writes",
+                "claude-sonnet-5",
+                tokens(0, 0, 1_000_000, 1_000_000, 0),
+                Some(2.5 + 4.0),
             ),
             (
                 "unknown model",
