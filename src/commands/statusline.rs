@@ -236,3 +236,33 @@ fn from_store(
         controls::read(connection, now_ms)?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chained_lines_are_kept_and_ours_goes_on_the_first_with_text() {
+        assert_eq!(combine(None, "ours"), "ours");
+        assert_eq!(combine(Some("a\nb"), "ours"), "a · ours\nb");
+        assert_eq!(combine(Some("\n  \nx  \n y"), "ours"), "\n  \nx · ours\n y");
+        assert_eq!(tidy("a\r\n\n b \n\n  \n"), Some("a\n\n b ".to_string()));
+        assert_eq!(tidy(" \n\n"), None);
+        assert_eq!(tidy(""), None);
+    }
+
+    #[test]
+    fn the_cache_answers_only_for_its_own_command() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(paths::STATUSLINE_CACHE_FILE);
+        store_cache(&path, "cmd", "one\ntwo");
+        assert_eq!(read_cache(&path, "cmd").as_deref(), Some("one\ntwo"));
+        assert_eq!(read_cache(&path, "other"), None);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // A cache others can read is not trusted.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(read_cache(&path, "cmd"), None);
+    }
+}
