@@ -505,7 +505,7 @@ fn installed_check(facts: &Facts) -> Check {
                 "installed",
                 Status::Warn,
                 format!(
-                    "in {} scopes through different programs ({}): every event runs twice and is counted twice",
+                    "in {} scopes through different programs ({}): every event runs twice (pace-maker counts it once)",
                     names.join(" and "),
                     programs.join(", ")
                 ),

@@ -122,6 +122,39 @@ pub fn record_hook_event(
     Ok(())
 }
 
+/// How long a hook input is remembered to spot a second run of it. Claude
+/// Code starts an event's hooks together, so another command's run of the
+/// same input comes within milliseconds.
+pub const DUPLICATE_WINDOW_MS: i64 = 2000;
+
+/// Whether another program (another path to pace-maker, a second
+/// installation) already took this very hook input in the last
+/// [`DUPLICATE_WINDOW_MS`]. Claude Code runs identical commands once, so
+/// the same input run twice by the same program is two events (a test, a
+/// repeated stop), and is not a duplicate. Records this run either way and
+/// forgets older ones.
+pub fn seen_from_another_program(
+    transaction: &Transaction<'_>,
+    digest: i64,
+    program: &str,
+    now_ms: i64,
+) -> rusqlite::Result<bool> {
+    transaction.execute(
+        "DELETE FROM hook_inputs WHERE at < ?1",
+        [now_ms - DUPLICATE_WINDOW_MS],
+    )?;
+    let seen: bool = transaction.query_row(
+        "SELECT EXISTS (SELECT 1 FROM hook_inputs WHERE digest = ?1 AND program <> ?2)",
+        params![digest, program],
+        |row| row.get(0),
+    )?;
+    transaction.execute(
+        "INSERT OR REPLACE INTO hook_inputs (digest, program, at) VALUES (?1, ?2, ?3)",
+        params![digest, program, now_ms],
+    )?;
+    Ok(seen)
+}
+
 /// What pruning removed.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Pruned {

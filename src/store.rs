@@ -174,6 +174,19 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX tool_calls_session_at;
     CREATE INDEX tool_calls_session_at ON tool_calls(session_id, at, delay_ms);
     "#,
+    // 5: the hook inputs of the last seconds, by digest and the program
+    //    that ran: when two different commands run pace-maker for one event
+    //    (installed through two paths), the second sees the first's and
+    //    does nothing, so every call, delay and block is counted once.
+    r#"
+    CREATE TABLE hook_inputs (
+        digest INTEGER NOT NULL,
+        program TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (digest, program)
+    ) WITHOUT ROWID;
+    CREATE INDEX hook_inputs_at ON hook_inputs(at);
+    "#,
 ];
 
 /// The schema version this build writes.

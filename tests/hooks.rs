@@ -461,3 +461,65 @@ fn a_hook_meeting_a_garbage_store_moves_it_aside_and_records_the_event() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("ERROR"), "{lines:?}");
 }
+
+/// Two installations through two different paths to pace-maker: Claude
+/// Code runs both commands for every event, at once. The second run of an
+/// input sees the first's and does nothing, so each call counts once; the
+/// same program run twice with the same input is two events.
+#[test]
+fn an_event_run_by_two_installations_counts_once() {
+    let sandbox = Sandbox::new();
+    let elsewhere = sandbox.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let other_path = elsewhere.join("pace-maker");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("pace-maker"), &other_path).unwrap();
+    let payload = post_tool_use();
+    let start = pace_maker::clock::now_ms();
+    let run = |program: &std::path::Path, at_ms: i64| {
+        let mut command = std::process::Command::new(program);
+        command
+            .env_clear()
+            .env("PACE_MAKER_TEST_NOW_MS", at_ms.to_string())
+            .envs(support::clock_env())
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", sandbox.home())
+            .env("PACE_MAKER_HOME", sandbox.tool_home())
+            .args(["hook", "post-tool-use"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(payload.as_bytes())
+            .unwrap();
+        child
+    };
+    let children = [
+        run(&assert_cmd::cargo::cargo_bin("pace-maker"), start),
+        run(&other_path, start + 5),
+    ];
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success());
+        assert!(output.stdout.is_empty() && output.stderr.is_empty());
+    }
+    assert_eq!(
+        sandbox.query_i64("SELECT COUNT(*) FROM tool_calls"),
+        1,
+        "one event, counted once"
+    );
+    assert!(sandbox
+        .log_lines()
+        .iter()
+        .any(|line| line.contains("counted once")));
+    // The same input a few seconds later is a new event.
+    let output = run(&assert_cmd::cargo::cargo_bin("pace-maker"), start + 3000)
+        .wait_with_output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(sandbox.query_i64("SELECT COUNT(*) FROM tool_calls"), 2);
+}

@@ -61,21 +61,32 @@ fn run_kind(
     config: &Config,
     stdin: &mut dyn Read,
 ) -> anyhow::Result<Reply> {
-    let wire = read_input(stdin, config.hooks.max_stdin_bytes)?;
+    let (wire, digest) = read_input(stdin, config.hooks.max_stdin_bytes, kind.cli_name())?;
+    let seen = Seen {
+        digest,
+        program: std::env::args_os()
+            .next()
+            .map(|program| program.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
     let project_env = crate::paths::env(crate::paths::ENV_CLAUDE_PROJECT_DIR).map(Into::into);
     let event = Event::from_wire(kind, wire, project_env)?;
 
     let now_ms = crate::clock::now_ms();
     let mut store = Store::open_home(home, config)?;
-    let control = match bookkeeping(&mut store, config, &event, now_ms) {
-        Ok(control) => control,
+    let control = match bookkeeping(&mut store, config, &event, &seen, now_ms) {
+        Ok(Some(control)) => control,
+        Ok(None) => return Ok(duplicate(kind)),
         // Damage inside the file (a page of a table, not the header) shows
         // only when that page is touched: move the store aside and start
         // a new one, or every later hook would fail the same way.
         Err(error) if crate::store::is_corruption(&error) => {
             tracing::warn!("the store is damaged inside: {error:#}");
             store = store.recover()?;
-            bookkeeping(&mut store, config, &event, now_ms)?
+            match bookkeeping(&mut store, config, &event, &seen, now_ms)? {
+                Some(control) => control,
+                None => return Ok(duplicate(kind)),
+            }
         }
         Err(error) => return Err(error),
     };
@@ -100,17 +111,50 @@ const MAX_STREAMED_BYTES: u64 = 1 << 30;
 /// past it (a Write of a large file) the rest is parsed as a stream that
 /// keeps only the small fields, so the event still counts, and memory stays
 /// at `limit`. Past [`MAX_STREAMED_BYTES`] it is refused.
-fn read_input(stdin: &mut dyn Read, limit: u64) -> anyhow::Result<wire::WireHookInput> {
+fn read_input(
+    stdin: &mut dyn Read,
+    limit: u64,
+    event: &str,
+) -> anyhow::Result<(wire::WireHookInput, i64)> {
     let shape = "the hook input is not a JSON object of the expected shape";
     let bytes = read_bounded(stdin, limit)?;
+    let digest = input_digest(event, &bytes);
     if bytes.len() as u64 <= limit {
-        return wire::parse(&bytes).context(shape);
+        return Ok((wire::parse(&bytes).context(shape)?, digest));
     }
     tracing::debug!(
         "the hook input exceeds {limit} bytes (hooks.max_stdin_bytes): read as a stream, its large fields skipped"
     );
     let rest = stdin.take(MAX_STREAMED_BYTES);
-    wire::parse_stream(std::io::Cursor::new(bytes).chain(rest)).context(shape)
+    let wire = wire::parse_stream(std::io::Cursor::new(bytes).chain(rest)).context(shape)?;
+    Ok((wire, digest))
+}
+
+/// One hook input as this process took it: its digest and the program
+/// name Claude Code ran (`argv[0]`, as the settings command wrote it).
+struct Seen {
+    digest: i64,
+    program: String,
+}
+
+/// A digest of one hook input (FNV-1a, 64 bits, over the event's name and
+/// the bytes held): the same for the same event, whichever binary reads it.
+fn input_digest(event: &str, bytes: &[u8]) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in event.as_bytes().iter().chain([0u8].iter()).chain(bytes) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash as i64
+}
+
+/// The reply of a second installation's run of an event: nothing, logged.
+fn duplicate(kind: EventKind) -> Reply {
+    tracing::info!(
+        event = kind.cli_name(),
+        "another pace-maker command already took this event (installed through two paths; see `pace-maker doctor`): counted once"
+    );
+    Reply::Nothing
 }
 
 /// Reads stdin up to `limit` bytes and one more, which tells the caller it
@@ -124,70 +168,90 @@ fn read_bounded(stdin: &mut dyn Read, limit: u64) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The switch, and unless it is off, the event's bookkeeping.
+/// The switch, and unless it is off, the event's bookkeeping. `None` when
+/// another installation's run already took this very input.
 fn bookkeeping(
     store: &mut Store,
     config: &Config,
     event: &Event,
+    seen: &Seen,
     now_ms: i64,
-) -> anyhow::Result<Control> {
+) -> anyhow::Result<Option<Control>> {
     let control = controls::read(store.connection(), now_ms)?;
-    if control != Control::Off {
-        record(store, config, event, now_ms)?;
+    if control != Control::Off && !record(store, config, event, seen, now_ms)? {
+        return Ok(None);
     }
-    Ok(control)
+    Ok(Some(control))
 }
 
-/// The event's bookkeeping, in one transaction.
-fn record(store: &mut Store, config: &Config, event: &Event, now_ms: i64) -> anyhow::Result<()> {
+/// The event's bookkeeping, in one transaction; false (and nothing else
+/// written) when another program already took this input.
+fn record(
+    store: &mut Store,
+    config: &Config,
+    event: &Event,
+    seen: &Seen,
+    now_ms: i64,
+) -> anyhow::Result<bool> {
     let hour_ms = 3_600_000i64;
     let store_config = &config.store;
-    store.write(|transaction| {
-        let session = event.session();
-        sessions::record_hook_event(
-            transaction,
-            &session.session_id,
-            event.kind().cli_name(),
-            now_ms,
-        )?;
-        match event {
-            Event::SessionStart { source, model, .. } => {
-                sessions::start(transaction, session, source, model.as_deref(), now_ms)?;
+    store
+        .write(|transaction| {
+            if sessions::seen_from_another_program(transaction, seen.digest, &seen.program, now_ms)?
+            {
+                return Ok(false);
             }
-            Event::UserPromptSubmit { .. } => {
-                sessions::record_prompt(transaction, session, now_ms)?
-            }
-            Event::PostToolUse {
-                tool_name,
-                duration_ms,
-                ..
-            } => sessions::record_tool_call(transaction, session, tool_name, *duration_ms, now_ms)?,
-            Event::Stop { .. } | Event::SubagentStop { .. } => {
-                sessions::touch(transaction, session, now_ms)?
-            }
-            Event::SessionEnd { reason, .. } => {
-                sessions::end(transaction, session, reason, now_ms)?
-            }
-        }
-        if matches!(event, Event::SessionStart { .. } | Event::SessionEnd { .. }) {
-            let pruned = sessions::prune_if_due(
+            let session = event.session();
+            sessions::record_hook_event(
                 transaction,
+                &session.session_id,
+                event.kind().cli_name(),
                 now_ms,
-                store_config.prune_interval_minutes as i64 * 60_000,
-                store_config.session_idle_hours as i64 * hour_ms,
-                store_config.history_days as i64 * 24 * hour_ms,
             )?;
-            if let Some(pruned) = pruned {
-                tracing::debug!(
-                    sessions = pruned.sessions,
-                    rows = pruned.rows,
-                    "pruned the store"
-                );
+            match event {
+                Event::SessionStart { source, model, .. } => {
+                    sessions::start(transaction, session, source, model.as_deref(), now_ms)?;
+                }
+                Event::UserPromptSubmit { .. } => {
+                    sessions::record_prompt(transaction, session, now_ms)?
+                }
+                Event::PostToolUse {
+                    tool_name,
+                    duration_ms,
+                    ..
+                } => sessions::record_tool_call(
+                    transaction,
+                    session,
+                    tool_name,
+                    *duration_ms,
+                    now_ms,
+                )?,
+                Event::Stop { .. } | Event::SubagentStop { .. } => {
+                    sessions::touch(transaction, session, now_ms)?
+                }
+                Event::SessionEnd { reason, .. } => {
+                    sessions::end(transaction, session, reason, now_ms)?
+                }
             }
-        }
-        Ok(())
-    })?;
-    Ok(())
+            if matches!(event, Event::SessionStart { .. } | Event::SessionEnd { .. }) {
+                let pruned = sessions::prune_if_due(
+                    transaction,
+                    now_ms,
+                    store_config.prune_interval_minutes as i64 * 60_000,
+                    store_config.session_idle_hours as i64 * hour_ms,
+                    store_config.history_days as i64 * 24 * hour_ms,
+                )?;
+                if let Some(pruned) = pruned {
+                    tracing::debug!(
+                        sessions = pruned.sessions,
+                        rows = pruned.rows,
+                        "pruned the store"
+                    );
+                }
+            }
+            Ok(true)
+        })
+        .map_err(Into::into)
 }
 
 /// The event's own work after bookkeeping.
@@ -219,14 +283,18 @@ mod tests {
         let input = format!(
             r#"{{"session_id":"s","tool_name":"Write","tool_input":{{"content":"{big}"}},"hook_event_name":"PostToolUse","tool_response":"{big}","duration_ms":12}}"#
         );
-        let small = read_input(&mut input.as_bytes(), 1 << 20).unwrap();
-        let streamed = read_input(&mut input.as_bytes(), 100).unwrap();
+        let (small, first) = read_input(&mut input.as_bytes(), 1 << 20, "post-tool-use").unwrap();
+        let (streamed, _) = read_input(&mut input.as_bytes(), 100, "post-tool-use").unwrap();
+        let (_, again) = read_input(&mut input.as_bytes(), 1 << 20, "post-tool-use").unwrap();
+        let (_, as_stop) = read_input(&mut input.as_bytes(), 1 << 20, "stop").unwrap();
+        assert_eq!(first, again, "one input, one digest");
+        assert_ne!(first, as_stop, "the event is part of it");
         for wire in [small, streamed] {
             assert_eq!(wire.session_id.as_deref(), Some("s"));
             assert_eq!(wire.tool_name.as_deref(), Some("Write"));
             assert_eq!(wire.hook_event_name.as_deref(), Some("PostToolUse"));
             assert_eq!(wire.duration_ms, Some(12.0));
         }
-        assert!(read_input(&mut &b"{\"session_id\": \"s\", oops"[..], 5).is_err());
+        assert!(read_input(&mut &b"{\"session_id\": \"s\", oops"[..], 5, "stop").is_err());
     }
 }
