@@ -562,9 +562,25 @@ fn each_status_line_mode_does_what_it_says() {
 }
 
 #[test]
-fn installing_at_a_second_scope_warns_about_double_installation() {
+fn a_second_scope_warns_only_when_it_calls_another_program_and_uninstall_says_what_remains() {
     let sandbox = Sandbox::new();
     sandbox.command().arg("install").assert().success();
+    // The local scope calls the same binary: Claude Code runs it once.
+    sandbox
+        .command()
+        .args(["install", "--scope", "local"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "with the same command: Claude Code runs it once",
+        ))
+        .stderr(predicates::str::contains("warning").not());
+    sandbox
+        .command()
+        .args(["uninstall", "--scope", "local"])
+        .assert()
+        .success();
+    // The project scope calls `pace-maker` from PATH: another program.
     sandbox
         .command()
         .args(["install", "--scope", "project"])
@@ -573,10 +589,73 @@ fn installing_at_a_second_scope_warns_about_double_installation() {
         .stderr(predicates::str::contains(
             "warning: pace-maker is also installed in",
         ))
-        .stderr(predicates::str::contains("(user scope)"))
         .stderr(predicates::str::contains(
-            "hint: pace-maker uninstall --scope user",
+            "(user scope) through another program",
+        ))
+        .stderr(predicates::str::contains(
+            "hint: keep one: pace-maker uninstall --scope user",
         ));
+    // Removing the project's leaves one: nothing to uninstall, just where it runs.
+    sandbox
+        .command()
+        .args(["uninstall", "--scope", "project"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("is still installed in"))
+        .stderr(predicates::str::contains("hint").not());
+}
+
+#[test]
+fn the_project_scope_calls_pace_maker_from_path_and_never_hides_the_users_status_line() {
+    let sandbox = Sandbox::new();
+    let user = sandbox.home().join(".claude/settings.json");
+    write(
+        &user,
+        r#"{"statusLine":{"type":"command","command":"npx -y ccusage statusline"}}"#,
+    );
+    sandbox
+        .command()
+        .args(["install", "--statusline", "chain"])
+        .assert()
+        .success();
+    let binary = assert_cmd::cargo::cargo_bin("pace-maker");
+    let project = sandbox.dir.path().join(".claude/settings.json");
+    sandbox
+        .command()
+        .args(["install", "--scope", "project"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("shared"));
+    let text = std::fs::read_to_string(&project).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        !text.contains(binary.to_str().unwrap()),
+        "no machine's path in a file meant for the team: {text}"
+    );
+    let command = value["hooks"]["PostToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap();
+    assert_eq!(command, "pace-maker hook post-tool-use");
+    assert!(
+        value.get("statusLine").is_none(),
+        "the user's status line stays in force: {text}"
+    );
+    // The user's chained status line is untouched.
+    let user_value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&user).unwrap()).unwrap();
+    assert!(user_value["statusLine"]["command"]
+        .as_str()
+        .unwrap()
+        .contains("ccusage statusline"));
+    // Asked for by name, the project gets one.
+    sandbox
+        .command()
+        .args(["install", "--scope", "project", "--statusline", "force"])
+        .assert()
+        .success();
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&project).unwrap()).unwrap();
+    assert_eq!(value["statusLine"]["command"], "pace-maker statusline");
 }
 
 #[test]

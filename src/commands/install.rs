@@ -21,7 +21,7 @@ use crate::fsutil;
 use crate::hook::event::EventKind;
 use crate::install::diff;
 use crate::install::layout;
-use crate::install::merge::{self, InstallOptions};
+use crate::install::merge::{self, InstallOptions, StatusLineMode};
 use crate::install::receipts::{self, FileReceipt, BEFORE_INSTALL_MAX};
 use crate::install::settings_file::{self, Scope, SettingsFile};
 use crate::paths::{self, ToolHome};
@@ -76,11 +76,24 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
     for warning in &loaded.warnings {
         eprintln!("warning: config: {warning}");
     }
+    // The project scope's file is shared with the team: its entries call
+    // `pace-maker` from PATH, which resolves on every machine that has it,
+    // never this machine's path; and the status line is each person's own
+    // (Claude Code prefers the project's, which would hide theirs), so it
+    // is set there only when asked for by name.
+    let shared = target.scope == Some(Scope::Project);
     let options = InstallOptions {
-        binary: current_binary()?,
+        binary: if shared {
+            merge::PROGRAM_FILE_NAME.to_string()
+        } else {
+            current_binary()?
+        },
         post_tool_use_timeout_seconds: loaded.config.hooks.post_tool_use_timeout_seconds,
         other_timeout_seconds: loaded.config.hooks.other_timeout_seconds,
-        status_line: args.statusline,
+        status_line: match (shared, args.statusline) {
+            (true, StatusLineMode::Auto) => StatusLineMode::Skip,
+            (_, mode) => mode,
+        },
     };
     let file = settings_file::read(&target.path)?;
     let installed = merge::install(&file.value, &options).map_err(|error| {
@@ -130,6 +143,16 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
             EventKind::ALL.len(),
             options.binary
         );
+        if shared {
+            eprintln!(
+                "the project's file is shared: its hooks call `pace-maker` from PATH on each machine (install it there with `cargo install --locked --path .`), and your status line stays your own (`pace-maker install --statusline chain` at user scope)"
+            );
+            if !on_path(merge::PROGRAM_FILE_NAME) {
+                eprintln!(
+                    "warning: `pace-maker` is not on this machine's PATH: these hooks fail here until it is (hint: cargo install --locked --path .)"
+                );
+            }
+        }
         eprintln!("{PICK_UP_HINT}");
     } else {
         eprintln!(
@@ -145,8 +168,15 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
             "warning: {error:#} (hint: hooks will do nothing until the store opens; run `pace-maker doctor`)"
         );
     }
-    warn_about_other_scopes(&target, "also installed");
+    warn_about_other_scopes(&target, &options.binary);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a bare program name is found in `PATH`.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|folder| folder.join(program).is_file())
+    })
 }
 
 pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCode> {
@@ -234,7 +264,12 @@ pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCo
     if args.purge {
         purge(home, &target.path)?;
     } else {
-        warn_about_other_scopes(&target, "still installed");
+        for (scope, path) in installed_elsewhere(&target.path) {
+            eprintln!(
+                "pace-maker is still installed in {} ({scope} scope): its hooks go on running from there",
+                path.display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -334,13 +369,33 @@ pub fn installed_elsewhere(target_path: &Path) -> Vec<(Scope, PathBuf)> {
     found
 }
 
-fn warn_about_other_scopes(target: &Target, how: &str) {
+/// After an install: another scope with pace-maker's entries runs them as
+/// well. Claude Code runs identical commands once, so only entries that
+/// call another program make every event run twice (pace-maker then
+/// counts each once, but every hook costs twice).
+fn warn_about_other_scopes(target: &Target, binary: &str) {
     for (scope, path) in installed_elsewhere(&target.path) {
+        let programs: Vec<String> = settings_file::read(&path)
+            .map(|file| {
+                merge::inspect(&file.value)
+                    .hooks
+                    .into_iter()
+                    .map(|hook| hook.program)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if programs.iter().all(|program| program == binary) {
+            eprintln!(
+                "pace-maker is also installed in {} ({scope} scope) with the same command: Claude Code runs it once",
+                path.display()
+            );
+            continue;
+        }
         eprintln!(
-            "warning: pace-maker is {how} in {} ({scope} scope): with both, its hooks run twice",
+            "warning: pace-maker is also installed in {} ({scope} scope) through another program: every event runs twice (counted once)",
             path.display()
         );
-        eprintln!("hint: pace-maker uninstall --scope {scope}");
+        eprintln!("hint: keep one: pace-maker uninstall --scope {scope}");
     }
 }
 
