@@ -920,3 +920,59 @@ fn epic_show_says_when_it_was_attached_in_local_time() {
         "{stdout}"
     );
 }
+
+/// Layers are merged, then validated as a whole: a lower max delay with a
+/// lower hook timeout only fits together, whether both come from the file
+/// or one from the file and one from the environment.
+#[test]
+fn keys_that_only_fit_together_are_in_force_together() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.tool_home()).unwrap();
+    let get = |key: &str, env: &[(&str, &str)]| {
+        let output = sandbox
+            .command()
+            .args(["config", "get", key])
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        assert!(
+            !String::from_utf8_lossy(&output.stderr).contains("warning"),
+            "{output:?}"
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    std::fs::write(
+        sandbox.tool_home().join("config.toml"),
+        "[pacing]\nmax_delay_seconds = 6\n\n[hooks]\npost_tool_use_timeout_seconds = 36\n",
+    )
+    .unwrap();
+    assert_eq!(get("pacing.max_delay_seconds", &[]), "6");
+    assert_eq!(get("hooks.post_tool_use_timeout_seconds", &[]), "36");
+
+    std::fs::write(
+        sandbox.tool_home().join("config.toml"),
+        "[hooks]\npost_tool_use_timeout_seconds = 36\n",
+    )
+    .unwrap();
+    let env = [("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "6")];
+    assert_eq!(get("pacing.max_delay_seconds", &env), "6");
+    assert_eq!(get("hooks.post_tool_use_timeout_seconds", &env), "36");
+
+    // What does not fit is taken back, naming where it came from.
+    let output = sandbox
+        .command()
+        .args(["config", "list", "--resolved"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("hooks.post_tool_use_timeout_seconds = 300  # default"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("config.toml") && stderr.contains("must stay 30 s under"),
+        "{stderr}"
+    );
+}
