@@ -174,8 +174,9 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX tool_calls_session_at;
     CREATE INDEX tool_calls_session_at ON tool_calls(session_id, at, delay_ms);
     "#,
-    // 5: the hook inputs of the last seconds, by digest and the program
-    //    that ran: when two different commands run pace-maker for one event
+    // 5: the hook inputs of the last seconds (a handful of rows, so no
+    //    index on their time: one less page written per hook), by digest
+    //    and the program that ran: when two different commands run pace-maker for one event
     //    (installed through two paths), the second sees the first's and
     //    does nothing, so every call, delay and block is counted once.
     r#"
@@ -185,7 +186,6 @@ const MIGRATIONS: &[&str] = &[
         at INTEGER NOT NULL,
         PRIMARY KEY (digest, program)
     ) WITHOUT ROWID;
-    CREATE INDEX hook_inputs_at ON hook_inputs(at);
     "#,
 ];
 
