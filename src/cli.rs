@@ -1,5 +1,5 @@
 //! The command-line surface (clap derive). Parsing only: each command's
-//! work lives in its own module, reached through [`crate::run`].
+//! work lives in its own module, reached through [`crate::main`].
 
 use std::path::PathBuf;
 
@@ -237,7 +237,7 @@ pub enum EpicCommand {
 /// Which settings file `install` and `uninstall` edit.
 #[derive(Debug, Args)]
 pub struct SettingsTargetArgs {
-    /// user: <claude dir>/settings.json; project: .claude/settings.json;
+    /// user: ~/.claude/settings.json (CLAUDE_CONFIG_DIR moves it); project: .claude/settings.json;
     /// local: .claude/settings.local.json (project = CLAUDE_PROJECT_DIR or the current folder).
     #[arg(long, value_enum, default_value_t = Scope::User, conflicts_with = "settings")]
     pub scope: Scope,

@@ -248,7 +248,7 @@ impl Store {
 
     /// For a store found damaged after it opened (a write or read met a
     /// corrupt page): moves the file aside if it really is damaged (see
-    /// [`quarantine`]) and opens a new store in its place, like [`Store::open`]
+    /// `quarantine`) and opens a new store in its place, like [`Store::open`]
     /// does for a file that cannot be opened at all.
     pub fn recover(self) -> anyhow::Result<Self> {
         let path = self.path.clone();
