@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, Transaction};
 
 use super::entry::{DedupKey, ParsedEntry, TokenCounts};
 
@@ -169,18 +169,6 @@ pub fn for_each_chunk(
         visit(file_id, data)?;
     }
     Ok(())
-}
-
-/// The newest entry time stored, if any.
-pub fn newest_timestamp(connection: &Connection) -> rusqlite::Result<Option<i64>> {
-    connection
-        .query_row(
-            "SELECT max(max_timestamp) FROM transcript_chunks",
-            [],
-            |row| row.get(0),
-        )
-        .optional()
-        .map(Option::flatten)
 }
 
 /// Builds chunks from parsed entries.
