@@ -41,7 +41,15 @@ fn backups_of(sandbox: &Sandbox, path: &Path) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
-    found.sort();
+    // In the order pace-maker keeps them: by stamp, then attempt.
+    found.sort_by_key(|candidate| {
+        let name = candidate
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        pace_maker::install::settings_file::backup_stamp(&name[prefix.len()..])
+    });
     found
 }
 

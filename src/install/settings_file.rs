@@ -247,7 +247,21 @@ pub fn backup(folder: &Path, settings: &Path, text: &str, now_ms: i64) -> anyhow
     let stamp = jiff::Timestamp::from_millisecond(now_ms)
         .map(|time| time.strftime("%Y%m%dT%H%M%SZ").to_string())
         .unwrap_or_else(|_| now_ms.to_string());
-    for attempt in 1..1000 {
+    // After every copy of this second still there: a name freed by pruning
+    // must not be taken again, or the newest copy would sort before older
+    // ones (and be the next one pruned).
+    let newest_attempt = std::fs::read_dir(folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let (found, attempt) = backup_stamp(name.strip_prefix(&prefix)?)?;
+            (found == stamp).then_some(attempt)
+        })
+        .max()
+        .unwrap_or(0);
+    for attempt in newest_attempt + 1..newest_attempt + 1000 {
         let suffix = if attempt == 1 {
             String::new()
         } else {
@@ -458,6 +472,23 @@ mod tests {
         }
         assert!(others.exists() && notes.exists());
         assert!(prune_backups(&folder, &path).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_name_freed_by_pruning_is_not_taken_again_in_the_same_second() {
+        // Seven copies in one second, pruned to the first and the newest
+        // four: the next copy that second sorts after them all and stays.
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("backups");
+        let path = dir.path().join("settings.json");
+        let second = 1_700_000_000_000;
+        for number in 0..7 {
+            backup(&folder, &path, &format!("{number}"), second).unwrap();
+        }
+        assert_eq!(prune_backups(&folder, &path).unwrap().len(), 2);
+        let newest = backup(&folder, &path, "newest", second).unwrap();
+        prune_backups(&folder, &path).unwrap();
+        assert!(newest.exists(), "{}", newest.display());
         assert!(prune_backups(&dir.path().join("missing"), &path)
             .unwrap()
             .is_empty());
