@@ -1140,7 +1140,7 @@ fn a_spec_that_is_a_fifo_a_device_or_huge_lets_the_hooks_end_and_the_stop_throug
     ];
     for (case, replace) in cases {
         let (sandbox, project, transcript) = attached_then_replaced(replace);
-        let started = std::time::Instant::now();
+        // A hang fails at `hook_in`'s timeout; no clock is read here.
         let payload = stop_payload(&project, &transcript);
         let start = hook_in(
             &sandbox,
@@ -1153,10 +1153,6 @@ fn a_spec_that_is_a_fifo_a_device_or_huge_lets_the_hooks_end_and_the_stop_throug
         assert!(
             stop.stdout.is_empty(),
             "{case}: the stop is allowed: {stop:?}"
-        );
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(15),
-            "{case}"
         );
         let logged = sandbox.log_lines().join("\n");
         assert!(
