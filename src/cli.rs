@@ -306,6 +306,11 @@ pub struct SimulateArgs {
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Also run seeds 1 to N of each scenario (on every core) and show each
+    /// policy's figures over them: lockouts, needless delay, work against
+    /// the oracle.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub seeds: Option<u64>,
     /// List the built-in scenarios.
     #[arg(long)]
     pub list: bool,

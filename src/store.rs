@@ -320,6 +320,20 @@ impl Store {
         Ok(store)
     }
 
+    /// A store held in memory, with the same schema and the same functions
+    /// over it: the simulator gives each of its machines one, so its
+    /// decisions come from the very path the hook takes.
+    pub fn open_in_memory() -> anyhow::Result<Self> {
+        let connection = Connection::open_in_memory().context("cannot open a store in memory")?;
+        let mut store = Self {
+            connection,
+            path: PathBuf::from(IN_MEMORY),
+            busy_timeout: Duration::from_secs(1),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
     /// The store of a tool home, creating and marking the home if needed
     /// ([`paths::ensure_home`]).
     pub fn open_home(
@@ -365,7 +379,7 @@ impl Store {
         if version >= SCHEMA_VERSION {
             return Ok(());
         }
-        if version == 0 {
+        if version == 0 && self.path != Path::new(IN_MEMORY) {
             // Persistent for the file; needs no transaction.
             let mode: String = self
                 .connection
@@ -422,6 +436,9 @@ impl Store {
             .map(Option::flatten)
     }
 }
+
+/// The path a store in memory reports.
+const IN_MEMORY: &str = ":memory:";
 
 /// `meta` key set when a corrupt store was moved aside: `<epoch ms> <path>`.
 pub const META_STORE_RECOVERED: &str = "store_recovered";

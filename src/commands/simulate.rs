@@ -72,15 +72,28 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     if args.svg.is_some() && scenarios.len() != 1 {
         bail!("--svg charts one scenario (hint: add --scenario NAME)");
     }
+    // Each scenario's runs on a thread of their own: the scenarios do not
+    // share anything, and `--compare` is many of them.
+    let runs: Vec<Result<simulate::ScenarioResult, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = scenarios
+            .iter()
+            .map(|scenario| {
+                let policy_names = &policy_names;
+                scope.spawn(move || simulate::simulate(scenario, policy_names))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("a simulation thread"))
+            .collect()
+    });
     let mut results = Vec::with_capacity(scenarios.len());
-    for scenario in &scenarios {
+    for (scenario, result) in scenarios.iter().zip(runs) {
         let failed = |error| anyhow::anyhow!("scenario `{}`: {error}", scenario.name);
-        let mut result = simulate::simulate(scenario, &policy_names).map_err(failed)?;
-        if args.compare {
-            result.over_seeds = Some(
-                simulate::over_seeds(scenario, &policy_names, simulate::COMPARE_SEEDS)
-                    .map_err(failed)?,
-            );
+        let mut result = result.map_err(failed)?;
+        if let Some(seeds) = args.seeds {
+            result.over_seeds =
+                Some(simulate::over_seeds(scenario, &policy_names, seeds).map_err(failed)?);
         }
         results.push(result);
     }
@@ -101,6 +114,10 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         write!(stdout, "{}", report::table(&results))?;
     } else {
         write!(stdout, "{}", report::narrow_table(&results))?;
+    }
+    if args.seeds.is_some() {
+        writeln!(stdout)?;
+        write!(stdout, "{}", report::seeds_table(&results))?;
     }
     if results.len() == 1 {
         writeln!(stdout)?;

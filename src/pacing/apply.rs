@@ -13,8 +13,10 @@ use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::policy::{self, Decision, PacingSettings, PolicyInput, Skip, ToolCall, Verdict};
+use crate::config::Config;
 use crate::hook::event::SessionContext;
 use crate::hook::{HookContext, Reply};
+use crate::store::Store;
 use crate::usage::snapshot::{self, UsageSnapshot, WindowKind, META_PROMPT_CACHE_TTL_SECONDS};
 
 /// The longest stretch of history the policy reads.
@@ -41,38 +43,16 @@ pub fn post_tool_use(
         return Ok(Reply::Nothing);
     }
     let now_ms = context.now_ms;
-    let settings = PacingSettings::from_config(context.config);
-    let stale_ms = settings.stale_after_seconds as i64 * 1000;
-    let mut inputs = load_inputs(
-        context.store.connection(),
+    let config = context.config;
+    let decision = decide(
+        context.store,
+        config,
         &session.session_id,
         now_ms,
-        stale_ms,
+        tool_duration_ms,
+        &mut |store| crate::local_usage::estimate::current(store, config, now_ms),
     )?;
-    if settings.use_estimate && !has_fresh_official(&inputs.snapshots, now_ms, stale_ms) {
-        // Only now, with no fresh official figure, is the local estimate
-        // worth its scan of the transcripts' appended bytes.
-        match crate::local_usage::estimate::current(context.store, context.config, now_ms) {
-            Ok(Some(estimate)) => inputs.snapshots.push(estimate),
-            Ok(None) => {}
-            Err(error) => tracing::warn!("no local estimate this time: {error:#}"),
-        }
-    }
-    let cache_ttl_seconds = cache_ttl_seconds(
-        context.store.meta(META_PROMPT_CACHE_TTL_SECONDS)?,
-        context.config.pacing.default_cache_ttl_seconds,
-    );
-    let others: Vec<&[ToolCall]> = inputs.others.iter().map(Vec::as_slice).collect();
-    let decision = policy::decide(&PolicyInput {
-        now_ms,
-        snapshots: &inputs.snapshots,
-        calls: &inputs.calls,
-        other_sessions: &others,
-        tool_duration_ms: tool_duration_ms.map(|ms| ms.min(i64::MAX as u64) as i64),
-        cache_ttl_seconds,
-        settings: &settings,
-    });
-    record(context, &session.session_id, &decision)?;
+    record(context.store, &session.session_id, now_ms, &decision)?;
     log(&session.session_id, &decision);
     if decision.delay_ms <= 0 {
         return Ok(Reply::Nothing);
@@ -89,6 +69,50 @@ pub fn post_tool_use(
     } else {
         Ok(Reply::Nothing)
     }
+}
+
+/// The local estimate, asked for only when no fresh official figure is in
+/// the store: the hook scans the transcripts, the simulator models them.
+pub type Estimator<'a> = dyn FnMut(&mut Store) -> anyhow::Result<Option<UsageSnapshot>> + 'a;
+
+/// The decision for a PostToolUse of `session_id` at `now_ms`, from what the
+/// store holds: the one path both the hook and the simulator take (inputs
+/// from the store, thinned; the estimate only without a fresh official
+/// figure; the cache TTL the status line reported; the policy).
+pub fn decide(
+    store: &mut Store,
+    config: &Config,
+    session_id: &str,
+    now_ms: i64,
+    tool_duration_ms: Option<u64>,
+    estimate: &mut Estimator<'_>,
+) -> anyhow::Result<Decision> {
+    let settings = PacingSettings::from_config(config);
+    let stale_ms = settings.stale_after_seconds as i64 * 1000;
+    let mut inputs = load_inputs(store.connection(), session_id, now_ms, stale_ms)?;
+    if settings.use_estimate && !has_fresh_official(&inputs.snapshots, now_ms, stale_ms) {
+        // Only now, with no fresh official figure, is the local estimate
+        // worth its scan of the transcripts' appended bytes.
+        match estimate(store) {
+            Ok(Some(estimate)) => inputs.snapshots.push(estimate),
+            Ok(None) => {}
+            Err(error) => tracing::warn!("no local estimate this time: {error:#}"),
+        }
+    }
+    let cache_ttl_seconds = cache_ttl_seconds(
+        store.meta(META_PROMPT_CACHE_TTL_SECONDS)?,
+        config.pacing.default_cache_ttl_seconds,
+    );
+    let others: Vec<&[ToolCall]> = inputs.others.iter().map(Vec::as_slice).collect();
+    Ok(policy::decide(&PolicyInput {
+        now_ms,
+        snapshots: &inputs.snapshots,
+        calls: &inputs.calls,
+        other_sessions: &others,
+        tool_duration_ms: tool_duration_ms.map(|ms| ms.min(i64::MAX as u64) as i64),
+        cache_ttl_seconds,
+        settings: &settings,
+    }))
 }
 
 /// The policy's inputs as the store holds them.
@@ -254,16 +278,15 @@ fn window_name(kind: WindowKind) -> &'static str {
 }
 
 /// One `pacing_decisions` row, and the session's delay total, in one transaction.
-fn record(
-    context: &mut HookContext<'_>,
+pub fn record(
+    store: &mut Store,
     session_id: &str,
+    now_ms: i64,
     decision: &Decision,
 ) -> anyhow::Result<()> {
-    let now_ms = context.now_ms;
     let window = decision.reason.window;
     let reason = decision.reason.to_string();
-    context
-        .store
+    store
         .write(|transaction| {
             transaction.execute(
                 "INSERT INTO pacing_decisions (session_id, decided_at, delay_ms, window,
@@ -329,7 +352,6 @@ fn log(session_id: &str, decision: &Decision) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
     use crate::usage::snapshot::{SnapshotSource, WindowReading};
 
     #[test]

@@ -1,140 +1,274 @@
-//! The discrete-event engine: sessions doing tool cycles against the two
-//! usage windows, usage reported the way the real sources report it.
+//! The discrete-event engine: sessions working through their missions
+//! against the account's usage windows, on machines that see what a real
+//! machine sees.
 //!
-//! A cycle is a model request, the tool it asks for, then the PostToolUse
-//! hook where the pacer decides a sleep; the next request follows the
-//! sleep. A request costs its warm-cache price, plus a rebuild of the whole
-//! context when it comes more than the cache TTL after the session's
-//! previous request. A window at 100 % refuses requests until it resets
-//! (a lockout). All random draws of a session come from its own generator,
-//! a fixed number per cycle, one stream per 5-hour period: the k-th cycle
-//! of a period costs the same under every policy, however many cycles the
-//! policy ran before the period opened, so every policy faces the same
-//! demand and a comparison of two policies is not decided by which draws
-//! fell into which period.
+//! - **The mission is fixed in advance.** Each session's work is a
+//!   sequence of cycles (a wait for a person or none, model time, tool
+//!   time, cost) drawn in order from the session's own generator, with the
+//!   phase of each cycle chosen by the session's *unpaced* clock. Pacing
+//!   delays the work; it never skips or reorders it, and bursts, lulls and
+//!   person pauses belong to the work, so a slowed burst is finished later
+//!   rather than forgotten.
+//! - **The cost** of a cycle is its drawn warm-cache cost, plus the reading
+//!   of its context (growing every cycle until compaction) when the
+//!   scenario prices that, plus a rebuild of the whole context when the
+//!   request comes more than the cache TTL after the session's previous one.
+//! - **Windows as Anthropic runs them.** The 5-hour window opens at the
+//!   first request after the previous one reset (the one open when the run
+//!   starts has the scenario's figure and reset); the weekly window resets
+//!   on its own schedule. A window at 100 % refuses requests until it
+//!   resets (a lockout).
+//! - **Machines.** Sessions run on machines; each machine has its own store
+//!   (a real SQLite store in memory), its own usage poller, status line and
+//!   local estimate, and sees only its own sessions' calls and sleeps. Usage
+//!   is the account's.
+//! - **The hook's own path.** For a pacer that runs on the store
+//!   (pace-maker), the engine writes what the hook writes (session start,
+//!   prompts, every tool call) and what the status line and the poller
+//!   write, and the pacer decides through `pacing::apply::decide`, the code
+//!   `hook post-tool-use` runs, on the simulated clock.
 //!
-//! Usage is kept as one cumulative series; a window's utilization at any
-//! moment is the usage since its current period started (plus the run's
-//! initial figure in the first period), so readings at a lag and the
-//! utilization at each reset are read back from the same series.
+//! After the run's duration, work goes on until the windows open at that
+//! moment reset (the earlier of the two), so every window's budget is in
+//! play when a run is scored.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::path::PathBuf;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::policies::{Pacer, View};
-use super::scenario::{Phase, Scenario, SessionSpec};
+use super::policies::{HookSide, Pacer, View};
+use super::scenario::{Scenario, SessionSpec};
+use crate::hook::event::SessionContext;
 use crate::pacing::policy::{ToolCall, OTHER_SESSIONS_HISTORY_MS};
-use crate::usage::snapshot::{SnapshotSource, UsageSnapshot, WindowKind, WindowReading};
+use crate::store::Store;
+use crate::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowKind, WindowReading};
+use crate::usage::statusline::{self, StatuslineReading};
 
-const MINUTE_MS: i64 = 60_000;
+pub const MINUTE_MS: i64 = 60_000;
+const FIVE_HOUR_MS: i64 = 5 * 60 * MINUTE_MS;
+const WEEK_MS: i64 = 7 * 24 * 60 * MINUTE_MS;
 /// History a pacer is shown: a day and an hour is more than any looks at.
 const VIEW_HISTORY_MS: i64 = 25 * 60 * MINUTE_MS;
+/// The status line reports at most this often.
+const STATUSLINE_EVERY_MS: i64 = 30_000;
+/// The local estimate is taken at most this often for pacers that keep
+/// their own readings (the hook takes it when it needs it).
+const ESTIMATE_EVERY_MS: i64 = 60_000;
+/// The hook keeps an unchanged estimate row at most this often.
+const ESTIMATE_STORE_EVERY_MS: i64 = 5 * 60_000;
 
-/// One window's schedule and scale.
-#[derive(Debug, Clone, Copy)]
-pub struct WindowModel {
+/// One instance of a window: when it opened and reset, what it started
+/// with, and its highest utilization.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowSpan {
     pub kind: WindowKind,
-    /// Percent of this window per unit of usage (a unit is 1 % of the 5-hour window).
-    pub percent_per_unit: f64,
-    pub first_reset_ms: i64,
+    pub opened_ms: i64,
+    pub ends_ms: i64,
     pub initial_percent: f64,
+    pub peak_percent: f64,
 }
 
-impl WindowModel {
-    pub fn length_ms(&self) -> i64 {
-        self.kind.length_s() * 1000
-    }
-
-    /// 0 for the period open when the run starts, then 1, 2, ...
-    pub fn period_index(&self, at_ms: i64) -> i64 {
-        if at_ms < self.first_reset_ms {
-            0
-        } else {
-            1 + (at_ms - self.first_reset_ms) / self.length_ms()
-        }
-    }
-
-    pub fn period_start_ms(&self, at_ms: i64) -> i64 {
-        self.first_reset_ms + (self.period_index(at_ms) - 1) * self.length_ms()
-    }
-
-    pub fn period_end_ms(&self, at_ms: i64) -> i64 {
-        self.period_start_ms(at_ms) + self.length_ms()
-    }
+/// The account's windows at one moment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct State {
+    at_ms: i64,
+    five_percent: f64,
+    five_ends_ms: Option<i64>,
+    week_percent: f64,
+    week_ends_ms: i64,
 }
 
-/// Both windows and the usage so far.
+/// The account: both windows and how they moved.
 #[derive(Debug, Clone)]
-pub struct Usage {
+pub struct Account {
     pub start_ms: i64,
-    pub windows: [WindowModel; 2],
-    /// (time, cumulative units), in time order.
-    series: Vec<(i64, f64)>,
+    /// Percent of the weekly window per unit of usage (a unit is 1 % of the
+    /// 5-hour window).
+    pub weekly_per_unit: f64,
+    weekly_first_reset_ms: i64,
+    five_ends_ms: Option<i64>,
+    five_percent: f64,
+    week_ends_ms: i64,
+    week_percent: f64,
+    /// Every 5-hour window, in order (the one open at the start first).
+    pub five_hour_windows: Vec<WindowSpan>,
+    /// Every weekly period, in order.
+    pub weekly_periods: Vec<WindowSpan>,
+    history: Vec<State>,
 }
 
-impl Usage {
+impl Account {
     pub fn new(scenario: &Scenario) -> Self {
         let start_ms = scenario.start_ms();
-        let window = |kind, percent_per_unit, start: &super::scenario::WindowStart| WindowModel {
-            kind,
-            percent_per_unit,
-            first_reset_ms: start_ms + (start.resets_in_minutes * MINUTE_MS as f64) as i64,
-            initial_percent: start.initial_percent,
-        };
-        Self {
+        let minutes = |value: f64| (value * MINUTE_MS as f64) as i64;
+        let five = &scenario.windows.five_hour;
+        let week = &scenario.windows.seven_day;
+        let five_ends_ms = start_ms + minutes(five.resets_in_minutes);
+        let weekly_first_reset_ms = start_ms + minutes(week.resets_in_minutes);
+        let open = five.initial_percent > 0.0 && five_ends_ms > start_ms;
+        let mut account = Self {
             start_ms,
-            windows: [
-                window(WindowKind::FiveHour, 1.0, &scenario.windows.five_hour),
-                window(
-                    WindowKind::SevenDay,
-                    1.0 / scenario.weekly_capacity_in_five_hour_windows,
-                    &scenario.windows.seven_day,
-                ),
-            ],
-            series: vec![(start_ms, 0.0)],
+            weekly_per_unit: 1.0 / scenario.weekly_capacity_in_five_hour_windows,
+            weekly_first_reset_ms,
+            five_ends_ms: open.then_some(five_ends_ms),
+            five_percent: if open { five.initial_percent } else { 0.0 },
+            week_ends_ms: weekly_first_reset_ms,
+            week_percent: week.initial_percent,
+            five_hour_windows: Vec::new(),
+            weekly_periods: vec![WindowSpan {
+                kind: WindowKind::SevenDay,
+                opened_ms: weekly_first_reset_ms - WEEK_MS,
+                ends_ms: weekly_first_reset_ms,
+                initial_percent: week.initial_percent,
+                peak_percent: week.initial_percent,
+            }],
+            history: Vec::new(),
+        };
+        if open {
+            account.five_hour_windows.push(WindowSpan {
+                kind: WindowKind::FiveHour,
+                opened_ms: five_ends_ms - FIVE_HOUR_MS,
+                ends_ms: five_ends_ms,
+                initial_percent: five.initial_percent,
+                peak_percent: five.initial_percent,
+            });
         }
+        account.settle(start_ms);
+        account.remember(start_ms);
+        account
     }
 
-    pub fn add(&mut self, at_ms: i64, units: f64) {
-        let total = self.total() + units;
-        self.series.push((at_ms, total));
-    }
-
-    pub fn total(&self) -> f64 {
-        self.series.last().map_or(0.0, |&(_, total)| total)
-    }
-
-    /// Cumulative units up to and including `at_ms`.
-    pub fn cumulative(&self, at_ms: i64) -> f64 {
-        let index = self.series.partition_point(|&(at, _)| at <= at_ms);
-        if index == 0 {
-            0.0
+    /// The end of the weekly period that holds `at_ms`.
+    fn week_end_at(&self, at_ms: i64) -> i64 {
+        if at_ms < self.weekly_first_reset_ms {
+            self.weekly_first_reset_ms
         } else {
-            self.series[index - 1].1
+            self.weekly_first_reset_ms
+                + ((at_ms - self.weekly_first_reset_ms) / WEEK_MS + 1) * WEEK_MS
         }
+    }
+
+    /// Applies the resets due by `now_ms`.
+    fn settle(&mut self, now_ms: i64) {
+        if self.five_ends_ms.is_some_and(|ends| ends <= now_ms) {
+            self.five_ends_ms = None;
+            self.five_percent = 0.0;
+        }
+        let week_ends = self.week_end_at(now_ms);
+        if week_ends != self.week_ends_ms {
+            self.week_ends_ms = week_ends;
+            self.week_percent = 0.0;
+            self.weekly_periods.push(WindowSpan {
+                kind: WindowKind::SevenDay,
+                opened_ms: week_ends - WEEK_MS,
+                ends_ms: week_ends,
+                initial_percent: 0.0,
+                peak_percent: 0.0,
+            });
+        }
+    }
+
+    fn remember(&mut self, at_ms: i64) {
+        let state = State {
+            at_ms,
+            five_percent: self.five_percent,
+            five_ends_ms: self.five_ends_ms,
+            week_percent: self.week_percent,
+            week_ends_ms: self.week_ends_ms,
+        };
+        match self.history.last_mut() {
+            Some(last) if last.at_ms == at_ms => *last = state,
+            _ => self.history.push(state),
+        }
+    }
+
+    /// Charges a request: opens a 5-hour window if none is open.
+    fn charge(&mut self, now_ms: i64, units: f64) {
+        self.settle(now_ms);
+        if self.five_ends_ms.is_none() {
+            self.five_ends_ms = Some(now_ms + FIVE_HOUR_MS);
+            self.five_percent = 0.0;
+            self.five_hour_windows.push(WindowSpan {
+                kind: WindowKind::FiveHour,
+                opened_ms: now_ms,
+                ends_ms: now_ms + FIVE_HOUR_MS,
+                initial_percent: 0.0,
+                peak_percent: 0.0,
+            });
+        }
+        self.five_percent += units;
+        self.week_percent += units * self.weekly_per_unit;
+        if let Some(window) = self.five_hour_windows.last_mut() {
+            window.peak_percent = window.peak_percent.max(self.five_percent);
+        }
+        if let Some(period) = self.weekly_periods.last_mut() {
+            period.peak_percent = period.peak_percent.max(self.week_percent);
+        }
+        self.remember(now_ms);
+    }
+
+    /// Until when a window at 100 % refuses requests, if one does.
+    fn locked_until(&mut self, now_ms: i64) -> Option<i64> {
+        self.settle(now_ms);
+        let five = self
+            .five_ends_ms
+            .filter(|_| self.five_percent >= 100.0);
+        let week = (self.week_percent >= 100.0).then_some(self.week_ends_ms);
+        five.max(week)
+    }
+
+    /// For the oracle: until when a request of `units` must wait so that no
+    /// window passes `target` (a window with nothing used yet takes it).
+    fn fits_after(&mut self, now_ms: i64, units: f64, target: f64) -> Option<i64> {
+        self.settle(now_ms);
+        let five = self.five_ends_ms.filter(|_| {
+            self.five_percent > 0.0 && self.five_percent + units > target
+        });
+        let week = (self.week_percent > 0.0
+            && self.week_percent + units * self.weekly_per_unit > target)
+            .then_some(self.week_ends_ms);
+        five.max(week)
+    }
+
+    /// Whether both windows are at or under `target` now.
+    fn within(&self, target: f64) -> bool {
+        self.five_percent <= target && self.week_percent <= target
+    }
+
+    fn state_at(&self, at_ms: i64) -> State {
+        let index = self.history.partition_point(|state| state.at_ms <= at_ms);
+        let mut state = self.history[index.saturating_sub(1)];
+        if state.five_ends_ms.is_some_and(|ends| ends <= at_ms) {
+            state.five_ends_ms = None;
+            state.five_percent = 0.0;
+        }
+        if self.week_end_at(at_ms) != state.week_ends_ms {
+            state.week_ends_ms = self.week_end_at(at_ms);
+            state.week_percent = 0.0;
+        }
+        state
     }
 
     /// True utilization of a window at a moment.
-    pub fn percent(&self, window: &WindowModel, at_ms: i64) -> f64 {
-        if window.period_index(at_ms) == 0 {
-            window.initial_percent + self.cumulative(at_ms) * window.percent_per_unit
-        } else {
-            // Usage at exactly the period start belongs to the new period.
-            let start = window.period_start_ms(at_ms);
-            (self.cumulative(at_ms) - self.cumulative(start - 1)) * window.percent_per_unit
+    pub fn percent(&self, kind: WindowKind, at_ms: i64) -> f64 {
+        let state = self.state_at(at_ms);
+        match kind {
+            WindowKind::FiveHour => state.five_percent,
+            WindowKind::SevenDay => state.week_percent,
         }
     }
 
-    /// The window that locks requests out at `at_ms`, if any: until when.
-    fn locked_until(&self, at_ms: i64) -> Option<i64> {
-        self.windows
-            .iter()
-            .filter(|window| self.percent(window, at_ms) >= 100.0)
-            .map(|window| window.period_end_ms(at_ms))
-            .max()
+    /// The window's reset as the sources report it at a moment (none for a
+    /// 5-hour window not yet opened).
+    pub fn resets_at_ms(&self, kind: WindowKind, at_ms: i64) -> Option<i64> {
+        let state = self.state_at(at_ms);
+        match kind {
+            WindowKind::FiveHour => state.five_ends_ms,
+            WindowKind::SevenDay => Some(state.week_ends_ms),
+        }
     }
 }
 
@@ -167,28 +301,31 @@ pub struct DecisionRecord {
 #[derive(Debug, Clone)]
 pub struct Trace {
     pub start_ms: i64,
+    /// The end of the scenario's duration.
     pub end_ms: i64,
-    pub usage: Usage,
+    /// When the run stopped: the end, or later the first reset of a window
+    /// open at the end.
+    pub stop_ms: i64,
+    pub account: Account,
     pub requests: Vec<CycleRecord>,
     /// Completed tool cycles (PostToolUse reached), per session.
     pub completed: Vec<u64>,
     pub decisions: Vec<DecisionRecord>,
     /// (from, to) of each wait for a locked window.
     pub lockouts: Vec<(i64, i64)>,
-    pub snapshots: Vec<UsageSnapshot>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
+    End,
+    Poll(usize),
     Request(usize),
     PostToolUse(usize),
-    Poll,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct CycleDraw {
-    idle: bool,
-    idle_ms: i64,
+    idle_ms: Option<i64>,
     model_ms: i64,
     tool_ms: i64,
     cost: f64,
@@ -196,28 +333,31 @@ struct CycleDraw {
 
 struct SessionState<'a> {
     spec: &'a SessionSpec,
-    /// The scenario's seed and the session's index, which seed its draws.
-    seed: u64,
-    index: usize,
-    /// The draws of the current 5-hour period, and that period's index.
+    id: String,
+    machine: usize,
     rng: ChaCha8Rng,
-    rng_period: i64,
     start_ms: i64,
-    end_ms: i64,
-    /// The next request's draws, and the period they were drawn in.
-    pending: Option<(CycleDraw, i64)>,
+    /// The session's work lasts this long at full speed.
+    work_ms: i64,
+    /// Where the unpaced clock stands (ms from the session's start).
+    nominal_ms: i64,
+    pending: Option<CycleDraw>,
     idle_done: bool,
     last_touch_ms: Option<i64>,
     /// The sleep decided at the session's last PostToolUse.
     last_delay_ms: i64,
+    /// Time the oracle held the session back since its last request: the
+    /// oracle is an ideal, and its waits cost no cache rebuild.
+    held_ms: i64,
     context_kilotokens: f64,
     calls: Vec<ToolCall>,
     tool_ms: i64,
+    started: bool,
 }
 
 impl SessionState<'_> {
-    fn phase_index(&self, at_ms: i64) -> usize {
-        let mut elapsed = (at_ms - self.start_ms) as f64 / MINUTE_MS as f64;
+    fn phase_index(&self) -> usize {
+        let mut elapsed = self.nominal_ms as f64 / MINUTE_MS as f64;
         for (index, phase) in self.spec.phases.iter().enumerate() {
             if elapsed < phase.minutes {
                 return index;
@@ -227,45 +367,184 @@ impl SessionState<'_> {
         self.spec.phases.len() - 1
     }
 
-    /// The next cycle's draws. Each 5-hour period of a session has its own
-    /// stream, so the k-th cycle of a period costs the same under every
-    /// policy, however many cycles a policy ran in the periods before.
-    fn draw(&mut self, at_ms: i64, period: i64) -> CycleDraw {
-        if period != self.rng_period {
-            self.rng = draw_stream(self.seed, self.index, period);
-            self.rng_period = period;
+    /// The next cycle of the mission, or none when its work is done. The
+    /// draws are the same whatever happened before: cycle k of a session
+    /// is the same under every policy.
+    fn draw(&mut self) -> Option<CycleDraw> {
+        if self.nominal_ms >= self.work_ms {
+            return None;
         }
-        let phase: Phase = self.spec.phases[self.phase_index(at_ms)].clone();
+        let phase = &self.spec.phases[self.phase_index()];
         let rng = &mut self.rng;
         let idle_roll = phase.idle_minutes.sample(rng);
         let idle = super::scenario::unit(rng) < phase.idle_probability;
-        let _ = super::scenario::unit(rng);
-        CycleDraw {
-            idle,
-            idle_ms: (idle_roll * MINUTE_MS as f64) as i64,
-            model_ms: (phase.model_seconds.sample(rng) * 1000.0) as i64,
-            tool_ms: (phase.tool_seconds.sample(rng) * 1000.0) as i64,
-            cost: phase.cost_percent.sample(rng),
+        let model_ms = (phase.model_seconds.sample(rng) * 1000.0) as i64;
+        let tool_ms = (phase.tool_seconds.sample(rng) * 1000.0) as i64;
+        let cost = phase.cost_percent.sample(rng);
+        let idle_ms = idle.then(|| ((idle_roll * MINUTE_MS as f64) as i64).max(1));
+        self.nominal_ms += idle_ms.unwrap_or(0) + model_ms + tool_ms;
+        Some(CycleDraw {
+            idle_ms,
+            model_ms,
+            tool_ms,
+            cost,
+        })
+    }
+
+    fn context(&self) -> SessionContext {
+        SessionContext {
+            session_id: self.id.clone(),
+            transcript_path: PathBuf::new(),
+            cwd: PathBuf::from("/simulated"),
+            project_dir: PathBuf::from("/simulated"),
         }
     }
 }
 
-/// The generator of one session's draws in one 5-hour period.
-fn draw_stream(seed: u64, session: usize, period: i64) -> ChaCha8Rng {
-    let mut rng =
-        ChaCha8Rng::seed_from_u64(seed ^ (session as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    rng.set_stream(period as u64);
-    rng
+/// The generator of one session's mission.
+fn mission_stream(seed: u64, session: usize) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed ^ (session as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-/// Options that differ between a real run and the capacity run.
+/// What one machine knows.
+pub struct Machine {
+    /// The machine's store, for a pacer that runs on it.
+    pub store: Option<Store>,
+    /// Every reading the machine's sources gave, oldest first (for pacers
+    /// that keep their own readings, and for the estimate).
+    pub snapshots: Vec<UsageSnapshot>,
+    /// Cumulative usage of this machine's sessions: (time, units). What
+    /// its transcripts say.
+    local: Vec<(i64, f64)>,
+    last_statusline_ms: i64,
+    last_estimate_ms: i64,
+}
+
+impl Machine {
+    fn local_total(&self) -> f64 {
+        self.local.last().map_or(0.0, |&(_, total)| total)
+    }
+}
+
+/// The local usage of a machine since a moment, units.
+fn local_since(local: &[(i64, f64)], since_ms: i64) -> f64 {
+    let total = local.last().map_or(0.0, |&(_, total)| total);
+    let index = local.partition_point(|&(at, _)| at < since_ms);
+    let before = if index == 0 { 0.0 } else { local[index - 1].1 };
+    total - before
+}
+
+/// The local estimate as the hook makes it: the freshest official reading
+/// plus this machine's usage since (what its transcripts hold), off by
+/// the scenario's relative error. `None` without an official reading.
+pub fn model_estimate(
+    official: &UsageSnapshot,
+    local: &[(i64, f64)],
+    weekly_per_unit: f64,
+    error: f64,
+    now_ms: i64,
+) -> UsageSnapshot {
+    let since = local_since(local, official.taken_at_ms) * (1.0 + error);
+    let now_s = now_ms.div_euclid(1000);
+    let reading = |kind: WindowKind, per_unit: f64| {
+        official.window(kind).map(|reading| {
+            let current = reading.at(kind, now_s);
+            WindowReading {
+                percent: (current.percent + since * per_unit).clamp(0.0, 100.0),
+                resets_at_s: current.resets_at_s,
+            }
+        })
+    };
+    UsageSnapshot {
+        source: SnapshotSource::Estimate,
+        taken_at_ms: now_ms,
+        five_hour: reading(WindowKind::FiveHour, 1.0),
+        seven_day: reading(WindowKind::SevenDay, weekly_per_unit),
+        seven_day_opus: None,
+        seven_day_sonnet: None,
+        raw_json: None,
+    }
+}
+
+/// The hook's estimate on a simulated machine: made only when asked (no
+/// fresh official figure), and kept in the store as the hook keeps it.
+pub fn store_estimate(
+    store: &mut Store,
+    local: &[(i64, f64)],
+    weekly_per_unit: f64,
+    error: f64,
+    now_ms: i64,
+) -> anyhow::Result<Option<UsageSnapshot>> {
+    let Some(official) = snapshot::freshest_official(store.connection())? else {
+        return Ok(None);
+    };
+    let estimate = model_estimate(&official, local, weekly_per_unit, error, now_ms);
+    let previous = snapshot::latest(store.connection(), SnapshotSource::Estimate)?;
+    let unchanged = previous.as_ref().is_some_and(|previous| {
+        previous.same_figures(&estimate) && now_ms - previous.taken_at_ms < ESTIMATE_STORE_EVERY_MS
+    });
+    if !unchanged {
+        store.write(|transaction| snapshot::insert(transaction, &estimate))?;
+    }
+    Ok(Some(estimate))
+}
+
+/// Options that differ between runs of one scenario.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// Whether a window at 100 % locks requests out. Off for the run that
-    /// measures what the sessions would do with no limit at all.
+    /// measures what the mission does with nothing in its way.
     pub limits: bool,
     /// The target a request is measured against (`within_target`).
     pub target_percent: f64,
+    /// The oracle: it knows every cycle's cost and the true utilization,
+    /// and holds a request back (until the window resets) exactly when it
+    /// would take a window past the target. Its holds cost no rebuild.
+    pub oracle: bool,
+}
+
+impl Options {
+    pub fn paced(target_percent: f64) -> Self {
+        Self {
+            limits: true,
+            target_percent,
+            oracle: false,
+        }
+    }
+}
+
+/// Rounds down to the reporting step, as the sources report.
+fn round_down(percent: f64, granularity: f64) -> f64 {
+    let percent = percent.clamp(0.0, 100.0);
+    if granularity > 0.0 {
+        (percent / granularity + 1e-9).floor() * granularity
+    } else {
+        percent
+    }
+}
+
+/// What an official source reports at `at_ms` of usage as it was at `seen_ms`.
+fn official_reading(
+    account: &Account,
+    source: SnapshotSource,
+    at_ms: i64,
+    seen_ms: i64,
+    granularity: f64,
+) -> UsageSnapshot {
+    let seen_ms = seen_ms.max(account.start_ms);
+    let reading = |kind| WindowReading {
+        percent: round_down(account.percent(kind, seen_ms), granularity),
+        resets_at_s: account.resets_at_ms(kind, seen_ms).map(|ms| ms / 1000),
+    };
+    UsageSnapshot {
+        source,
+        taken_at_ms: at_ms,
+        five_hour: Some(reading(WindowKind::FiveHour)),
+        seven_day: Some(reading(WindowKind::SevenDay)),
+        seven_day_opus: None,
+        seven_day_sonnet: None,
+        raw_json: None,
+    }
 }
 
 /// Runs a scenario with a pacer.
@@ -274,38 +553,80 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
     let end_ms = start_ms + (scenario.duration_hours * 60.0 * MINUTE_MS as f64) as i64;
     let reporting = &scenario.reporting;
     let ttl_ms = (scenario.cache.ttl_seconds * 1000.0) as i64;
-    let ttl_seconds = scenario.cache.ttl_seconds.round().max(1.0) as u64;
-    let mut usage = Usage::new(scenario);
+    let ttl_seconds = scenario.cache.ttl_seconds.round().max(1.0) as i64;
+    let granularity = reporting.granularity_percent;
+    let mut account = Account::new(scenario);
+    let uses_store = pacer.uses_store();
+    let machine_count = scenario.machine_count();
+    let mut machines: Vec<Machine> = (0..machine_count)
+        .map(|_| Machine {
+            store: uses_store.then(|| Store::open_in_memory().expect("a store in memory opens")),
+            snapshots: Vec::new(),
+            local: vec![(start_ms, 0.0)],
+            last_statusline_ms: i64::MIN / 2,
+            last_estimate_ms: i64::MIN / 2,
+        })
+        .collect();
+    // Readings from before the run, on every machine.
+    for prior in &scenario.history {
+        let at_ms = start_ms + (prior.minutes * MINUTE_MS as f64) as i64;
+        let reading = |kind: WindowKind, percent: f64| WindowReading {
+            percent,
+            resets_at_s: account.resets_at_ms(kind, start_ms).map(|ms| ms / 1000),
+        };
+        let snapshot = UsageSnapshot {
+            source: prior.source(),
+            taken_at_ms: at_ms,
+            five_hour: Some(reading(WindowKind::FiveHour, prior.five_hour_percent)),
+            seven_day: Some(reading(WindowKind::SevenDay, prior.seven_day_percent)),
+            seven_day_opus: None,
+            seven_day_sonnet: None,
+            raw_json: None,
+        };
+        for machine in &mut machines {
+            machine.snapshots.push(snapshot.clone());
+            if let Some(store) = &mut machine.store {
+                store
+                    .write(|transaction| snapshot::insert(transaction, &snapshot).map(drop))
+                    .expect("the store takes a reading");
+            }
+        }
+    }
+    for machine in &mut machines {
+        machine.snapshots.sort_by_key(|snapshot| snapshot.taken_at_ms);
+    }
     let mut sessions: Vec<SessionState<'_>> = scenario
         .sessions
         .iter()
         .enumerate()
         .map(|(index, spec)| SessionState {
             spec,
-            seed: scenario.seed,
-            index,
-            rng: draw_stream(scenario.seed, index, 0),
-            rng_period: 0,
+            id: format!("session-{index}"),
+            machine: spec.machine,
+            rng: mission_stream(scenario.seed, index),
             start_ms: start_ms + (spec.start_minutes * MINUTE_MS as f64) as i64,
-            end_ms: (start_ms + (spec.end_minutes * MINUTE_MS as f64) as i64).min(end_ms),
+            work_ms: ((spec.end_minutes - spec.start_minutes) * MINUTE_MS as f64) as i64,
+            nominal_ms: 0,
             pending: None,
             idle_done: false,
             last_touch_ms: None,
             last_delay_ms: 0,
+            held_ms: 0,
             context_kilotokens: spec.context.start_kilotokens,
             calls: Vec::new(),
             tool_ms: 0,
+            started: false,
         })
         .collect();
     let mut trace = Trace {
         start_ms,
         end_ms,
-        usage: usage.clone(),
+        stop_ms: end_ms,
+        account: account.clone(),
         requests: Vec::new(),
         completed: vec![0; sessions.len()],
         decisions: Vec::new(),
         lockouts: Vec::new(),
-        snapshots: Vec::new(),
     };
     let mut queue: BinaryHeap<Reverse<(i64, u64, Event)>> = BinaryHeap::new();
     let mut sequence = 0u64;
@@ -313,11 +634,19 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
         sequence += 1;
         queue.push(Reverse((at, sequence, event)));
     };
+    push(&mut queue, end_ms, Event::End);
     for (index, session) in sessions.iter().enumerate() {
         push(&mut queue, session.start_ms, Event::Request(index));
     }
-    push(&mut queue, start_ms, Event::Poll);
-    let poll_ms = (reporting.api_poll_seconds * 1000.0) as i64;
+    let poll_ms = ((reporting.api_poll_seconds * 1000.0) as i64).max(1000);
+    for machine in 0..machine_count {
+        // Machines poll out of step with each other.
+        push(
+            &mut queue,
+            start_ms + poll_ms * machine as i64 / machine_count as i64,
+            Event::Poll(machine),
+        );
+    }
     let lag_ms = (reporting.report_lag_seconds * 1000.0) as i64;
     let in_outage = |at_ms: i64, statusline: bool| {
         reporting.outages.iter().any(|outage| {
@@ -326,79 +655,117 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
             (!statusline || outage.statusline_too) && at_ms >= from && at_ms < to
         })
     };
-    let mut reporter = Reporter {
-        granularity: reporting.granularity_percent,
-        estimate_error: reporting.estimate_error,
-        last_official: None,
-        last_statusline_ms: i64::MIN / 2,
-        last_estimate_ms: i64::MIN / 2,
-    };
+    let mut stop_ms = i64::MAX;
 
     while let Some(Reverse((now, _, event))) = queue.pop() {
+        if now >= stop_ms {
+            break;
+        }
         match event {
-            Event::Poll => {
-                if now >= end_ms {
-                    continue;
+            Event::End => {
+                // Work goes on until a window open now resets, so every
+                // window's budget is in play when the run is scored.
+                account.settle(now);
+                let five = account.five_ends_ms.unwrap_or(now);
+                stop_ms = five.min(account.week_ends_ms).max(now);
+                if stop_ms == now {
+                    break;
                 }
+            }
+            Event::Poll(index) => {
                 if !in_outage(now, false) {
-                    let snapshot = reporter.official(&usage, SnapshotSource::Api, now, lag_ms);
-                    trace.snapshots.push(snapshot);
+                    let snapshot =
+                        official_reading(&account, SnapshotSource::Api, now, now - lag_ms, granularity);
+                    let machine = &mut machines[index];
+                    if let Some(store) = &mut machine.store {
+                        store
+                            .write(|transaction| snapshot::insert(transaction, &snapshot).map(drop))
+                            .expect("the store takes a poll");
+                    }
+                    machine.snapshots.push(snapshot);
                 }
-                push(&mut queue, now + poll_ms, Event::Poll);
+                push(&mut queue, now + poll_ms, Event::Poll(index));
             }
             Event::Request(index) => {
                 let session = &mut sessions[index];
-                if now >= session.end_ms {
-                    continue;
-                }
-                let period = usage.windows[0].period_index(now);
                 let draw = match session.pending {
-                    // A request held back (idle, locked out) into a new
-                    // period is that period's first: it draws from its stream.
-                    Some((draw, drawn_in)) if drawn_in == period => draw,
-                    Some(_) => {
-                        let draw = session.draw(now, period);
-                        session.pending = Some((draw, period));
-                        draw
-                    }
-                    None => {
-                        let draw = session.draw(now, period);
-                        session.pending = Some((draw, period));
-                        session.idle_done = false;
-                        draw
-                    }
+                    Some(draw) => draw,
+                    None => match session.draw() {
+                        Some(draw) => {
+                            session.pending = Some(draw);
+                            session.idle_done = false;
+                            draw
+                        }
+                        None => continue,
+                    },
                 };
-                if draw.idle && !session.idle_done {
+                let machine = &mut machines[session.machine];
+                if !session.started {
+                    session.started = true;
+                    if let Some(store) = &mut machine.store {
+                        let context = session.context();
+                        store
+                            .write(|transaction| {
+                                crate::sessions::start(transaction, &context, "startup", None, now)?;
+                                crate::sessions::record_prompt(transaction, &context, now)
+                            })
+                            .expect("the store takes a session");
+                    }
+                }
+                if let (Some(idle_ms), false) = (draw.idle_ms, session.idle_done) {
                     session.idle_done = true;
-                    push(&mut queue, now + draw.idle_ms.max(1), Event::Request(index));
+                    push(&mut queue, now + idle_ms, Event::Request(index));
                     continue;
                 }
-                if options.limits {
-                    if let Some(until) = usage.locked_until(now) {
-                        trace
-                            .lockouts
-                            .push((now, until.min(session.end_ms).max(now)));
-                        push(&mut queue, until.max(now + 1), Event::Request(index));
-                        continue;
+                if draw.idle_ms.is_some() && session.idle_done {
+                    // The person is back: a prompt.
+                    if let Some(store) = &mut machine.store {
+                        let context = session.context();
+                        store
+                            .write(|transaction| {
+                                crate::sessions::record_prompt(transaction, &context, now)
+                            })
+                            .expect("the store takes a prompt");
                     }
+                    session.idle_done = false;
+                    session.pending = Some(CycleDraw {
+                        idle_ms: None,
+                        ..draw
+                    });
                 }
-                session.pending = None;
-                let gap = session.last_touch_ms.map(|touched| now - touched);
+                let gap = session
+                    .last_touch_ms
+                    .map(|touched| now - touched - session.held_ms);
                 let cold = gap.is_none_or(|gap| gap > ttl_ms);
-                // Cold only because of the sleep: without it the cache was warm.
-                let slept_cold =
-                    gap.is_some_and(|gap| gap > ttl_ms && gap - session.last_delay_ms <= ttl_ms);
                 let rebuild = if cold {
                     session.context_kilotokens * scenario.cache.rebuild_percent_per_kilotoken
                 } else {
                     0.0
                 };
-                let cost = draw.cost + rebuild;
-                usage.add(now, cost);
-                let within_target = usage
-                    .windows
-                    .iter()
-                    .all(|window| usage.percent(window, now) <= options.target_percent);
+                let cost = draw.cost
+                    + session.context_kilotokens * scenario.cache.read_percent_per_kilotoken
+                    + rebuild;
+                if options.oracle {
+                    if let Some(until) = account.fits_after(now, cost, options.target_percent) {
+                        session.held_ms += until - now;
+                        push(&mut queue, until, Event::Request(index));
+                        continue;
+                    }
+                }
+                if options.limits {
+                    if let Some(until) = account.locked_until(now) {
+                        trace.lockouts.push((now, until));
+                        push(&mut queue, until.max(now + 1), Event::Request(index));
+                        continue;
+                    }
+                }
+                session.pending = None;
+                session.held_ms = 0;
+                // Cold only because of the sleep: without it the cache was warm.
+                let slept_cold =
+                    gap.is_some_and(|gap| gap > ttl_ms && gap - session.last_delay_ms <= ttl_ms);
+                account.charge(now, cost);
+                let within_target = account.within(options.target_percent);
                 trace.requests.push(CycleRecord {
                     session: index,
                     at_ms: now,
@@ -415,17 +782,56 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                     session.context_kilotokens = context.after_compaction_kilotokens;
                 }
                 session.tool_ms = draw.tool_ms;
+                let total = machine.local_total() + cost;
+                machine.local.push((now, total));
+                let reply_ms = now + draw.model_ms;
                 if reporting.statusline
-                    && !in_outage(now, true)
-                    && now - reporter.last_statusline_ms >= 30_000
+                    && !in_outage(reply_ms, true)
+                    && reply_ms - machine.last_statusline_ms >= STATUSLINE_EVERY_MS
                 {
-                    reporter.last_statusline_ms = now;
-                    let snapshot = reporter.official(&usage, SnapshotSource::Statusline, now, 0);
-                    trace.snapshots.push(snapshot);
+                    // The status line shows the figures of the reply's
+                    // headers: the account as the request left it.
+                    machine.last_statusline_ms = reply_ms;
+                    let mut snapshot = official_reading(
+                        &account,
+                        SnapshotSource::Statusline,
+                        reply_ms,
+                        now,
+                        granularity,
+                    );
+                    snapshot.taken_at_ms = reply_ms;
+                    if let Some(store) = &mut machine.store {
+                        statusline::record(
+                            store,
+                            &StatuslineReading {
+                                snapshot: Some(snapshot.clone()),
+                                prompt_cache_ttl_s: Some(ttl_seconds),
+                            },
+                        )
+                        .expect("the store takes a status line");
+                    }
+                    machine.snapshots.push(snapshot);
                 }
-                if reporting.estimate && now - reporter.last_estimate_ms >= 60_000 {
-                    reporter.last_estimate_ms = now;
-                    trace.snapshots.push(reporter.estimate(&usage, now));
+                if !uses_store
+                    && reporting.estimate
+                    && now - machine.last_estimate_ms >= ESTIMATE_EVERY_MS
+                {
+                    if let Some(official) = machine
+                        .snapshots
+                        .iter()
+                        .rev()
+                        .find(|snapshot| snapshot.source.is_official())
+                    {
+                        machine.last_estimate_ms = now;
+                        let estimate = model_estimate(
+                            official,
+                            &machine.local,
+                            account.weekly_per_unit,
+                            reporting.estimate_error,
+                            now,
+                        );
+                        machine.snapshots.push(estimate);
+                    }
                 }
                 push(
                     &mut queue,
@@ -435,21 +841,38 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
             }
             Event::PostToolUse(index) => {
                 trace.completed[index] += 1;
+                let machine_index = sessions[index].machine;
                 sessions[index].calls.push(ToolCall {
                     at_ms: now,
                     delay_ms: 0,
                 });
-                let history_from = trace
+                let machine = &mut machines[machine_index];
+                if let Some(store) = &mut machine.store {
+                    let context = sessions[index].context();
+                    let tool_ms = sessions[index].tool_ms;
+                    store
+                        .write(|transaction| {
+                            crate::sessions::record_tool_call(
+                                transaction,
+                                &context,
+                                "Bash",
+                                Some(tool_ms.max(0) as u64),
+                                now,
+                            )
+                        })
+                        .expect("the store takes a tool call");
+                }
+                let history_from = machine
                     .snapshots
                     .partition_point(|snapshot| snapshot.taken_at_ms < now - VIEW_HISTORY_MS);
                 let since = |calls: &[ToolCall], span_ms: i64| {
                     calls.partition_point(|call| call.at_ms < now - span_ms)
                 };
-                // What the hook reads: the other sessions' last hour.
+                // What this machine sees: its other sessions' last hour.
                 let others: Vec<&[ToolCall]> = sessions
                     .iter()
                     .enumerate()
-                    .filter(|(other, _)| *other != index)
+                    .filter(|(other, state)| *other != index && state.machine == machine_index)
                     .map(|(_, other)| {
                         &other.calls[since(&other.calls, OTHER_SESSIONS_HISTORY_MS)..]
                     })
@@ -457,16 +880,31 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                     .collect();
                 let session = &sessions[index];
                 let keep_from = since(&session.calls, VIEW_HISTORY_MS);
-                let view = View {
+                let Machine {
+                    store,
+                    snapshots,
+                    local,
+                    ..
+                } = machine;
+                let mut view = View {
                     now_ms: now,
                     session: index,
-                    snapshots: &trace.snapshots[history_from..],
+                    session_id: &session.id,
+                    snapshots: &snapshots[history_from..],
                     calls: &session.calls[keep_from..],
                     other_sessions: &others,
                     tool_duration_ms: session.tool_ms,
-                    cache_ttl_seconds: ttl_seconds,
+                    cache_ttl_seconds: ttl_seconds as u64,
+                    hook: store.as_mut().map(|store| HookSide {
+                        store,
+                        local,
+                        weekly_per_unit: account.weekly_per_unit,
+                        estimate_error: reporting.estimate_error,
+                        estimate: reporting.estimate,
+                    }),
                 };
-                let delay_ms = pacer.delay_ms(&view).max(0);
+                let delay_ms = pacer.delay_ms(&mut view).max(0);
+                drop(view);
                 let session = &mut sessions[index];
                 if let Some(last) = session.calls.last_mut() {
                     last.delay_ms = delay_ms;
@@ -480,218 +918,15 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                     delay_ms,
                 });
                 session.last_delay_ms = delay_ms;
-                let next = now + delay_ms;
-                if next < session.end_ms {
-                    push(&mut queue, next, Event::Request(index));
-                }
+                push(&mut queue, now + delay_ms, Event::Request(index));
             }
         }
     }
-    trace.usage = usage;
+    trace.stop_ms = if stop_ms == i64::MAX { end_ms } else { stop_ms };
+    account.settle(trace.stop_ms);
+    trace.account = account;
     trace
 }
 
-/// Turns true usage into the readings the sources would report.
-struct Reporter {
-    granularity: f64,
-    estimate_error: f64,
-    /// (taken at, reported 5-hour %, reported weekly %) of the last official reading.
-    last_official: Option<(i64, f64, f64)>,
-    last_statusline_ms: i64,
-    last_estimate_ms: i64,
-}
-
-impl Reporter {
-    fn round(&self, percent: f64) -> f64 {
-        let percent = percent.clamp(0.0, 100.0);
-        if self.granularity > 0.0 {
-            (percent / self.granularity + 1e-9).floor() * self.granularity
-        } else {
-            percent
-        }
-    }
-
-    fn official(
-        &mut self,
-        usage: &Usage,
-        source: SnapshotSource,
-        at_ms: i64,
-        lag_ms: i64,
-    ) -> UsageSnapshot {
-        let seen_at = (at_ms - lag_ms).max(usage.start_ms);
-        let reading = |window: &WindowModel| WindowReading {
-            percent: self.round(usage.percent(window, seen_at)),
-            resets_at_s: Some(window.period_end_ms(seen_at) / 1000),
-        };
-        let five = reading(&usage.windows[0]);
-        let seven = reading(&usage.windows[1]);
-        self.last_official = Some((seen_at, five.percent, seven.percent));
-        UsageSnapshot {
-            source,
-            taken_at_ms: at_ms,
-            five_hour: Some(five),
-            seven_day: Some(seven),
-            seven_day_opus: None,
-            seven_day_sonnet: None,
-            raw_json: None,
-        }
-    }
-
-    /// The local estimate: the last official figure plus the usage since,
-    /// off by the configured relative error.
-    fn estimate(&self, usage: &Usage, at_ms: i64) -> UsageSnapshot {
-        let reading = |index: usize| {
-            let window = &usage.windows[index];
-            let now_percent = usage.percent(window, at_ms);
-            let percent = match self.last_official {
-                Some((seen_at, five, seven))
-                    if window.period_index(seen_at) == window.period_index(at_ms) =>
-                {
-                    let base = if index == 0 { five } else { seven };
-                    let true_then = usage.percent(window, seen_at);
-                    base + (1.0 + self.estimate_error) * (now_percent - true_then)
-                }
-                _ => (1.0 + self.estimate_error) * now_percent,
-            };
-            WindowReading {
-                percent: percent.clamp(0.0, 100.0),
-                resets_at_s: Some(window.period_end_ms(at_ms) / 1000),
-            }
-        };
-        UsageSnapshot {
-            source: SnapshotSource::Estimate,
-            taken_at_ms: at_ms,
-            five_hour: Some(reading(0)),
-            seven_day: Some(reading(1)),
-            seven_day_opus: None,
-            seven_day_sonnet: None,
-            raw_json: None,
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::simulate::policies::NoPacing;
-    use crate::simulate::scenario;
-
-    #[test]
-    fn a_window_resets_to_its_own_usage_and_keeps_the_initial_figure_only_before() {
-        let mut scenario = scenario::find("late-start").unwrap();
-        scenario.windows.five_hour.initial_percent = 60.0;
-        let mut usage = Usage::new(&scenario);
-        let start = usage.start_ms;
-        let five = usage.windows[0];
-        usage.add(start + 10 * MINUTE_MS, 5.0);
-        assert_eq!(usage.percent(&five, start + 20 * MINUTE_MS), 65.0);
-        // Reset after 60 min: what came before is gone.
-        usage.add(start + 70 * MINUTE_MS, 2.0);
-        assert_eq!(usage.percent(&five, start + 80 * MINUTE_MS), 2.0);
-        assert_eq!(
-            five.period_end_ms(start + 80 * MINUTE_MS),
-            start + 360 * MINUTE_MS
-        );
-    }
-
-    #[test]
-    fn the_same_seed_gives_the_same_run_and_demand_does_not_depend_on_the_pacer() {
-        let scenario = scenario::find("steady-heavy").unwrap();
-        let options = Options {
-            limits: false,
-            target_percent: 95.0,
-        };
-        let first = run(&scenario, &mut NoPacing, options);
-        let second = run(&scenario, &mut NoPacing, options);
-        assert_eq!(first.requests, second.requests);
-        assert!(first.completed[0] > 500);
-    }
-
-    /// Sleeps a fixed time after every call.
-    struct Sleeper(i64);
-
-    impl crate::simulate::policies::Pacer for Sleeper {
-        fn name(&self) -> &'static str {
-            "sleeper"
-        }
-
-        fn delay_ms(&mut self, _view: &View<'_>) -> i64 {
-            self.0
-        }
-    }
-
-    /// The costs of a run's requests, per 5-hour period.
-    fn costs_by_period(trace: &Trace) -> Vec<Vec<f64>> {
-        let five = trace.usage.windows[0];
-        let mut periods: Vec<Vec<f64>> = Vec::new();
-        for request in &trace.requests {
-            let period = five.period_index(request.at_ms) as usize;
-            periods.resize(periods.len().max(period + 1), Vec::new());
-            periods[period].push(request.cost - request.rebuild);
-        }
-        periods
-    }
-
-    #[test]
-    fn the_k_th_cycle_of_a_period_costs_the_same_however_many_cycles_came_before() {
-        let scenario = scenario::find("steady-heavy").unwrap();
-        let options = Options {
-            limits: false,
-            target_percent: 95.0,
-        };
-        let fast = costs_by_period(&run(&scenario, &mut NoPacing, options));
-        let slow = costs_by_period(&run(&scenario, &mut Sleeper(20_000), options));
-        assert_eq!(fast.len(), 2);
-        assert_eq!(slow.len(), 2);
-        for (fast, slow) in fast.iter().zip(&slow) {
-            // The slow run does fewer cycles in each period, and the ones
-            // it does are the fast run's first ones.
-            assert!(slow.len() < fast.len());
-            assert_eq!(slow[..], fast[..slow.len()]);
-        }
-    }
-
-    #[test]
-    fn a_request_held_past_a_reset_draws_from_the_new_period() {
-        let scenario = scenario::find("steady-heavy").unwrap();
-        let options = Options {
-            limits: true,
-            target_percent: 95.0,
-        };
-        // Without pacing the first period ends locked out, its next request
-        // waiting for the reset; with limits off nothing waits.
-        let locked = run(&scenario, &mut NoPacing, options);
-        assert!(!locked.lockouts.is_empty());
-        let free = run(
-            &scenario,
-            &mut NoPacing,
-            Options {
-                limits: false,
-                ..options
-            },
-        );
-        let (locked, free) = (costs_by_period(&locked), costs_by_period(&free));
-        // (The first request after the lockout also rebuilds the cache;
-        // its cost less the rebuild may differ in the last bit.)
-        for (locked, free) in locked[1].iter().zip(&free[1]).take(10) {
-            assert!((locked - free).abs() < 1e-12, "{locked} against {free}");
-        }
-    }
-
-    #[test]
-    fn without_pacing_a_heavy_mission_locks_itself_out() {
-        let scenario = scenario::find("steady-heavy").unwrap();
-        let trace = run(
-            &scenario,
-            &mut NoPacing,
-            Options {
-                limits: true,
-                target_percent: 95.0,
-            },
-        );
-        assert!(!trace.lockouts.is_empty());
-        let five = trace.usage.windows[0];
-        let (from, _) = trace.lockouts[0];
-        assert!(trace.usage.percent(&five, from) >= 100.0);
-    }
-}
+mod tests;

@@ -1,130 +1,63 @@
-//! What a run achieved, and what it could have achieved.
+//! What a run achieved, against what could be achieved.
 //!
-//! Efficiency needs a ceiling: *the cycles the budgets allowed over the
-//! run*. It comes from a second run of the same scenario with no pacing
-//! and no limit at all (the "capacity run": same sessions, same random
+//! Three runs frame every policy's run of a scenario (same mission, same
 //! draws):
-//! - `free_cycles`: the cycles the sessions do when nothing stops them;
-//! - each window's budget, period by period: the target (95 %) less what
-//!   was used before the period opened; a period still open when the run
-//!   ends counts with the share of its remaining time that lies inside the
-//!   run (what an even pace would release; no pacer knows the mission
-//!   stops early);
-//! - the cycles a period's budget allows: its budget over the mean cost of
-//!   the capacity run's cycles in that period (what slowing every cycle
-//!   alike would buy; growing contexts and natural cache rebuilds are
-//!   priced in, rebuilds caused by pacing are not), at most the demand;
-//! - `allowed_cycles`: the smaller of the two windows' sums, at most
-//!   `free_cycles`.
+//! - the *free run*: no pacing and no limit at all, the mission at full
+//!   speed. It tells whether demand exceeds the budget (the free run takes
+//!   a window past the target) and where delay is needless;
+//! - the *oracle*: it knows every cycle's cost and the true utilization,
+//!   never sleeps, and holds a request back until the window resets
+//!   exactly when it would take a window past the target (its holds cost
+//!   no cache rebuild). `work_vs_oracle` compares a policy's work with it;
+//! - the policy's own run, with the limits on.
 //!
-//! `efficiency` = cycles within the budget (after which every window was
-//! still at or under the target) / allowed cycles. The other cycles are
-//! counted apart (`cycles_over_target`): they ate the reserve the target
-//! keeps. A policy that spares cheap stretches and slows dear ones can
-//! pass 1.
-
-use std::collections::BTreeMap;
+//! The figures:
+//! - `efficiency`: per complete window (one that reset before the run
+//!   stopped), the work done in it up to the target over the budget up to
+//!   the target (the target less the window's figure when it opened).
+//!   Work is what the cycles cost, less the cache rebuilds the policy's own
+//!   sleeps caused; only cycles after which every window was still at or
+//!   under the target count. Those cycles' costs add up to at most the
+//!   window's rise to the target, so the share is at most 1.0 by
+//!   construction. Summed over the complete windows of each kind; the
+//!   kind whose budget the work filled most (the binding one) is reported.
+//! - `work_vs_oracle`: cycles done within the target over the oracle's.
+//! - `needless_delay_seconds`: sleep added while no pacing would have
+//!   stayed under the target: before the first window in which the free
+//!   run passes it (all of the run's sleep when it never does).
+//! - lockout minutes, cache rebuilds and those caused by sleeps, delays.
 
 use serde::Serialize;
 
-use super::engine::{Trace, Usage, WindowModel};
+use super::engine::{Trace, WindowSpan, MINUTE_MS};
 use crate::usage::snapshot::WindowKind;
 
-const MINUTE_MS: f64 = 60_000.0;
 /// Consecutive delays of a session further apart than this count as a change.
 pub const DELAY_CHANGE_MS: i64 = 5000;
 
-/// The ceiling a scenario's runs are measured against.
+/// What the mission asks and what the budget allows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Allowance {
+    /// Cycles of the mission done by the free run (nothing in its way).
     pub free_cycles: u64,
-    /// Percent of each window usable over the run (5-hour, weekly).
+    /// Percent of each window usable over the run (5-hour, weekly): the
+    /// target less the opening figure, for every window the free run saw.
     pub budget_percent: [f64; 2],
-    /// Cycles each window's budget allows (5-hour, weekly).
+    /// Cycles the oracle did within the budget, per window kind it was
+    /// held by (5-hour, weekly): both are the oracle's total.
     pub budget_cycles: [f64; 2],
+    /// The oracle's cycles: the most the budget allowed of this mission.
     pub allowed_cycles: f64,
-    /// Whether a budget, not the sessions' own speed, is the limit.
+    /// Whether the free run takes a window past the target.
     pub demand_exceeds_budget: bool,
-    /// The sessions' demand over the tightest budget (2.5 = 2.5x).
+    /// The free run's usage over its budget, for the tighter window (2.5 = 2.5x).
     pub demand_ratio: f64,
+    /// When the free run first passes the target (ms since the epoch), if it does.
+    #[serde(skip)]
+    pub first_over_ms: Option<i64>,
 }
 
-/// The budget of each period of a window that overlaps the run, percent:
-/// `(period index, percent)`.
-fn period_budgets(
-    window: &WindowModel,
-    start_ms: i64,
-    end_ms: i64,
-    target: f64,
-) -> Vec<(i64, f64)> {
-    let mut budgets = Vec::new();
-    let mut at = start_ms;
-    while at < end_ms {
-        let period_start = window.period_start_ms(at);
-        let period_end = window.period_end_ms(at);
-        let from = period_start.max(start_ms);
-        let to = period_end.min(end_ms);
-        let used = if window.period_index(at) == 0 {
-            window.initial_percent
-        } else {
-            0.0
-        };
-        let share = (to - from) as f64 / (period_end - from) as f64;
-        budgets.push((window.period_index(at), (target - used).max(0.0) * share));
-        at = period_end;
-    }
-    budgets
-}
-
-/// The cycles a budget buys from a period's demand when every cycle is
-/// slowed alike: the budget over the demand's mean cost per cycle, at
-/// most the demand itself.
-fn even_cycles(count: u64, cost: f64, budget_units: f64) -> f64 {
-    if cost <= budget_units || cost <= 0.0 {
-        count as f64
-    } else {
-        count as f64 * budget_units / cost
-    }
-}
-
-/// Computes the ceiling from the capacity run.
-pub fn allowance(free: &Trace, target: f64) -> Allowance {
-    let free_cycles = free.requests.len() as u64;
-    let demand: f64 = free.requests.iter().map(|request| request.cost).sum();
-    let mut budget = [0.0; 2];
-    let mut cycles = [0.0; 2];
-    let mut ratio = 0.0f64;
-    for (index, window) in free.usage.windows.iter().enumerate() {
-        let mut periods: BTreeMap<i64, (u64, f64)> = BTreeMap::new();
-        for request in &free.requests {
-            let entry = periods
-                .entry(window.period_index(request.at_ms))
-                .or_insert((0, 0.0));
-            entry.0 += 1;
-            entry.1 += request.cost;
-        }
-        for (period, percent) in period_budgets(window, free.start_ms, free.end_ms, target) {
-            budget[index] += percent;
-            let (count, cost) = periods.get(&period).copied().unwrap_or((0, 0.0));
-            cycles[index] += even_cycles(count, cost, percent / window.percent_per_unit);
-        }
-        let budget_units = budget[index] / window.percent_per_unit;
-        if budget_units > 0.0 {
-            ratio = ratio.max(demand / budget_units);
-        }
-    }
-    let allowed = (free_cycles as f64).min(cycles[0]).min(cycles[1]);
-    Allowance {
-        free_cycles,
-        budget_percent: budget,
-        budget_cycles: cycles,
-        allowed_cycles: allowed,
-        demand_exceeds_budget: allowed + 0.5 < free_cycles as f64,
-        demand_ratio: ratio,
-    }
-}
-
-/// A window's utilization just before one of its resets.
+/// A window's utilization when it reset.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResetReading {
     pub window: WindowKind,
@@ -143,10 +76,17 @@ pub struct Metrics {
     /// Tool cycles completed.
     pub cycles: u64,
     /// Of those, cycles that left a window past the target: they ate the
-    /// reserve the target keeps, and do not count as efficient work.
+    /// reserve the target keeps, and do not count as work.
     pub cycles_over_target: u64,
-    /// Cycles within the target / cycles the budgets allowed.
+    /// The share of the complete windows' budgets that became work (at
+    /// most 1.0 by construction; see the module documentation).
     pub efficiency: f64,
+    /// Complete windows `efficiency` is measured over.
+    pub windows_scored: u64,
+    /// Cycles within the target over the oracle's.
+    pub work_vs_oracle: f64,
+    /// Sleep added where no pacing stays under the target, seconds.
+    pub needless_delay_seconds: f64,
     /// Mean sleep per tool call, seconds (calls without a sleep count as 0).
     pub mean_delay_seconds: f64,
     pub max_delay_seconds: f64,
@@ -189,26 +129,154 @@ fn union_ms(intervals: &[(i64, i64)], from: i64, to: i64) -> i64 {
     total
 }
 
-fn resets(usage: &Usage, start_ms: i64, end_ms: i64) -> Vec<ResetReading> {
-    let mut readings = Vec::new();
-    for window in &usage.windows {
-        let mut reset = window.period_end_ms(start_ms);
-        while reset <= end_ms {
-            readings.push(ResetReading {
-                window: window.kind,
-                at: crate::clock::iso(reset),
-                hours_into_run: (reset - start_ms) as f64 / (60.0 * MINUTE_MS),
-                percent: usage.percent(window, reset - 1),
-            });
-            reset += window.length_ms();
-        }
+/// Cycles done within the target.
+fn cycles_within(trace: &Trace) -> u64 {
+    trace
+        .requests
+        .iter()
+        .filter(|request| request.within_target)
+        .count() as u64
+}
+
+/// The frame of a scenario's runs, from its free run and its oracle.
+pub fn allowance(free: &Trace, oracle: &Trace, target: f64) -> Allowance {
+    let account = &free.account;
+    let first_over_ms = free
+        .requests
+        .iter()
+        .find(|request| !request.within_target)
+        .map(|request| {
+            // Delay is needless only before the window the target was
+            // passed in opened.
+            let five = account
+                .five_hour_windows
+                .iter()
+                .rev()
+                .find(|window| window.opened_ms <= request.at_ms)
+                .map_or(request.at_ms, |window| window.opened_ms);
+            let week = account
+                .weekly_periods
+                .iter()
+                .rev()
+                .find(|period| period.opened_ms <= request.at_ms)
+                .map_or(request.at_ms, |period| period.opened_ms);
+            if account.percent(WindowKind::SevenDay, request.at_ms) > target {
+                week.min(five)
+            } else {
+                five
+            }
+        });
+    let budget = |spans: &[WindowSpan]| -> f64 {
+        spans
+            .iter()
+            .filter(|span| span.opened_ms < free.stop_ms && span.ends_ms > free.start_ms)
+            .map(|span| (target - span.initial_percent).max(0.0))
+            .sum()
+    };
+    let budget_percent = [
+        budget(&account.five_hour_windows),
+        budget(&account.weekly_periods),
+    ];
+    let used: f64 = free.requests.iter().map(|request| request.cost).sum();
+    let ratio_five = if budget_percent[0] > 0.0 {
+        used / budget_percent[0]
+    } else {
+        0.0
+    };
+    let ratio_week = if budget_percent[1] > 0.0 {
+        used * account.weekly_per_unit / budget_percent[1]
+    } else {
+        0.0
+    };
+    let allowed = cycles_within(oracle) as f64;
+    Allowance {
+        free_cycles: free.requests.len() as u64,
+        budget_percent,
+        budget_cycles: [allowed, allowed],
+        allowed_cycles: allowed,
+        demand_exceeds_budget: first_over_ms.is_some(),
+        demand_ratio: ratio_five.max(ratio_week),
+        first_over_ms,
     }
+}
+
+fn resets(trace: &Trace) -> Vec<ResetReading> {
+    let account = &trace.account;
+    let mut readings: Vec<ResetReading> = account
+        .five_hour_windows
+        .iter()
+        .chain(&account.weekly_periods)
+        .filter(|span| span.ends_ms > trace.start_ms && span.ends_ms <= trace.stop_ms)
+        .map(|span| ResetReading {
+            window: span.kind,
+            at: crate::clock::iso(span.ends_ms),
+            hours_into_run: (span.ends_ms - trace.start_ms) as f64 / (60.0 * MINUTE_MS as f64),
+            percent: account.percent(span.kind, span.ends_ms - 1),
+        })
+        .collect();
     readings.sort_by_key(|reading| (reading.at.clone(), reading.window == WindowKind::SevenDay));
     readings
 }
 
-/// The figures of a run against the scenario's ceiling.
-pub fn measure(policy: &str, trace: &Trace, allowance: &Allowance) -> Metrics {
+/// The budget share of one kind's complete windows: (work, budget,
+/// windows). Work and budget are in that window's percent.
+fn budget_share(trace: &Trace, spans: &[WindowSpan], per_unit: f64, target: f64) -> (f64, f64, u64) {
+    let (mut work, mut budget, mut windows) = (0.0, 0.0, 0);
+    for span in spans {
+        if span.ends_ms > trace.stop_ms || span.ends_ms <= trace.start_ms {
+            continue;
+        }
+        let window_budget = target - span.initial_percent;
+        if window_budget <= 0.0 {
+            continue;
+        }
+        let from = span.opened_ms.max(trace.start_ms);
+        let done: f64 = trace
+            .requests
+            .iter()
+            .filter(|request| {
+                request.within_target && request.at_ms >= from && request.at_ms < span.ends_ms
+            })
+            .map(|request| {
+                if request.slept_cold {
+                    request.cost - request.rebuild
+                } else {
+                    request.cost
+                }
+            })
+            .sum();
+        work += done * per_unit;
+        budget += window_budget;
+        windows += 1;
+    }
+    (work, budget, windows)
+}
+
+/// The share of the binding budget that became work: of the two kinds of
+/// window, the one whose complete windows' budget the work filled most
+/// (the weekly one only when a weekly period completed in the run). Each
+/// share is at most 1.0 by construction.
+fn efficiency(trace: &Trace, target: f64) -> (f64, u64) {
+    let account = &trace.account;
+    let share = |(work, budget, windows): (f64, f64, u64)| {
+        (if budget > 0.0 { work / budget } else { 0.0 }, windows)
+    };
+    let five = share(budget_share(trace, &account.five_hour_windows, 1.0, target));
+    let week = share(budget_share(
+        trace,
+        &account.weekly_periods,
+        account.weekly_per_unit,
+        target,
+    ));
+    if week.1 > 0 && week.0 > five.0 {
+        week
+    } else {
+        five
+    }
+}
+
+/// The figures of a run against the scenario's frame.
+pub fn measure(policy: &str, trace: &Trace, allowance: &Allowance, target: f64) -> Metrics {
     let cycles: u64 = trace.completed.iter().sum();
     let over_target = trace
         .requests
@@ -236,6 +304,13 @@ pub fn measure(policy: &str, trace: &Trace, allowance: &Allowance) -> Metrics {
         }
         previous[decision.session] = Some(decision.delay_ms);
     }
+    let needless_until = allowance.first_over_ms.unwrap_or(i64::MAX);
+    let needless: i64 = trace
+        .decisions
+        .iter()
+        .filter(|decision| decision.at_ms < needless_until)
+        .map(|decision| decision.delay_ms)
+        .sum();
     let total: f64 = trace.requests.iter().map(|request| request.cost).sum();
     let rebuilt: f64 = trace
         .requests
@@ -248,24 +323,23 @@ pub fn measure(policy: &str, trace: &Trace, allowance: &Allowance) -> Metrics {
         .iter()
         .filter(|request| !request.first && request.rebuild > 0.0)
         .count() as u64;
-    let peak = |index: usize| {
-        let window = &trace.usage.windows[index];
-        trace
-            .requests
-            .iter()
-            .map(|request| trace.usage.percent(window, request.at_ms))
-            .fold(window.initial_percent, f64::max)
-    };
+    let peak = |spans: &[WindowSpan]| spans.iter().map(|span| span.peak_percent).fold(0.0, f64::max);
+    let (efficiency, windows) = efficiency(trace, target);
+    let within = cycles_within(trace) as f64;
     Metrics {
         policy: policy.to_string(),
-        lockout_minutes: union_ms(&trace.lockouts, trace.start_ms, trace.end_ms) as f64 / MINUTE_MS,
+        lockout_minutes: union_ms(&trace.lockouts, trace.start_ms, trace.stop_ms) as f64
+            / MINUTE_MS as f64,
         cycles,
         cycles_over_target: over_target,
-        efficiency: if allowance.allowed_cycles <= 0.0 {
-            1.0
+        efficiency,
+        windows_scored: windows,
+        work_vs_oracle: if allowance.allowed_cycles > 0.0 {
+            within / allowance.allowed_cycles
         } else {
-            (trace.requests.len() as u64 - over_target) as f64 / allowance.allowed_cycles
+            1.0
         },
+        needless_delay_seconds: needless as f64 / 1000.0,
         mean_delay_seconds: mean_delay,
         max_delay_seconds: max_delay,
         delay_changes: changes,
@@ -276,9 +350,9 @@ pub fn measure(policy: &str, trace: &Trace, allowance: &Allowance) -> Metrics {
             .filter(|request| request.slept_cold)
             .count() as u64,
         rebuild_share: if total > 0.0 { rebuilt / total } else { 0.0 },
-        peak_five_hour_percent: peak(0),
-        peak_seven_day_percent: peak(1),
-        resets: resets(&trace.usage, trace.start_ms, trace.end_ms),
+        peak_five_hour_percent: peak(&trace.account.five_hour_windows),
+        peak_seven_day_percent: peak(&trace.account.weekly_periods),
+        resets: resets(trace),
     }
 }
 
@@ -288,7 +362,7 @@ pub struct Sample {
     pub hours: f64,
     pub five_hour_percent: f64,
     pub seven_day_percent: f64,
-    /// Where an even pace to the target stands in the current 5-hour period.
+    /// Where an even pace to the target stands in the current 5-hour window.
     pub five_hour_pace_percent: f64,
     pub seven_day_pace_percent: f64,
     /// Mean sleep of the calls in the interval ending here, seconds.
@@ -298,24 +372,23 @@ pub struct Sample {
 
 /// Samples the run every `step_minutes`.
 pub fn samples(trace: &Trace, step_minutes: f64, target: f64) -> Vec<Sample> {
-    let step = (step_minutes * MINUTE_MS) as i64;
+    let step = (step_minutes * MINUTE_MS as f64) as i64;
+    let account = &trace.account;
     let mut points = Vec::new();
     let mut decision_index = 0;
     let mut at = trace.start_ms;
-    let pace = |window: &WindowModel, at: i64| {
-        let start = window.period_start_ms(at);
-        let share = (at - start) as f64 / window.length_ms() as f64;
-        if window.period_index(at) == 0 {
-            // The first period: from the initial figure to the target.
-            let from = trace.start_ms.max(start);
-            let left = (window.period_end_ms(at) - from) as f64;
-            let done = (at - from) as f64 / left;
-            window.initial_percent + (target - window.initial_percent).max(0.0) * done
-        } else {
-            target * share
-        }
+    let pace = |spans: &[WindowSpan], at: i64| {
+        spans
+            .iter()
+            .rev()
+            .find(|span| span.opened_ms <= at && at < span.ends_ms)
+            .map_or(0.0, |span| {
+                let from = span.opened_ms.max(trace.start_ms);
+                let done = (at - from) as f64 / (span.ends_ms - from).max(1) as f64;
+                span.initial_percent + (target - span.initial_percent).max(0.0) * done
+            })
     };
-    while at <= trace.end_ms {
+    while at <= trace.stop_ms {
         let (mut sum, mut count) = (0i64, 0i64);
         while decision_index < trace.decisions.len() && trace.decisions[decision_index].at_ms <= at
         {
@@ -323,14 +396,12 @@ pub fn samples(trace: &Trace, step_minutes: f64, target: f64) -> Vec<Sample> {
             count += 1;
             decision_index += 1;
         }
-        let five = &trace.usage.windows[0];
-        let seven = &trace.usage.windows[1];
         points.push(Sample {
-            hours: (at - trace.start_ms) as f64 / (60.0 * MINUTE_MS),
-            five_hour_percent: trace.usage.percent(five, at),
-            seven_day_percent: trace.usage.percent(seven, at),
-            five_hour_pace_percent: pace(five, at),
-            seven_day_pace_percent: pace(seven, at),
+            hours: (at - trace.start_ms) as f64 / (60.0 * MINUTE_MS as f64),
+            five_hour_percent: account.percent(WindowKind::FiveHour, at),
+            seven_day_percent: account.percent(WindowKind::SevenDay, at),
+            five_hour_pace_percent: pace(&account.five_hour_windows, at),
+            seven_day_pace_percent: pace(&account.weekly_periods, at),
             delay_seconds: if count > 0 {
                 sum as f64 / count as f64 / 1000.0
             } else {
@@ -355,28 +426,5 @@ mod tests {
         assert_eq!(union_ms(&[(0, 10), (5, 20), (30, 40)], 0, 100), 30);
         assert_eq!(union_ms(&[(0, 10), (5, 20)], 8, 15), 7);
         assert_eq!(union_ms(&[], 0, 100), 0);
-    }
-
-    #[test]
-    fn an_even_slowdown_buys_the_budget_over_the_mean_cost() {
-        // 110 cycles costing 101 units; 6 units buy 110 * 6 / 101.
-        assert!((even_cycles(110, 101.0, 6.0) - 6.534_653).abs() < 1e-6);
-        assert_eq!(even_cycles(10, 1.0, 6.0), 10.0);
-    }
-
-    #[test]
-    fn a_window_budget_counts_full_periods_and_the_even_share_of_the_last() {
-        let window = WindowModel {
-            kind: WindowKind::FiveHour,
-            percent_per_unit: 1.0,
-            first_reset_ms: 60 * 60_000,
-            initial_percent: 60.0,
-        };
-        // 1 h left of the first period (35 % usable), one full period (95),
-        // and 2 of the third's 5 hours (38).
-        let budgets = period_budgets(&window, 0, 8 * 3_600_000, 95.0);
-        assert_eq!(budgets.len(), 3);
-        let budget: f64 = budgets.iter().map(|(_, percent)| percent).sum();
-        assert!((budget - (35.0 + 95.0 + 38.0)).abs() < 1e-9, "{budget}");
     }
 }

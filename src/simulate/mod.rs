@@ -27,10 +27,8 @@ use scenario::Scenario;
 /// Minutes between the points of the over-time chart.
 pub const SAMPLE_MINUTES: f64 = 5.0;
 
-/// The seeds `--compare` averages efficiency over (1 to this). One seed
-/// is one draw of the cycle costs: when two policies both use a window's
-/// whole budget, which of them gets a cycle or two more is chance (see
-/// docs/simulator.md), so the comparison of policies reads the mean.
+/// The seeds `--seeds` runs by default: one seed is one draw of the
+/// mission, so a comparison of policies reads many.
 pub const COMPARE_SEEDS: u64 = 32;
 
 /// One policy's run of a scenario.
@@ -49,7 +47,7 @@ pub struct ScenarioResult {
     pub seed: u64,
     pub allowance: Allowance,
     pub runs: Vec<RunResult>,
-    /// Each policy over seeds 1 to `COMPARE_SEEDS` (with `--compare`).
+    /// Each policy over seeds 1 to N (with `--seeds N`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub over_seeds: Option<Vec<SeedMean>>,
 }
@@ -60,41 +58,98 @@ pub struct SeedMean {
     pub policy: String,
     pub seeds: u64,
     pub mean_efficiency: f64,
+    /// Over the seeds where demand exceeds the budget (1.0 when none does).
+    pub mean_work_vs_oracle: f64,
+    pub min_work_vs_oracle: f64,
     pub mean_lockout_minutes: f64,
     pub max_lockout_minutes: f64,
+    /// Seeds with any lockout.
+    pub seeds_locked_out: u64,
+    /// Needless delay summed over the seeds, and the seeds that had any.
+    pub needless_delay_seconds: f64,
+    pub seeds_with_needless_delay: u64,
+    /// Seeds where demand exceeds the budget.
+    pub seeds_over_budget: u64,
 }
 
-/// Runs a scenario under each named policy with seeds 1 to `seeds` and
-/// averages: the comparison that single-seed chance cannot tip.
+/// Runs a scenario under each named policy with seeds 1 to `seeds`, on
+/// every core, and sums up.
 pub fn over_seeds(
     scenario: &Scenario,
     policies: &[&str],
     seeds: u64,
 ) -> Result<Vec<SeedMean>, String> {
+    scenario.validate()?;
+    let threads = std::thread::available_parallelism()
+        .map(|count| count.get())
+        .unwrap_or(1)
+        .min(seeds.max(1) as usize);
+    let results: Vec<Result<ScenarioResult, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|thread| {
+                scope.spawn(move || {
+                    let mut seeded = scenario.clone();
+                    (1..=seeds)
+                        .filter(|seed| (seed % threads as u64) as usize == thread)
+                        .map(|seed| {
+                            seeded.seed = seed;
+                            simulate_runs(&seeded, policies, false)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().expect("a simulation thread"))
+            .collect()
+    });
     let mut means: Vec<SeedMean> = policies
         .iter()
         .map(|name| SeedMean {
             policy: name.to_string(),
             seeds,
             mean_efficiency: 0.0,
+            mean_work_vs_oracle: 0.0,
+            min_work_vs_oracle: f64::INFINITY,
             mean_lockout_minutes: 0.0,
             max_lockout_minutes: 0.0,
+            seeds_locked_out: 0,
+            needless_delay_seconds: 0.0,
+            seeds_with_needless_delay: 0,
+            seeds_over_budget: 0,
         })
         .collect();
-    let mut seeded = scenario.clone();
-    for seed in 1..=seeds {
-        seeded.seed = seed;
-        let result = simulate_runs(&seeded, policies, false)?;
+    for result in results {
+        let result = result?;
+        let over = result.allowance.demand_exceeds_budget;
         for (mean, run) in means.iter_mut().zip(&result.runs) {
-            mean.mean_efficiency += run.metrics.efficiency / seeds as f64;
-            mean.mean_lockout_minutes += run.metrics.lockout_minutes / seeds as f64;
-            mean.max_lockout_minutes = mean.max_lockout_minutes.max(run.metrics.lockout_minutes);
+            let metrics = &run.metrics;
+            mean.mean_efficiency += metrics.efficiency / seeds as f64;
+            mean.mean_lockout_minutes += metrics.lockout_minutes / seeds as f64;
+            mean.max_lockout_minutes = mean.max_lockout_minutes.max(metrics.lockout_minutes);
+            mean.seeds_locked_out += u64::from(metrics.lockout_minutes > 0.0);
+            mean.needless_delay_seconds += metrics.needless_delay_seconds;
+            mean.seeds_with_needless_delay += u64::from(metrics.needless_delay_seconds > 0.0);
+            if over {
+                mean.seeds_over_budget += 1;
+                mean.mean_work_vs_oracle += metrics.work_vs_oracle;
+                mean.min_work_vs_oracle = mean.min_work_vs_oracle.min(metrics.work_vs_oracle);
+            }
+        }
+    }
+    for mean in &mut means {
+        if mean.seeds_over_budget > 0 {
+            mean.mean_work_vs_oracle /= mean.seeds_over_budget as f64;
+        } else {
+            mean.mean_work_vs_oracle = 1.0;
+            mean.min_work_vs_oracle = 1.0;
         }
     }
     Ok(means)
 }
 
-/// The target the ceiling is computed at: the default `pacing.target_percent`.
+/// The target the runs are measured at: the default `pacing.target_percent`.
 pub fn target_percent() -> f64 {
     Config::default().pacing.target_percent
 }
@@ -117,9 +172,19 @@ fn simulate_runs(
         Options {
             limits: false,
             target_percent: target,
+            oracle: false,
         },
     );
-    let allowance = metrics::allowance(&free, target);
+    let oracle = engine::run(
+        scenario,
+        &mut policies::NoPacing,
+        Options {
+            limits: true,
+            target_percent: target,
+            oracle: true,
+        },
+    );
+    let allowance = metrics::allowance(&free, &oracle, target);
     let mut runs = Vec::with_capacity(policies.len());
     for name in policies {
         let mut pacer = policies::by_name(name).ok_or_else(|| {
@@ -128,16 +193,9 @@ fn simulate_runs(
                 policies::POLICY_NAMES.join(", ")
             )
         })?;
-        let trace = engine::run(
-            scenario,
-            pacer.as_mut(),
-            Options {
-                limits: true,
-                target_percent: target,
-            },
-        );
+        let trace = engine::run(scenario, pacer.as_mut(), Options::paced(target));
         runs.push(RunResult {
-            metrics: metrics::measure(pacer.name(), &trace, &allowance),
+            metrics: metrics::measure(pacer.name(), &trace, &allowance, target),
             samples: if with_samples {
                 metrics::samples(&trace, SAMPLE_MINUTES, target)
             } else {

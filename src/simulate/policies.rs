@@ -1,36 +1,61 @@
 //! The pacers the simulator compares, behind one small trait.
 //!
-//! `pace-maker` is not a model of our policy: it calls the very
-//! `pacing::policy::decide` the hook calls, with the default settings.
+//! `pace-maker` is not a model of our policy: it decides through
+//! `pacing::apply::decide`, the code `hook post-tool-use` runs, over the
+//! simulated machine's own store, with the default configuration.
 //! `reference` and `log-curve` are the existing Python pacer's version-2
 //! formula and version-1 logarithmic curve, implemented from their
 //! published description (docs/simulator.md spells it out); `none` never
 //! sleeps. Each sees only what it would see in real use: the readings the
 //! sources reported so far, never the true utilization.
 
-use crate::pacing::policy::{self, PacingSettings, PolicyInput, ToolCall};
+use crate::config::Config;
+use crate::pacing::apply;
+use crate::store::Store;
 use crate::usage::snapshot::{SnapshotSource, UsageSnapshot, WindowKind, WindowReading};
 
 /// What a pacer sees at one PostToolUse.
-#[derive(Debug, Clone, Copy)]
 pub struct View<'a> {
     pub now_ms: i64,
     pub session: usize,
-    /// Readings reported so far (the last day or so), oldest first.
+    /// The session's id in the machine's store.
+    pub session_id: &'a str,
+    /// Readings this machine's sources reported so far (the last day or
+    /// so), oldest first: for pacers that keep their own readings.
     pub snapshots: &'a [UsageSnapshot],
     /// This session's recent calls, the current one last.
-    pub calls: &'a [ToolCall],
-    /// The other sessions' recent calls.
-    pub other_sessions: &'a [&'a [ToolCall]],
+    pub calls: &'a [crate::pacing::policy::ToolCall],
+    /// The same machine's other sessions' recent calls.
+    pub other_sessions: &'a [&'a [crate::pacing::policy::ToolCall]],
     pub tool_duration_ms: i64,
     pub cache_ttl_seconds: u64,
+    /// The machine's store, for a pacer that runs on the hook's own path
+    /// (`Pacer::uses_store`).
+    pub hook: Option<HookSide<'a>>,
+}
+
+/// What the hook has on a simulated machine: its store, and what its
+/// transcripts would tell the local estimate.
+pub struct HookSide<'a> {
+    pub store: &'a mut Store,
+    /// Cumulative usage of the machine's sessions, (time, units).
+    pub local: &'a [(i64, f64)],
+    pub weekly_per_unit: f64,
+    pub estimate_error: f64,
+    /// Whether the local estimate is available at all.
+    pub estimate: bool,
 }
 
 /// A pacing policy under test.
 pub trait Pacer {
     fn name(&self) -> &'static str;
     /// The sleep after this tool call, milliseconds.
-    fn delay_ms(&mut self, view: &View<'_>) -> i64;
+    fn delay_ms(&mut self, view: &mut View<'_>) -> i64;
+    /// Whether the pacer decides from the machine's store (the engine then
+    /// keeps one per machine, written as the hook writes it).
+    fn uses_store(&self) -> bool {
+        false
+    }
 }
 
 /// Names accepted by `--policy`, in the order the comparison shows them.
@@ -47,10 +72,13 @@ pub fn by_name(name: &str) -> Option<Box<dyn Pacer>> {
     }
 }
 
-/// Ours: the hook's own policy with the default configuration.
+/// Ours, on the hook's own path: the decision comes from
+/// `pacing::apply::decide` over the machine's store (inputs, thinning,
+/// estimate gating, the cache TTL the status line stored), and is recorded
+/// with `pacing::apply::record`, exactly as `hook post-tool-use` does.
 #[derive(Debug, Default)]
 pub struct PaceMaker {
-    pub settings: PacingSettings,
+    pub config: Config,
 }
 
 impl Pacer for PaceMaker {
@@ -58,17 +86,43 @@ impl Pacer for PaceMaker {
         "pace-maker"
     }
 
-    fn delay_ms(&mut self, view: &View<'_>) -> i64 {
-        policy::decide(&PolicyInput {
-            now_ms: view.now_ms,
-            snapshots: view.snapshots,
-            calls: view.calls,
-            other_sessions: view.other_sessions,
-            tool_duration_ms: Some(view.tool_duration_ms),
-            cache_ttl_seconds: view.cache_ttl_seconds,
-            settings: &self.settings,
-        })
-        .delay_ms
+    fn uses_store(&self) -> bool {
+        true
+    }
+
+    fn delay_ms(&mut self, view: &mut View<'_>) -> i64 {
+        let now_ms = view.now_ms;
+        let Some(HookSide {
+            store,
+            local,
+            weekly_per_unit,
+            estimate_error,
+            estimate,
+        }) = view.hook.as_mut()
+        else {
+            return 0;
+        };
+        let (local, weekly_per_unit, estimate_error, estimate) =
+            (*local, *weekly_per_unit, *estimate_error, *estimate);
+        let mut estimator = |store: &mut Store| {
+            if estimate {
+                super::engine::store_estimate(store, local, weekly_per_unit, estimate_error, now_ms)
+            } else {
+                Ok(None)
+            }
+        };
+        let decision = apply::decide(
+            store,
+            &self.config,
+            view.session_id,
+            now_ms,
+            Some(view.tool_duration_ms.max(0) as u64),
+            &mut estimator,
+        )
+        .expect("the simulated store answers");
+        apply::record(store, view.session_id, now_ms, &decision)
+            .expect("the simulated store records");
+        decision.delay_ms
     }
 }
 
@@ -81,7 +135,7 @@ impl Pacer for NoPacing {
         "none"
     }
 
-    fn delay_ms(&mut self, _view: &View<'_>) -> i64 {
+    fn delay_ms(&mut self, _view: &mut View<'_>) -> i64 {
         0
     }
 }
@@ -239,7 +293,7 @@ impl Pacer for Reference {
         "reference"
     }
 
-    fn delay_ms(&mut self, view: &View<'_>) -> i64 {
+    fn delay_ms(&mut self, view: &mut View<'_>) -> i64 {
         if let Some((at, delay)) = self.last {
             if view.now_ms - at < Self::RECOMPUTE_MS {
                 return delay;
@@ -260,7 +314,7 @@ impl Pacer for LogCurve {
         "log-curve"
     }
 
-    fn delay_ms(&mut self, view: &View<'_>) -> i64 {
+    fn delay_ms(&mut self, view: &mut View<'_>) -> i64 {
         let Some(reading) = api_or_estimate(view.snapshots, WindowKind::FiveHour) else {
             return 0;
         };
@@ -293,11 +347,13 @@ mod tests {
         View {
             now_ms: NOW,
             session: 0,
+            session_id: "s",
             snapshots,
             calls: &[],
             other_sessions: &[],
             tool_duration_ms: 1000,
             cache_ttl_seconds: 300,
+            hook: None,
         }
     }
 
@@ -331,7 +387,7 @@ mod tests {
         // (95 - 60) / 3 = 11.67 %/h, r = 0.389: 5 * (1/r - 1) * 40 = 314 s.
         let snapshots = five_hour_at(60.0, 3.0 - 1e-6);
         let mut reference = Reference::default();
-        let delay = reference.delay_ms(&reading_view(&snapshots));
+        let delay = reference.delay_ms(&mut reading_view(&snapshots));
         assert!((delay - 314_286).abs() < 1000, "{delay}");
         // On pace: no delay.
         assert_eq!(Reference::compute(&five_hour_at(38.0, 3.0), NOW), 0.0);
@@ -343,25 +399,25 @@ mod tests {
     fn the_reference_reuses_its_decision_for_five_minutes() {
         let mut reference = Reference::default();
         let ahead = five_hour_at(60.0, 3.0);
-        let first = reference.delay_ms(&reading_view(&ahead));
+        let first = reference.delay_ms(&mut reading_view(&ahead));
         assert!(first > 0);
         let calm = five_hour_at(0.0, 3.0);
         let mut view = reading_view(&calm);
         view.now_ms += 299_000;
-        assert_eq!(reference.delay_ms(&view), first);
+        assert_eq!(reference.delay_ms(&mut view), first);
         view.now_ms += 2000;
-        assert_eq!(reference.delay_ms(&view), 0);
+        assert_eq!(reference.delay_ms(&mut view), 0);
     }
 
     #[test]
     fn the_log_curve_starts_ten_points_above_its_curve() {
         let mut curve = LogCurve;
         // Halfway: target 100 * ln(1 + 0.5 (e - 1)) = 62.0 %.
-        assert_eq!(curve.delay_ms(&reading_view(&five_hour_at(72.0, 2.5))), 0);
-        let delay = curve.delay_ms(&reading_view(&five_hour_at(80.0, 2.5)));
+        assert_eq!(curve.delay_ms(&mut reading_view(&five_hour_at(72.0, 2.5))), 0);
+        let delay = curve.delay_ms(&mut reading_view(&five_hour_at(80.0, 2.5)));
         assert!((delay - 85_000).abs() < 1000, "{delay}");
         assert_eq!(
-            curve.delay_ms(&reading_view(&five_hour_at(99.0, 2.5))),
+            curve.delay_ms(&mut reading_view(&five_hour_at(99.0, 2.5))),
             120_000
         );
     }

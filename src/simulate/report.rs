@@ -68,60 +68,43 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
 /// The comparison table that fits [`NARROW_WIDTH`]: per scenario a heading
 /// (demand, allowed cycles), then a row per policy with the main metrics.
 pub fn narrow_table(results: &[ScenarioResult]) -> String {
-    let mut headers: Vec<[String; 2]> = [
+    let headers: Vec<[String; 2]> = [
         ["", "policy"],
         ["lockout", "min"],
         ["", "cycles"],
-        ["over", "target"],
+        ["vs", "oracle"],
         ["", "efficiency"],
         ["delay s", "mean/max"],
+        ["needless", "delay s"],
         ["cache", "rebuilds"],
         ["peak", "5h %"],
-        ["peak", "week %"],
     ]
     .iter()
     .map(|[a, b]| [a.to_string(), b.to_string()])
     .collect();
-    let seeds = results
-        .iter()
-        .find_map(|result| result.over_seeds.as_ref())
-        .and_then(|means| means.first())
-        .map(|mean| mean.seeds);
-    if let Some(seeds) = seeds {
-        headers.push(["efficiency".into(), format!("seeds 1-{seeds}")]);
-    }
     let mut blocks: Vec<(String, Vec<Vec<String>>)> = Vec::new();
     for result in results {
         let heading = format!(
-            "{}: demand {:.1}x the budgets, {:.0} cycles allowed",
+            "{}: demand {:.1}x the budgets, the oracle does {:.0} cycles",
             result.scenario, result.allowance.demand_ratio, result.allowance.allowed_cycles
         );
         let mut rows = Vec::new();
         for run in &result.runs {
             let metrics = &run.metrics;
-            let mut row = vec![
+            rows.push(vec![
                 plain_name(&metrics.policy).to_string(),
                 format!("{:.0}", metrics.lockout_minutes),
                 metrics.cycles.to_string(),
-                metrics.cycles_over_target.to_string(),
+                format!("{:.3}", metrics.work_vs_oracle),
                 format!("{:.3}", metrics.efficiency),
                 format!(
                     "{:.1}/{:.0}",
                     metrics.mean_delay_seconds, metrics.max_delay_seconds
                 ),
+                format!("{:.0}", metrics.needless_delay_seconds),
                 metrics.cache_rebuilds.to_string(),
                 format!("{:.1}", metrics.peak_five_hour_percent),
-                format!("{:.1}", metrics.peak_seven_day_percent),
-            ];
-            if seeds.is_some() {
-                let mean = result
-                    .over_seeds
-                    .iter()
-                    .flatten()
-                    .find(|mean| mean.policy == metrics.policy);
-                row.push(mean.map_or(String::new(), |mean| format!("{:.4}", mean.mean_efficiency)));
-            }
-            rows.push(row);
+            ]);
         }
         blocks.push((heading, rows));
     }
@@ -168,6 +151,45 @@ pub fn narrow_table(results: &[ScenarioResult]) -> String {
     out
 }
 
+/// Each policy over many seeds (`--seeds N`): per scenario, how many seeds
+/// were over budget, then per policy the lockouts, the needless delay and
+/// the work against the oracle where demand exceeds the budget.
+pub fn seeds_table(results: &[ScenarioResult]) -> String {
+    let mut out = String::new();
+    for result in results {
+        let Some(means) = &result.over_seeds else {
+            continue;
+        };
+        let Some(first) = means.first() else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "{}: seeds 1-{} ({} over budget)",
+            result.scenario, first.seeds, first.seeds_over_budget
+        );
+        let _ = writeln!(
+            out,
+            "  {:<16} {:>12} {:>12} {:>14} {:>12} {:>12} {:>10}",
+            "policy", "locked seeds", "max lock min", "needless s", "vs oracle", "min", "efficiency"
+        );
+        for mean in means {
+            let _ = writeln!(
+                out,
+                "  {:<16} {:>12} {:>12.1} {:>14.0} {:>12.4} {:>12.4} {:>10.4}",
+                plain_name(&mean.policy),
+                mean.seeds_locked_out,
+                mean.max_lockout_minutes,
+                mean.needless_delay_seconds,
+                mean.mean_work_vs_oracle,
+                mean.min_work_vs_oracle,
+                mean.mean_efficiency
+            );
+        }
+    }
+    out
+}
+
 /// The comparison table with every metric (`--wide`).
 pub fn table(results: &[ScenarioResult]) -> String {
     let headers = [
@@ -177,8 +199,11 @@ pub fn table(results: &[ScenarioResult]) -> String {
         "lockout min",
         "cycles",
         "over target",
-        "allowed",
+        "oracle",
+        "vs oracle",
         "efficiency",
+        "windows",
+        "needless delay s",
         "mean delay s",
         "max delay s",
         "changes",
@@ -188,15 +213,7 @@ pub fn table(results: &[ScenarioResult]) -> String {
         "peak 5h %",
         "peak weekly %",
     ];
-    let mut headers: Vec<String> = headers.iter().map(|header| header.to_string()).collect();
-    let seeds = results
-        .iter()
-        .find_map(|result| result.over_seeds.as_ref())
-        .and_then(|means| means.first())
-        .map(|mean| mean.seeds);
-    if let Some(seeds) = seeds {
-        headers.push(format!("efficiency, seeds 1-{seeds}"));
-    }
+    let headers: Vec<String> = headers.iter().map(|header| header.to_string()).collect();
     let mut rows: Vec<Vec<String>> = Vec::new();
     for result in results {
         for (index, run) in result.runs.iter().enumerate() {
@@ -218,7 +235,10 @@ pub fn table(results: &[ScenarioResult]) -> String {
                 metrics.cycles.to_string(),
                 metrics.cycles_over_target.to_string(),
                 format!("{:.0}", result.allowance.allowed_cycles),
+                format!("{:.3}", metrics.work_vs_oracle),
                 format!("{:.3}", metrics.efficiency),
+                metrics.windows_scored.to_string(),
+                format!("{:.0}", metrics.needless_delay_seconds),
                 format!("{:.1}", metrics.mean_delay_seconds),
                 format!("{:.0}", metrics.max_delay_seconds),
                 metrics.delay_changes.to_string(),
@@ -228,18 +248,6 @@ pub fn table(results: &[ScenarioResult]) -> String {
                 format!("{:.1}", metrics.peak_five_hour_percent),
                 format!("{:.1}", metrics.peak_seven_day_percent),
             ]);
-            if seeds.is_some() {
-                let mean = result
-                    .over_seeds
-                    .iter()
-                    .flatten()
-                    .find(|mean| mean.policy == metrics.policy);
-                if let Some(row) = rows.last_mut() {
-                    row.push(
-                        mean.map_or(String::new(), |mean| format!("{:.4}", mean.mean_efficiency)),
-                    );
-                }
-            }
         }
     }
     let mut widths: Vec<usize> = headers.iter().map(|header| header.len()).collect();

@@ -32,6 +32,40 @@ pub struct Scenario {
     #[serde(default)]
     pub cache: Cache,
     pub sessions: Vec<SessionSpec>,
+    /// Readings taken before the run, written to every machine's store
+    /// (optional; none by default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<PriorReading>,
+}
+
+/// A reading from before the run: what the usage sources said then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriorReading {
+    /// Minutes from the run's start, at most 0.
+    pub minutes: f64,
+    pub five_hour_percent: f64,
+    pub seven_day_percent: f64,
+    /// `api` (the default) or `statusline`.
+    #[serde(default = "default_prior_source")]
+    pub source: String,
+}
+
+fn default_prior_source() -> String {
+    "api".to_string()
+}
+
+impl PriorReading {
+    pub fn source(&self) -> crate::usage::snapshot::SnapshotSource {
+        match self.source.as_str() {
+            "statusline" => crate::usage::snapshot::SnapshotSource::Statusline,
+            _ => crate::usage::snapshot::SnapshotSource::Api,
+        }
+    }
+}
+
+fn is_zero_usize(value: &usize) -> bool {
+    *value == 0
 }
 
 fn default_seed() -> u64 {
@@ -118,6 +152,15 @@ pub struct Cache {
     /// What writing a thousand tokens of context into the cache costs, in
     /// percent of the 5-hour window.
     pub rebuild_percent_per_kilotoken: f64,
+    /// What reading a thousand tokens of context from a warm cache costs
+    /// on every request, percent of the 5-hour window: a cycle's cost grows
+    /// with its context (0 by default: the drawn cost is the whole warm cost).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub read_percent_per_kilotoken: f64,
+}
+
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
 }
 
 impl Default for Cache {
@@ -125,6 +168,7 @@ impl Default for Cache {
         Self {
             ttl_seconds: 300.0,
             rebuild_percent_per_kilotoken: 0.02,
+            read_percent_per_kilotoken: 0.0,
         }
     }
 }
@@ -135,6 +179,10 @@ impl Default for Cache {
 pub struct SessionSpec {
     pub start_minutes: f64,
     pub end_minutes: f64,
+    /// The machine the session runs on (0 by default): each machine has
+    /// its own store, poller, status line and estimate.
+    #[serde(default, skip_serializing_if = "is_zero_usize")]
+    pub machine: usize,
     #[serde(default)]
     pub context: Context,
     /// Consecutive phases from the session's start; the last one lasts
@@ -316,8 +364,41 @@ impl Scenario {
                 }
             }
         }
+        if !self.cache.read_percent_per_kilotoken.is_finite()
+            || self.cache.read_percent_per_kilotoken < 0.0
+        {
+            return Err("`cache.read_percent_per_kilotoken` must not be negative".into());
+        }
+        if self.sessions.iter().any(|session| session.machine >= 64) {
+            return Err("`sessions[].machine` must be under 64".into());
+        }
+        for prior in &self.history {
+            if !(prior.minutes <= 0.0 && prior.minutes.is_finite()) {
+                return Err("`history[].minutes` must be at most 0 (before the run)".into());
+            }
+            if !(0.0..=100.0).contains(&prior.five_hour_percent)
+                || !(0.0..=100.0).contains(&prior.seven_day_percent)
+            {
+                return Err("`history[]` percentages must be in [0, 100]".into());
+            }
+            if !matches!(prior.source.as_str(), "api" | "statusline") {
+                return Err(format!(
+                    "`history[].source` must be `api` or `statusline` (got `{}`)",
+                    prior.source
+                ));
+            }
+        }
         parse_start(&self.start)?;
         Ok(())
+    }
+
+    /// How many machines the sessions run on.
+    pub fn machine_count(&self) -> usize {
+        self.sessions
+            .iter()
+            .map(|session| session.machine + 1)
+            .max()
+            .unwrap_or(1)
     }
 
     /// The run's start, epoch milliseconds.
@@ -359,6 +440,7 @@ fn session(start_minutes: f64, end_minutes: f64, phases: Vec<Phase>) -> SessionS
     SessionSpec {
         start_minutes,
         end_minutes,
+        machine: 0,
         context: Context::default(),
         phases,
     }
@@ -398,6 +480,7 @@ fn base(name: &str, description: &str, hours: f64, sessions: Vec<SessionSpec>) -
         reporting: Reporting::default(),
         cache: Cache::default(),
         sessions,
+        history: Vec::new(),
     }
 }
 
@@ -546,8 +629,117 @@ pub fn built_in() -> Vec<Scenario> {
     ttl_hour.cache = Cache {
         ttl_seconds: 3600.0,
         rebuild_percent_per_kilotoken: 0.032,
+        read_percent_per_kilotoken: 0.0,
     };
     scenarios.push(ttl_hour);
+
+    // A mission started in a window already ahead of pace: one status-line
+    // reading at 45 % with 3 h to the reset (pace 38 %), replies of about
+    // 3 s, about 1.5x what the rest of the window allows.
+    let mut fresh = base(
+        "fresh-start",
+        "a new mission in a window at 45 % with 3 h to its reset (one status-line reading), 3 s cycles at 1.5x",
+        6.0,
+        vec![session(
+            0.0,
+            360.0,
+            vec![Phase {
+                minutes: 360.0,
+                model_seconds: Distribution::lognormal(2.0, 0.3),
+                tool_seconds: Distribution::lognormal(1.0, 0.5),
+                cost_percent: Distribution::lognormal(0.02, 0.4),
+                idle_probability: 0.0,
+                idle_minutes: default_idle(),
+            }],
+        )],
+    );
+    fresh.windows.five_hour = WindowStart {
+        initial_percent: 45.0,
+        resets_in_minutes: 180.0,
+    };
+    fresh.reporting.statusline = true;
+    fresh.history = vec![PriorReading {
+        minutes: 0.0,
+        five_hour_percent: 45.0,
+        seven_day_percent: 10.0,
+        source: "statusline".to_string(),
+    }];
+    scenarios.push(fresh);
+
+    // 30-minute bursts at 5x the budget, then 30 minutes of nothing: after
+    // a lull the recent rate is flat, and only a polled API reports.
+    let mut lull_phases = Vec::new();
+    for index in 0..20 {
+        let burst = index % 2 == 0;
+        lull_phases.push(Phase {
+            minutes: 30.0,
+            idle_probability: if burst { 0.0 } else { 1.0 },
+            idle_minutes: Distribution::Fixed(30.0),
+            ..heavy_phase(0.0, heavy * 2.0)
+        });
+    }
+    scenarios.push(base(
+        "burst-after-lull",
+        "10 h of 30-minute bursts at 5x the budget after 30-minute lulls, seen only through the polled usage API",
+        10.0,
+        vec![session(0.0, 600.0, lull_phases)],
+    ));
+
+    // Under the budget, with the jitter and pauses of real work: no delay
+    // is needed anywhere.
+    let mut under = base(
+        "under-budget",
+        "24 h at 0.8x the budget with natural jitter and a person's pauses of 2-12 minutes",
+        24.0,
+        vec![session(
+            0.0,
+            1440.0,
+            vec![Phase {
+                idle_probability: 0.02,
+                idle_minutes: Distribution::uniform(2.0, 12.0),
+                ..heavy_phase(1440.0, heavy * 0.36)
+            }],
+        )],
+    );
+    under.windows.seven_day.resets_in_minutes = 24.0 * 60.0;
+    scenarios.push(under);
+
+    // One mission on two machines: each has its own store, poller, status
+    // line and estimate, and cannot see the other's sleeps.
+    let mut machines = base(
+        "two-machines",
+        "two sessions on two machines for 10 h, together about 3x the budget; only the official figures join them",
+        10.0,
+        vec![
+            session(0.0, 600.0, vec![heavy_phase(600.0, heavy * 0.6)]),
+            SessionSpec {
+                machine: 1,
+                ..session(60.0, 600.0, vec![heavy_phase(540.0, heavy * 0.6)])
+            },
+        ],
+    );
+    machines.reporting.statusline = true;
+    scenarios.push(machines);
+
+    // A context that grows to 400k tokens: every request reads it, so
+    // cycles get dearer as the mission goes on, and a rebuild is dear.
+    let mut long = base(
+        "context-400k",
+        "10 h, the context growing to 400k tokens (each request reads it), about 2.5x the budget",
+        10.0,
+        vec![SessionSpec {
+            context: Context {
+                start_kilotokens: 30.0,
+                growth_kilotokens_per_cycle: 1.5,
+                max_kilotokens: 400.0,
+                after_compaction_kilotokens: 60.0,
+            },
+            ..session(0.0, 600.0, vec![heavy_phase(600.0, heavy * 0.5)])
+        }],
+    );
+    long.cache.read_percent_per_kilotoken = 0.0012;
+    long.reporting.statusline = true;
+    scenarios.push(long);
 
     scenarios
 }
