@@ -295,7 +295,7 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub policy: Option<String>,
     /// Every policy on every built-in scenario (or on the one chosen).
-    #[arg(long, conflicts_with = "policy")]
+    #[arg(long)]
     pub compare: bool,
     /// Print JSON instead of the table.
     #[arg(long)]

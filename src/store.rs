@@ -187,6 +187,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (digest, program)
     ) WITHOUT ROWID;
     "#,
+    // 6: the snapshots' time index carries their source, so a hook thins a
+    //    day of readings from the index alone, without a sort.
+    r#"
+    DROP INDEX usage_snapshots_taken_at;
+    CREATE INDEX usage_snapshots_taken_at ON usage_snapshots(taken_at, source);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -29,7 +29,10 @@ const OTHER_SESSIONS_MAX: i64 = 64;
 const OTHER_SESSION_MIN_CALLS: i64 = 30;
 /// History this recent is read in full.
 const FULL_HISTORY_MS: i64 = 2 * 3_600_000;
-/// Older history keeps one snapshot per source and this many milliseconds.
+/// The session's own calls this recent are read one by one.
+const CALLS_IN_FULL_MS: i64 = policy::CYCLE_WORK_LOOKBACK_MS;
+/// Older history keeps one snapshot per source, and one row of the
+/// session's calls, per this many milliseconds.
 const THINNED_STEP_MS: i64 = 600_000;
 
 /// Runs pacing for one PostToolUse. Inactive (paused, or `pacing.enabled`
@@ -145,20 +148,47 @@ pub fn load_inputs(
     // A reading dated in the future came from before a clock jump: pacing
     // on it would be pacing on figures nobody can place in time.
     snapshots.retain(|snapshot| snapshot.taken_at_ms <= now_ms + crate::clock::FUTURE_TOLERANCE_MS);
+    // The session's last half hour call by call (its cycles, its last sleep);
+    // before that, one row per ten minutes with the sleep decided in them,
+    // so a session's history costs the hook at most a day's 144 rows more
+    // however fast its cycles come.
+    let detailed_from = now_ms - CALLS_IN_FULL_MS;
+    let mut older = connection.prepare_cached(
+        "SELECT at, delay_ms FROM tool_calls
+         WHERE session_id = ?1 AND at >= ?2 AND at < ?3
+         ORDER BY at",
+    )?;
+    let mut calls: Vec<ToolCall> = Vec::new();
+    let mut rows = older.query(params![session_id, now_ms - HISTORY_MS, detailed_from])?;
+    while let Some(row) = rows.next()? {
+        let (at_ms, delay_ms): (i64, i64) = (row.get(0)?, row.get(1)?);
+        match calls.last_mut() {
+            Some(bucket)
+                if bucket.at_ms.div_euclid(THINNED_STEP_MS)
+                    == at_ms.div_euclid(THINNED_STEP_MS) =>
+            {
+                bucket.delay_ms += delay_ms;
+            }
+            _ => calls.push(ToolCall { at_ms, delay_ms }),
+        }
+    }
+    drop(rows);
     let mut statement = connection.prepare_cached(
         "SELECT at, delay_ms FROM tool_calls
          WHERE session_id = ?1 AND at >= ?2 AND at <= ?3
          ORDER BY at",
     )?;
-    let mut calls = statement
-        .query_map(params![session_id, now_ms - HISTORY_MS, now_ms], |row| {
-            Ok(ToolCall {
-                at_ms: row.get(0)?,
-                delay_ms: row.get(1)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()
-        .context("cannot read the session's tool calls")?;
+    calls.extend(
+        statement
+            .query_map(params![session_id, detailed_from, now_ms], |row| {
+                Ok(ToolCall {
+                    at_ms: row.get(0)?,
+                    delay_ms: row.get(1)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()
+            .context("cannot read the session's tool calls")?,
+    );
     // The session's first cycle began at its prompt (or its start): that
     // moment, as a call without delay, lets the policy measure the first
     // cycle's work instead of assuming a default one.

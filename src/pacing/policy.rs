@@ -59,6 +59,9 @@ use crate::usage::snapshot::{SnapshotSource, UsageSnapshot, WindowKind, WindowRe
 /// How far back the burn rate of the 5-hour window is measured (see the
 /// module documentation for why 30 minutes).
 pub const FIVE_HOUR_LOOKBACK_SECONDS: i64 = 1800;
+/// How far ahead the recent rate is projected; past it, the window's
+/// long-run rate.
+pub const NEAR_TERM_MS: i64 = FIVE_HOUR_LOOKBACK_SECONDS * 1000;
 /// How far back callers pass the other sessions' calls: twice the 5-hour
 /// window's lookback. A whole day of every session's calls, for the weekly
 /// window's span, would cost the hook more than it tells.
@@ -75,8 +78,9 @@ pub const SEVEN_DAY_MIN_SPAN_SECONDS: i64 = 24 * 3600;
 pub const IDLE_GAP_MS: i64 = 15 * 60 * 1000;
 /// Calls closer than this are parallel tool calls of one cycle.
 pub const PARALLEL_CALL_GAP_MS: i64 = 2000;
-/// How far back a session's mean work per cycle is measured.
-const CYCLE_WORK_LOOKBACK_MS: i64 = 3_600_000;
+/// How far back a session's mean work per cycle is measured (and how far
+/// back the hook reads the session's calls one by one).
+pub const CYCLE_WORK_LOOKBACK_MS: i64 = 1_800_000;
 /// Work per cycle assumed before a session has a cycle of its own.
 pub const DEFAULT_CYCLE_WORK_MS: i64 = 30_000;
 /// How much later than one window length from now a reset may lie (clock
@@ -546,7 +550,7 @@ fn activity(calls: &[ToolCall], from_ms: i64, to_ms: i64) -> Activity {
 }
 
 /// The session's mean work (model plus tool time) per cycle over the last
-/// hour, or a default before it has any.
+/// half hour, or a default before it has any.
 fn mean_work_per_cycle(calls: &[ToolCall], now_ms: i64) -> i64 {
     let recent = activity(calls, now_ms - CYCLE_WORK_LOOKBACK_MS, now_ms);
     if recent.cycles == 0 {
@@ -657,68 +661,75 @@ pub fn assess(
     }
     let resets_ms = resets_at_s * 1000;
     let start_ms = resets_ms - length_ms;
-    let (burn_per_ms, then_ms) = burn_rate(
-        input.snapshots,
+    let official = source.is_official();
+    let (lookback, min_span) = lookback_ms(kind);
+    let (burn_per_ms, unpaced_per_ms) = unpaced_rate(
+        input,
         kind,
-        source.is_official(),
+        official,
         start_ms,
         taken_at_ms,
+        lookback,
+        min_span,
     );
-    // The account's sleep share: a session that just joined has slept
-    // little itself, but the rate it sees is already held down by the
-    // others' sleeps.
-    let mut span = activity(input.calls, then_ms, taken_at_ms);
-    let mut earliest_known = input.calls.first().map(|call| call.at_ms);
-    for other in input.other_sessions {
-        let theirs = activity(other, then_ms, taken_at_ms);
-        span.work_ms += theirs.work_ms;
-        span.sleep_ms += theirs.sleep_ms;
-        if let Some(first) = other.first() {
-            earliest_known =
-                Some(earliest_known.map_or(first.at_ms, |known| known.min(first.at_ms)));
+    // The window's long-run unpaced rate, since it opened: what the
+    // mission does over hours, pauses and lulls included. (The weekly
+    // window's day-long lookback is already its long run.)
+    let long_per_ms = match kind {
+        WindowKind::FiveHour => {
+            unpaced_rate(
+                input,
+                kind,
+                official,
+                start_ms,
+                taken_at_ms,
+                length_ms,
+                min_span,
+            )
+            .1
         }
-    }
-    // The part of the span before any known session's first call was spent
-    // by someone this machine did not see (an earlier session, another
-    // device) without pace-maker's sleeps: it counts as unpaced work. A
-    // fresh session whose span reaches back to the window's start must not
-    // read its first few sleeps as the whole window's sleep share.
-    span.work_ms += (earliest_known.unwrap_or(taken_at_ms).min(taken_at_ms) - then_ms).max(0);
-    let sleep_share = span.sleep_share();
-    let unpaced_per_ms = burn_per_ms / (1.0 - sleep_share);
+        WindowKind::SevenDay => unpaced_per_ms,
+    };
+    // The recent rate governs the near term only: a burst is slowed at once,
+    // but a half hour of it is not projected over the hours to the reset,
+    // where the long-run rate holds. Right after a lull the recent rate is
+    // flat: the near term then runs at the long-run rate, so a burst that
+    // starts before the next reading is held from its first call.
+    let near_per_ms = unpaced_per_ms.max(long_per_ms);
     // Since the reading the session ran at its own recent speed: carry the
-    // reading forward with the unpaced rate less what it slept since, so a
-    // lull in the delays shows up before the next reading does.
+    // reading forward with the near-term rate less what it slept since, so
+    // a lull in the delays shows up before the next reading does.
     let age_ms = (now_ms - taken_at_ms).max(0);
     let slept_since = activity(input.calls, taken_at_ms, now_ms).sleep_share();
     let utilization =
-        (reading.percent + unpaced_per_ms * (1.0 - slept_since) * age_ms as f64).min(100.0);
+        (reading.percent + near_per_ms * (1.0 - slept_since) * age_ms as f64).min(100.0);
     let left_ms = (resets_ms - now_ms).max(1) as f64;
-    let projected = utilization + unpaced_per_ms * left_ms;
+    let near_ms = left_ms.min(NEAR_TERM_MS as f64);
+    let projected = utilization + near_per_ms * near_ms + long_per_ms * (left_ms - near_ms);
     let elapsed_share = ((now_ms - start_ms) as f64 / length_ms as f64).clamp(0.0, 1.0);
     let needed_delay_ms = if projected <= target {
         0
+    } else if utilization >= target {
+        i64::MAX
     } else {
-        let allowed_per_ms = (target - utilization) / left_ms;
-        if allowed_per_ms <= 0.0 {
+        // Every cycle stretched so the projected rise fits what is left:
+        // the rise to reset over the room to the target.
+        let stretch = (projected - utilization) / (target - utilization);
+        let delay = work_ms as f64 * (stretch - 1.0);
+        if delay >= i64::MAX as f64 {
             i64::MAX
         } else {
-            let stretch = unpaced_per_ms / allowed_per_ms;
-            let delay = work_ms as f64 * (stretch - 1.0);
-            if delay >= i64::MAX as f64 {
-                i64::MAX
-            } else {
-                delay.max(0.0) as i64
-            }
+            delay.max(0.0) as i64
         }
     }
     .min(reset_cap_ms(
         resets_ms - now_ms,
         utilization,
-        unpaced_per_ms * work_ms as f64,
+        near_per_ms * work_ms as f64,
         target,
         work_ms,
     ));
+    let unpaced_per_ms = (projected - utilization) / left_ms;
     let hour_ms = 3_600_000.0;
     Ok(WindowAssessment {
         kind,
@@ -732,6 +743,47 @@ pub fn assess(
         unpaced_percent_per_hour: unpaced_per_ms * hour_ms,
         needed_delay_ms,
     })
+}
+
+/// The observed burn rate over a lookback (percent per ms) and the
+/// unpaced rate: the observed one over the share of the span not spent
+/// asleep in pace-maker's delays (this session's and the other sessions'
+/// on this machine). The part of the span before any known session's
+/// first call was spent by someone this machine did not see (an earlier
+/// session, another device) without pace-maker's sleeps: it counts as
+/// unpaced work, so a fresh session does not read its first few sleeps as
+/// the whole span's sleep share.
+fn unpaced_rate(
+    input: &PolicyInput<'_>,
+    kind: WindowKind,
+    official: bool,
+    start_ms: i64,
+    taken_at_ms: i64,
+    lookback_ms: i64,
+    min_span_ms: i64,
+) -> (f64, f64) {
+    let (burn_per_ms, then_ms) = burn_rate(
+        input.snapshots,
+        kind,
+        official,
+        start_ms,
+        taken_at_ms,
+        lookback_ms,
+        min_span_ms,
+    );
+    let mut span = activity(input.calls, then_ms, taken_at_ms);
+    let mut earliest_known = input.calls.first().map(|call| call.at_ms);
+    for other in input.other_sessions {
+        let theirs = activity(other, then_ms, taken_at_ms);
+        span.work_ms += theirs.work_ms;
+        span.sleep_ms += theirs.sleep_ms;
+        if let Some(first) = other.first() {
+            earliest_known =
+                Some(earliest_known.map_or(first.at_ms, |known| known.min(first.at_ms)));
+        }
+    }
+    span.work_ms += (earliest_known.unwrap_or(taken_at_ms).min(taken_at_ms) - then_ms).max(0);
+    (burn_per_ms, burn_per_ms / (1.0 - span.sleep_share()))
 }
 
 /// The longest sleep a window asks for, `left_ms` before its reset.
@@ -775,8 +827,9 @@ fn burn_rate(
     official: bool,
     start_ms: i64,
     taken_at_ms: i64,
+    lookback_ms: i64,
+    min_span_ms: i64,
 ) -> (f64, i64) {
-    let (lookback_ms, min_span_ms) = lookback_ms(kind);
     let horizon = (taken_at_ms - lookback_ms).max(start_ms);
     let first = snapshots.partition_point(|snapshot| snapshot.taken_at_ms < horizon);
     let last = snapshots.partition_point(|snapshot| snapshot.taken_at_ms <= taken_at_ms);

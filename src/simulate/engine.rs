@@ -213,9 +213,7 @@ impl Account {
     /// Until when a window at 100 % refuses requests, if one does.
     fn locked_until(&mut self, now_ms: i64) -> Option<i64> {
         self.settle(now_ms);
-        let five = self
-            .five_ends_ms
-            .filter(|_| self.five_percent >= 100.0);
+        let five = self.five_ends_ms.filter(|_| self.five_percent >= 100.0);
         let week = (self.week_percent >= 100.0).then_some(self.week_ends_ms);
         five.max(week)
     }
@@ -224,9 +222,9 @@ impl Account {
     /// window passes `target` (a window with nothing used yet takes it).
     fn fits_after(&mut self, now_ms: i64, units: f64, target: f64) -> Option<i64> {
         self.settle(now_ms);
-        let five = self.five_ends_ms.filter(|_| {
-            self.five_percent > 0.0 && self.five_percent + units > target
-        });
+        let five = self
+            .five_ends_ms
+            .filter(|_| self.five_percent > 0.0 && self.five_percent + units > target);
         let week = (self.week_percent > 0.0
             && self.week_percent + units * self.weekly_per_unit > target)
             .then_some(self.week_ends_ms);
@@ -593,7 +591,9 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
         }
     }
     for machine in &mut machines {
-        machine.snapshots.sort_by_key(|snapshot| snapshot.taken_at_ms);
+        machine
+            .snapshots
+            .sort_by_key(|snapshot| snapshot.taken_at_ms);
     }
     let mut sessions: Vec<SessionState<'_>> = scenario
         .sessions
@@ -674,8 +674,13 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
             }
             Event::Poll(index) => {
                 if !in_outage(now, false) {
-                    let snapshot =
-                        official_reading(&account, SnapshotSource::Api, now, now - lag_ms, granularity);
+                    let snapshot = official_reading(
+                        &account,
+                        SnapshotSource::Api,
+                        now,
+                        now - lag_ms,
+                        granularity,
+                    );
                     let machine = &mut machines[index];
                     if let Some(store) = &mut machine.store {
                         store
@@ -706,7 +711,13 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                         let context = session.context();
                         store
                             .write(|transaction| {
-                                crate::sessions::start(transaction, &context, "startup", None, now)?;
+                                crate::sessions::start(
+                                    transaction,
+                                    &context,
+                                    "startup",
+                                    None,
+                                    now,
+                                )?;
                                 crate::sessions::record_prompt(transaction, &context, now)
                             })
                             .expect("the store takes a session");

@@ -220,7 +220,12 @@ fn resets(trace: &Trace) -> Vec<ResetReading> {
 
 /// The budget share of one kind's complete windows: (work, budget,
 /// windows). Work and budget are in that window's percent.
-fn budget_share(trace: &Trace, spans: &[WindowSpan], per_unit: f64, target: f64) -> (f64, f64, u64) {
+fn budget_share(
+    trace: &Trace,
+    spans: &[WindowSpan],
+    per_unit: f64,
+    target: f64,
+) -> (f64, f64, u64) {
     let (mut work, mut budget, mut windows) = (0.0, 0.0, 0);
     for span in spans {
         if span.ends_ms > trace.stop_ms || span.ends_ms <= trace.start_ms {
@@ -323,7 +328,12 @@ pub fn measure(policy: &str, trace: &Trace, allowance: &Allowance, target: f64) 
         .iter()
         .filter(|request| !request.first && request.rebuild > 0.0)
         .count() as u64;
-    let peak = |spans: &[WindowSpan]| spans.iter().map(|span| span.peak_percent).fold(0.0, f64::max);
+    let peak = |spans: &[WindowSpan]| {
+        spans
+            .iter()
+            .map(|span| span.peak_percent)
+            .fold(0.0, f64::max)
+    };
     let (efficiency, windows) = efficiency(trace, target);
     let within = cycles_within(trace) as f64;
     Metrics {

@@ -413,7 +413,10 @@ mod tests {
     fn the_log_curve_starts_ten_points_above_its_curve() {
         let mut curve = LogCurve;
         // Halfway: target 100 * ln(1 + 0.5 (e - 1)) = 62.0 %.
-        assert_eq!(curve.delay_ms(&mut reading_view(&five_hour_at(72.0, 2.5))), 0);
+        assert_eq!(
+            curve.delay_ms(&mut reading_view(&five_hour_at(72.0, 2.5))),
+            0
+        );
         let delay = curve.delay_ms(&mut reading_view(&five_hour_at(80.0, 2.5)));
         assert!((delay - 85_000).abs() < 1000, "{delay}");
         assert_eq!(

@@ -171,7 +171,13 @@ pub fn seeds_table(results: &[ScenarioResult]) -> String {
         let _ = writeln!(
             out,
             "  {:<16} {:>12} {:>12} {:>14} {:>12} {:>12} {:>10}",
-            "policy", "locked seeds", "max lock min", "needless s", "vs oracle", "min", "efficiency"
+            "policy",
+            "locked seeds",
+            "max lock min",
+            "needless s",
+            "vs oracle",
+            "min",
+            "efficiency"
         );
         for mean in means {
             let _ = writeln!(

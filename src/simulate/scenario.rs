@@ -639,12 +639,12 @@ pub fn built_in() -> Vec<Scenario> {
     let mut fresh = base(
         "fresh-start",
         "a new mission in a window at 45 % with 3 h to its reset (one status-line reading), 3 s cycles at 1.5x",
-        6.0,
+        3.0,
         vec![session(
             0.0,
-            360.0,
+            180.0,
             vec![Phase {
-                minutes: 360.0,
+                minutes: 180.0,
                 model_seconds: Distribution::lognormal(2.0, 0.3),
                 tool_seconds: Distribution::lognormal(1.0, 0.5),
                 cost_percent: Distribution::lognormal(0.02, 0.4),

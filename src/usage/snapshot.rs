@@ -285,7 +285,8 @@ pub fn current_official(
 /// Snapshots taken at or after `since_ms`, oldest first (history for pacing and charts).
 pub fn since(connection: &Connection, since_ms: i64) -> rusqlite::Result<Vec<UsageSnapshot>> {
     let mut statement = connection.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM usage_snapshots WHERE taken_at >= ?1 ORDER BY taken_at, id"
+        "SELECT {COLUMNS} FROM usage_snapshots INDEXED BY usage_snapshots_taken_at
+         WHERE taken_at >= ?1 ORDER BY taken_at"
     ))?;
     let rows = statement.query_map([since_ms], from_row)?;
     rows.collect()
@@ -300,16 +301,37 @@ pub fn thinned(
     until_ms: i64,
     step_ms: i64,
 ) -> rusqlite::Result<Vec<UsageSnapshot>> {
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM usage_snapshots WHERE id IN (
-            SELECT id FROM (
-                SELECT id, MAX(taken_at) FROM usage_snapshots
-                WHERE taken_at >= ?1 AND taken_at < ?2
-                GROUP BY source, taken_at / ?3))
-         ORDER BY taken_at, id"
+    // The choice is made on the time index alone (it holds the source), so
+    // a day of status-line rows costs a scan of small index entries, no
+    // sort, and only the rows kept are read whole.
+    let step_ms = step_ms.max(1);
+    let mut index = connection.prepare_cached(
+        "SELECT id, source, taken_at FROM usage_snapshots INDEXED BY usage_snapshots_taken_at
+         WHERE taken_at >= ?1 AND taken_at < ?2 ORDER BY taken_at, id",
+    )?;
+    let mut kept: Vec<(i64, i64)> = Vec::new();
+    let mut slot: std::collections::HashMap<(String, i64), usize> =
+        std::collections::HashMap::new();
+    let mut rows = index.query([since_ms, until_ms])?;
+    while let Some(row) = rows.next()? {
+        let (id, source, taken_at): (i64, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        match slot.entry((source, taken_at.div_euclid(step_ms))) {
+            std::collections::hash_map::Entry::Occupied(entry) => {
+                kept[*entry.get()] = (taken_at, id);
+            }
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(kept.len());
+                kept.push((taken_at, id));
+            }
+        }
+    }
+    kept.sort_unstable();
+    let mut by_id = connection.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM usage_snapshots WHERE id = ?1"
     ))?;
-    let rows = statement.query_map([since_ms, until_ms, step_ms.max(1)], from_row)?;
-    rows.collect()
+    kept.iter()
+        .map(|&(_, id)| by_id.query_row([id], from_row))
+        .collect()
 }
 
 #[cfg(test)]
