@@ -378,8 +378,9 @@ fn write_text_with(
             Some(EpicProgress {
                 done: Some(done),
                 total: Some(total),
+                verified,
                 ..
-            }) => format!("  epic {done}/{total}"),
+            }) => format!("  epic {}/{done}/{total}", verified.unwrap_or(0)),
             Some(_) => "  epic unreadable".to_string(),
             None => String::new(),
         };

@@ -278,7 +278,9 @@ fn draw_sessions(frame: &mut Frame<'_>, area: Rect, data: &DashboardData) {
         };
         let epic = match &session.epic {
             Some(epic) => match (epic.done, epic.total) {
-                (Some(done), Some(total)) => format!("{done}/{total}"),
+                (Some(done), Some(total)) => {
+                    format!("{}/{done}/{total}", epic.verified.unwrap_or(0))
+                }
                 _ => "?".to_string(),
             },
             None => "-".to_string(),
@@ -301,7 +303,8 @@ fn draw_sessions(frame: &mut Frame<'_>, area: Rect, data: &DashboardData) {
             Constraint::Length(5),
             Constraint::Length(8),
             Constraint::Length(6),
-            Constraint::Length(5),
+            // verified/ticked/total
+            Constraint::Length(8),
         ],
     )
     .header(header)
