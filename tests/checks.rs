@@ -579,7 +579,7 @@ fn epic_show_and_status_report_each_check_and_the_verified_count() {
 
     let status = project.command().arg("status").assert().success();
     let status = String::from_utf8(status.get_output().stdout.clone()).unwrap();
-    assert!(status.contains("epic 1/3/4"), "{status}");
+    assert!(status.contains("epic 1/3/4 verified"), "{status}");
     let status = project
         .command()
         .args(["status", "--json"])

@@ -375,12 +375,18 @@ fn write_text_with(
     writeln!(out, "sessions:")?;
     for session in &data.sessions {
         let epic = match &session.epic {
+            // verified/ticked/total when criteria have checks.
             Some(EpicProgress {
                 done: Some(done),
                 total: Some(total),
-                verified,
+                verified: Some(verified),
                 ..
-            }) => format!("  epic {}/{done}/{total}", verified.unwrap_or(0)),
+            }) => format!("  epic {verified}/{done}/{total} verified"),
+            Some(EpicProgress {
+                done: Some(done),
+                total: Some(total),
+                ..
+            }) => format!("  epic {done}/{total}"),
             Some(_) => "  epic unreadable".to_string(),
             None => String::new(),
         };

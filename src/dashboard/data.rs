@@ -115,7 +115,8 @@ pub struct EpicProgress {
     /// Criteria ticked and in all; `None` when the spec cannot be read.
     pub done: Option<usize>,
     pub total: Option<usize>,
-    /// Ticked criteria whose every check passed at its last run.
+    /// Ticked criteria whose every check passed at its last run; `None`
+    /// when no criterion has a check (or the spec cannot be read).
     pub verified: Option<usize>,
 }
 
@@ -582,7 +583,9 @@ fn epic_progress(
         spec_path: epic.spec_path.to_string_lossy().into_owned(),
         done: progress.map(|progress| progress.ticked),
         total: progress.map(|progress| progress.total),
-        verified: progress.map(|progress| progress.verified),
+        verified: progress
+            .filter(|progress| progress.with_checks > 0)
+            .map(|progress| progress.verified),
     }))
 }
 

@@ -278,9 +278,7 @@ fn draw_sessions(frame: &mut Frame<'_>, area: Rect, data: &DashboardData) {
         };
         let epic = match &session.epic {
             Some(epic) => match (epic.done, epic.total) {
-                (Some(done), Some(total)) => {
-                    format!("{}/{done}/{total}", epic.verified.unwrap_or(0))
-                }
+                (Some(done), Some(total)) => format!("{done}/{total}"),
                 _ => "?".to_string(),
             },
             None => "-".to_string(),
@@ -303,8 +301,7 @@ fn draw_sessions(frame: &mut Frame<'_>, area: Rect, data: &DashboardData) {
             Constraint::Length(5),
             Constraint::Length(8),
             Constraint::Length(6),
-            // verified/ticked/total
-            Constraint::Length(8),
+            Constraint::Length(5),
         ],
     )
     .header(header)

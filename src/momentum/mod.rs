@@ -78,6 +78,8 @@ pub struct Progress {
     pub verified: usize,
     pub ticked: usize,
     pub total: usize,
+    /// Criteria with an approved check.
+    pub with_checks: usize,
 }
 
 /// The progress of `spec`, the epic of `project_dir`.
@@ -88,9 +90,14 @@ pub fn progress(
 ) -> rusqlite::Result<Progress> {
     let approved = check_store::approved(connection, project_dir)?;
     let mut verified = 0;
-    for criterion in spec.criteria.iter().filter(|criterion| criterion.done) {
+    let mut with_checks = 0;
+    for criterion in &spec.criteria {
         let checks = checks::approved_for(criterion, &approved);
         if checks.is_empty() {
+            continue;
+        }
+        with_checks += 1;
+        if !criterion.done {
             continue;
         }
         let mut all_passed = true;
@@ -105,6 +112,7 @@ pub fn progress(
         verified,
         ticked: spec.done(),
         total: spec.total(),
+        with_checks,
     })
 }
 
