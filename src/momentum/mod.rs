@@ -609,6 +609,60 @@ mod tests {
     }
 
     #[test]
+    fn the_session_start_context_says_how_checks_count_when_there_are_some() {
+        let text = checks_context(2);
+        assert!(
+            text.contains("2 of the criteria have a check command"),
+            "{text}"
+        );
+        assert!(text.contains("counts only once its check passes"), "{text}");
+    }
+
+    #[test]
+    fn progress_counts_a_ticked_criterion_verified_once_every_check_passed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
+        let spec = spec::parse(
+            "- [x] a <!-- check: x --> <!-- check: y -->\n- [x] b <!-- check: z -->\n- [ ] c <!-- check: w -->\n- [x] d\n",
+        );
+        let approved = checks::requested(&spec);
+        store
+            .write(|tx| check_store::approve(tx, "/p", &approved, 1))
+            .unwrap();
+        let pass = |check: &Approved, passed: bool| CheckResult {
+            criterion: check.criterion.clone(),
+            command: check.command.clone(),
+            state: None,
+            state_after: None,
+            outcome: if passed {
+                check_store::Outcome::Passed
+            } else {
+                check_store::Outcome::Failed
+            },
+            exit_code: Some(i32::from(!passed)),
+            signal: None,
+            duration_ms: 1,
+            output: String::new(),
+            ran_at_ms: 2,
+        };
+        // a: x passed, y failed; b: z passed; c is not ticked.
+        for (check, passed) in approved.iter().zip([true, false, true, true]) {
+            store
+                .write(|tx| check_store::record(tx, "/p", &pass(check, passed)))
+                .unwrap();
+        }
+        assert_eq!(
+            progress(store.connection(), "/p", &spec).unwrap(),
+            Progress {
+                verified: 1,
+                ticked: 3,
+                total: 4,
+                with_checks: 3
+            }
+        );
+    }
+
+    #[test]
     fn counters_round_trip_through_the_store() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();

@@ -165,10 +165,12 @@ pub fn parse(text: &str) -> Spec {
         }
         if let Some((done, item_text)) = task_item(line) {
             let (text, checks) = split_checks(item_text);
-            // An item that is only a check is named by its command.
+            // An item that is only a check is named by its command; one
+            // that is only an empty check comment keeps its text.
             let text = match (text.is_empty(), checks.first()) {
                 (true, Some(command)) => command.clone(),
-                _ => text,
+                (true, None) => item_text.to_string(),
+                (false, _) => text,
             };
             let criterion = Criterion {
                 text,
@@ -599,7 +601,8 @@ mod tests {
              - [x] builds <!--check:cargo build--> on stable\n\
              - [ ] no check here\n\
              - [ ] <!-- CHECK: make lint -->\n\
-             - [ ] an empty one <!-- check: -->\n",
+             - [ ] an empty one <!-- check: -->\n\
+             - [ ] <!-- check: -->\n",
         );
         assert_eq!(
             checks(&spec),
@@ -609,6 +612,7 @@ mod tests {
                 ("no check here", vec![]),
                 ("make lint", vec!["make lint"]),
                 ("an empty one", vec![]),
+                ("<!-- check: -->", vec![]),
             ]
         );
         assert!(spec.has_checks());
