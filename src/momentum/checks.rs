@@ -225,10 +225,15 @@ pub fn run(
     let captured = match subprocess::run_merged(command, deadline, KEPT_OUTPUT_BYTES) {
         Ok(captured) => captured,
         Err(error) => {
-            let hint = if error.kind() == std::io::ErrorKind::NotFound {
-                format!(" (is `{}` installed and on PATH?)", words[0])
-            } else {
-                String::new()
+            let hint = match error.kind() {
+                std::io::ErrorKind::NotFound if !project_dir.is_dir() => format!(
+                    " (the project folder {} is not there)",
+                    project_dir.display()
+                ),
+                std::io::ErrorKind::NotFound => {
+                    format!(" (is `{}` installed and on PATH?)", words[0])
+                }
+                _ => String::new(),
             };
             return Some(CheckResult {
                 output: format!("cannot start `{}`: {error}{hint}", words[0]),
@@ -431,6 +436,33 @@ mod tests {
         assert_eq!(missing.state, None);
         let unsplit = run(&approved("c", "echo 'x"), dir.path(), &state, far(), 5).unwrap();
         assert_eq!(unsplit.outcome, Outcome::NotStarted);
+        // A relative program is found from the project folder.
+        // (A link, not a script written here: executing a file another
+        // test thread's fork may still hold open for writing fails.)
+        std::os::unix::fs::symlink("/bin/sh", dir.path().join("own-sh")).unwrap();
+        let relative = run(
+            &approved("c", "./own-sh -c 'echo from $(pwd)'"),
+            dir.path(),
+            &state,
+            far(),
+            5,
+        )
+        .unwrap();
+        assert_eq!(relative.outcome, Outcome::Passed, "{}", relative.output);
+        assert!(relative.output.starts_with("from /"), "{}", relative.output);
+        let nowhere = run(
+            &approved("c", "true"),
+            &dir.path().join("gone"),
+            &state,
+            far(),
+            5,
+        )
+        .unwrap();
+        assert!(
+            nowhere.output.contains("is not there"),
+            "{}",
+            nowhere.output
+        );
     }
 
     #[test]
