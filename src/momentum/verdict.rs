@@ -452,8 +452,10 @@ fn describe_unmet(unmet: &Unmet) -> String {
         Why::Result { result, reused } => {
             let seconds = result.duration_ms as f64 / 1000.0;
             let what = match result.outcome {
+                // Killed at the deadline, or a little after it: whole seconds down.
                 Outcome::TimedOut => format!(
-                    "did not finish within {seconds:.0} s (momentum.check_timeout_seconds): it was killed, with the processes it started, and counts as failed"
+                    "did not finish within {} s (momentum.check_timeout_seconds): it was killed, with the processes it started, and counts as failed",
+                    result.duration_ms / 1000
                 ),
                 Outcome::NotStarted => "could not be started".to_string(),
                 Outcome::Failed | Outcome::Passed => match (result.exit_code, result.signal) {
