@@ -146,6 +146,7 @@ pub fn settings_merge(data: &[u8]) {
         let options = InstallOptions {
             binary: "/opt/pace maker/bin/pace-maker".into(),
             post_tool_use_timeout_seconds: 300,
+            stop_timeout_seconds: 300,
             other_timeout_seconds: 10,
             status_line: mode,
         };
@@ -195,6 +196,23 @@ pub fn epic_spec(data: &[u8]) {
     assert!(parsed.open() <= parsed.total());
     let config = pace_maker::config::Config::default();
     let _ = momentum::session_start_context("/home/dev/project/EPIC.md", &parsed, &config.momentum);
+    // Check comments: taken out of the text, their commands split into
+    // words (or refused) without a shell.
+    for criterion in &parsed.criteria {
+        assert!(!criterion.text.is_empty());
+        for command in &criterion.checks {
+            assert!(!command.trim().is_empty());
+            let _ = momentum::checks::split_command(command);
+        }
+    }
+    let requested = momentum::checks::requested(&parsed);
+    let plan = momentum::checks::plan(&parsed, &requested);
+    assert!(
+        plan.missing.is_empty(),
+        "every requested check has its criterion"
+    );
+    assert!(plan.unapproved.is_empty(), "every check was requested");
+    let _ = momentum::checks::tail_text(data, 15);
 }
 
 /// A transcript's end, read backwards with budgets from a few bytes to

@@ -87,6 +87,10 @@ pub struct MomentumConfig {
     pub complete_phrase: String,
     /// Phrase (followed by a reason) with which the assistant declares itself blocked.
     pub blocked_phrase: String,
+    /// Longest run of one criterion's check command at a stop; past it the
+    /// check is killed (with its children) and counts as failed. Stays
+    /// [`HOOK_TIMEOUT_MARGIN_SECONDS`] under `hooks.stop_timeout_seconds`.
+    pub check_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +98,9 @@ pub struct MomentumConfig {
 pub struct HooksConfig {
     /// Timeout written for the PostToolUse hook; `max_delay_seconds` stays below it.
     pub post_tool_use_timeout_seconds: u64,
+    /// Timeout written for the Stop hook, which runs the criteria's checks;
+    /// `momentum.check_timeout_seconds` stays below it.
+    pub stop_timeout_seconds: u64,
     /// Timeout written for every other hook.
     pub other_timeout_seconds: u64,
     /// Stdin held in memory at most; beyond it the input is streamed.
@@ -130,8 +137,11 @@ pub struct StatuslineConfig {
     pub chain_timeout_ms: u64,
 }
 
-/// Seconds a hook keeps in hand between its longest sleep and its timeout.
+/// Seconds a hook keeps in hand between its longest sleep (or check) and its timeout.
 pub const HOOK_TIMEOUT_MARGIN_SECONDS: u64 = 30;
+
+/// The longest `momentum.check_timeout_seconds`: an hour.
+pub const MAX_CHECK_TIMEOUT_SECONDS: u64 = 3600;
 
 impl Default for Config {
     fn default() -> Self {
@@ -165,9 +175,16 @@ impl Default for Config {
                 transcript_tail_bytes: 1024 * 1024,
                 complete_phrase: "MISSION COMPLETE".to_string(),
                 blocked_phrase: "MISSION BLOCKED:".to_string(),
+                // A focused test command (`cargo test some_name`) with a
+                // build before it fits; a whole slow suite is a script's job.
+                check_timeout_seconds: 120,
             },
             hooks: HooksConfig {
                 post_tool_use_timeout_seconds: 300,
+                // A check (120 s) and the margin, with room for a second,
+                // shorter one in the same stop. A Stop without checks takes
+                // milliseconds: the timeout only bounds the checks.
+                stop_timeout_seconds: 300,
                 other_timeout_seconds: 10,
                 max_stdin_bytes: 16 * 1024 * 1024,
             },
@@ -340,6 +357,25 @@ impl Config {
             self.usage.connect_timeout_ms <= self.usage.total_timeout_ms,
             &["usage.connect_timeout_ms", "usage.total_timeout_ms"],
             "`usage.connect_timeout_ms` must not exceed `usage.total_timeout_ms`".into(),
+        );
+        check(
+            (1..=MAX_CHECK_TIMEOUT_SECONDS).contains(&self.momentum.check_timeout_seconds),
+            &["momentum.check_timeout_seconds"],
+            format!("`momentum.check_timeout_seconds` must be in [1, {MAX_CHECK_TIMEOUT_SECONDS}]"),
+        );
+        check(
+            self.momentum
+                .check_timeout_seconds
+                .saturating_add(HOOK_TIMEOUT_MARGIN_SECONDS)
+                <= self.hooks.stop_timeout_seconds,
+            &[
+                "momentum.check_timeout_seconds",
+                "hooks.stop_timeout_seconds",
+            ],
+            format!(
+                "`momentum.check_timeout_seconds` ({}) must stay {HOOK_TIMEOUT_MARGIN_SECONDS} s under `hooks.stop_timeout_seconds` ({})",
+                self.momentum.check_timeout_seconds, self.hooks.stop_timeout_seconds
+            ),
         );
         check(
             self.hooks.other_timeout_seconds > 0,
@@ -651,6 +687,11 @@ pub fn project_may_set(key: &str, value: &toml::Value, user: &Config) -> Result<
             _ => Ok(()),
         },
         "momentum.complete_phrase" | "momentum.blocked_phrase" => Ok(()),
+        // It bounds how long the Stop hook holds the session: shorter only.
+        "momentum.check_timeout_seconds" => at_most(
+            momentum.check_timeout_seconds as f64,
+            "how long a check may run",
+        ),
         "pacing.target_percent" => {
             let user_target = user.pacing.target_percent;
             let lowest = (user_target - PROJECT_TARGET_SPAN).max(1.0);
@@ -800,7 +841,9 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("momentum.transcript_tail_bytes", "Bytes read from the transcript's end at a Stop."),
     ("momentum.complete_phrase", "Phrase that declares the mission complete."),
     ("momentum.blocked_phrase", "Phrase (then a reason) that declares the mission blocked."),
+    ("momentum.check_timeout_seconds", "Kill a criterion's check command after this long (it then counts as failed); at least 30 s under hooks.stop_timeout_seconds."),
     ("hooks.post_tool_use_timeout_seconds", "Timeout installed for PostToolUse; at least max delay + 30 s."),
+    ("hooks.stop_timeout_seconds", "Timeout installed for Stop, which runs the criteria's checks; at least check timeout + 30 s."),
     ("hooks.other_timeout_seconds", "Timeout installed for the other hooks."),
     ("hooks.max_stdin_bytes", "Hook input held in memory at most; a larger one is read as a stream, its large fields skipped."),
     ("store.busy_timeout_ms", "Wait at most this long for the store's write lock."),
@@ -1085,6 +1128,46 @@ mod tests {
             .set("pacing.target_percent", toml::Value::Integer(90))
             .unwrap();
         assert_eq!(config.pacing.target_percent, 90.0);
+    }
+
+    #[test]
+    fn the_check_timeout_must_stay_under_the_stop_hook_timeout() {
+        let mut config = Config::default();
+        assert!(config
+            .set("momentum.check_timeout_seconds", toml::Value::Integer(271))
+            .is_err());
+        assert!(config
+            .set("momentum.check_timeout_seconds", toml::Value::Integer(0))
+            .is_err());
+        config
+            .set("momentum.check_timeout_seconds", toml::Value::Integer(270))
+            .unwrap();
+        assert!(config
+            .set("hooks.stop_timeout_seconds", toml::Value::Integer(299))
+            .is_err());
+    }
+
+    #[test]
+    fn a_project_may_only_shorten_the_check_timeout() {
+        let user = Config::default();
+        assert!(project_may_set(
+            "momentum.check_timeout_seconds",
+            &toml::Value::Integer(30),
+            &user
+        )
+        .is_ok());
+        assert!(project_may_set(
+            "momentum.check_timeout_seconds",
+            &toml::Value::Integer(121),
+            &user
+        )
+        .is_err());
+        assert!(project_may_set(
+            "hooks.stop_timeout_seconds",
+            &toml::Value::Integer(30),
+            &user
+        )
+        .is_err());
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub struct Facts {
 pub struct Limits {
     pub max_delay_seconds: u64,
     pub post_tool_use_timeout_seconds: u64,
+    pub stop_timeout_seconds: u64,
     pub other_timeout_seconds: u64,
     pub stale_after_seconds: u64,
     pub pacing_enabled: bool,
@@ -72,6 +73,7 @@ impl Limits {
         Self {
             max_delay_seconds: config.pacing.max_delay_seconds,
             post_tool_use_timeout_seconds: config.hooks.post_tool_use_timeout_seconds,
+            stop_timeout_seconds: config.hooks.stop_timeout_seconds,
             other_timeout_seconds: config.hooks.other_timeout_seconds,
             stale_after_seconds: config.pacing.stale_after_seconds,
             pacing_enabled: config.pacing.enabled,
@@ -390,6 +392,13 @@ fn scope_check(scope: &ScopeFacts, facts: &Facts) -> Check {
                         warnings.push(format!(
                             "PostToolUse only runs for tools matching `{}`",
                             hook.matcher.as_deref().unwrap_or_default()
+                        ));
+                    }
+                } else if kind == EventKind::Stop {
+                    if timeout < facts.limits.stop_timeout_seconds {
+                        warnings.push(format!(
+                            "Stop timeout {timeout} s is under hooks.stop_timeout_seconds ({} s): a long criterion check gets killed with the hook",
+                            facts.limits.stop_timeout_seconds
                         ));
                     }
                 } else if timeout < facts.limits.other_timeout_seconds {
@@ -1199,6 +1208,7 @@ mod tests {
             &InstallOptions {
                 binary: binary.into(),
                 post_tool_use_timeout_seconds,
+                stop_timeout_seconds: 300,
                 other_timeout_seconds: 10,
                 status_line: StatusLineMode::Auto,
             },

@@ -4,11 +4,14 @@
 //! Where things are:
 //! - `hook/`: the hook entry point, Claude Code's wire types, our events.
 //! - `sessions`, `controls`: bookkeeping and the on/off/pause switch.
+//! - `subprocess`: other programs run under a deadline, killed with their
+//!   process group.
 //! - `pacing/`: the pacing policy (pure) and its PostToolUse application.
 //! - `simulate/`: the simulator that compares pacing policies; `chart/`: SVG.
 //! - `store`: the SQLite file every process shares.
 //! - `config`, `paths`: settings and every path or variable the tool reads.
-//! - `momentum/`: epic specs, the transcript's tail and the Stop verdict.
+//! - `momentum/`: epic specs, the transcript's tail, the Stop verdict, and
+//!   the criteria's check commands (run, filed under the project's state).
 //! - `install/`: the settings merge (pure) and the settings files around it.
 //! - `doctor`: checks of everything pacing depends on.
 //! - `dashboard/`: what status, watch and history show, and how.

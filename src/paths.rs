@@ -21,6 +21,10 @@ pub const ENV_CONFIG_PREFIX: &str = "PACE_MAKER_";
 pub const ENV_CLAUDE_CONFIG_DIR: &str = "CLAUDE_CONFIG_DIR";
 /// The project a Claude Code session runs in, set by Claude Code for hooks.
 pub const ENV_CLAUDE_PROJECT_DIR: &str = "CLAUDE_PROJECT_DIR";
+/// Set (to `1`) by Claude Code for every command it runs, its hooks and
+/// the model's Bash tool alike: `epic attach` run there approves no check
+/// (docs/security.md).
+pub const ENV_CLAUDECODE: &str = "CLAUDECODE";
 /// The user's home directory.
 pub const ENV_HOME_DIR: &str = "HOME";
 /// Standard switch that turns colour off.

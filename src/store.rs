@@ -187,7 +187,34 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (digest, program)
     ) WITHOUT ROWID;
     "#,
-    // 6: the snapshots' time index carries their source, so a hook thins a
+    // 6: criterion checks: the commands approved when an epic was attached,
+    //    and each run's result filed under the project's state
+    //    (`momentum::check_store` holds every statement on them).
+    r#"
+    CREATE TABLE epic_checks (
+        project_dir TEXT NOT NULL,
+        criterion TEXT NOT NULL,
+        command TEXT NOT NULL,
+        approved_at INTEGER NOT NULL,
+        PRIMARY KEY (project_dir, criterion, command)
+    ) WITHOUT ROWID;
+    CREATE TABLE check_results (
+        id INTEGER PRIMARY KEY,
+        project_dir TEXT NOT NULL,
+        criterion TEXT NOT NULL,
+        command TEXT NOT NULL,
+        state TEXT,
+        state_after TEXT,
+        outcome TEXT NOT NULL,
+        exit_code INTEGER,
+        signal INTEGER,
+        duration_ms INTEGER NOT NULL,
+        output TEXT NOT NULL,
+        ran_at INTEGER NOT NULL
+    );
+    CREATE INDEX check_results_check ON check_results(project_dir, criterion, command, ran_at);
+    "#,
+    // 7: the snapshots' time index carries their source, so a hook thins a
     //    day of readings from the index alone, without a sort.
     r#"
     DROP INDEX usage_snapshots_taken_at;

@@ -465,6 +465,124 @@ fn momentum_blocks_the_first_stop_until_the_open_criterion_is_ticked() {
     });
 }
 
+/// An epic whose one criterion names the command that proves it.
+const CHECKED_EPIC: &str = "# Epic: greet the world\n\n## Acceptance criteria\n\n\
+    - [ ] greeting.txt holds the greeting <!-- check: diff expected.txt greeting.txt -->\n";
+const CHECK_COMMAND: &str = "diff expected.txt greeting.txt";
+
+#[test]
+fn a_ticked_criterion_whose_check_fails_is_sent_back_until_the_fix_passes_it() {
+    scenario("checks", |cli| {
+        let sandbox = sandbox(cli, under_pace());
+        let spec = sandbox.project.join("EPIC.md");
+        std::fs::write(&spec, CHECKED_EPIC).unwrap();
+        std::fs::write(sandbox.project.join("expected.txt"), "hello\n").unwrap();
+        let greeting = sandbox.project.join("greeting.txt");
+        let spec_path = spec.to_str().unwrap().to_string();
+        let greeting_path = greeting.to_str().unwrap().to_string();
+        sandbox.messages.set_script(move |conversation| {
+            match conversation.assistant_turns() {
+                // A typo the check will catch.
+                0 => Turn::bash("echo helo > greeting.txt"),
+                1 => Turn::tool("Read", json!({"file_path": spec_path})),
+                2 => Turn::tool(
+                    "Edit",
+                    json!({
+                        "file_path": spec_path,
+                        "old_string": format!("- [ ] {CRITERION}"),
+                        "new_string": format!("- [x] {CRITERION}")
+                    }),
+                ),
+                3 => Turn::text("the greeting is written and ticked. MISSION COMPLETE"),
+                // Only the check's failure, with its output, leads on.
+                4 if conversation.mentions("Stop hook feedback")
+                    && conversation.mentions(CHECK_COMMAND)
+                    && conversation.mentions("exit code 1")
+                    && conversation.mentions("> helo") =>
+                {
+                    Turn::tool("Read", json!({"file_path": greeting_path}))
+                }
+                5 => Turn::tool(
+                    "Edit",
+                    json!({
+                        "file_path": greeting_path,
+                        "old_string": "helo",
+                        "new_string": "hello"
+                    }),
+                ),
+                6 => Turn::text("the greeting is fixed and its check passes. MISSION COMPLETE"),
+                _ => Turn::text("done"),
+            }
+        });
+        sandbox.install();
+        let attached = sandbox.pace_maker(&["epic", "attach", spec.to_str().unwrap()]);
+        assert!(
+            String::from_utf8_lossy(&attached.stdout).contains(CHECK_COMMAND),
+            "the check was not approved: {attached:?}"
+        );
+        let run = sandbox.claude_print("write the greeting", &[]);
+        run.assert_success();
+        assert_every_hook_succeeded(&run);
+
+        let stops = run.hook_runs("Stop");
+        assert_eq!(stops.len(), 2, "{run}");
+        let first: Value = serde_json::from_str(stops[0].0["stdout"].as_str().unwrap())
+            .unwrap_or_else(|error| panic!("the first Stop printed no JSON ({error}): {run}"));
+        assert_eq!(first["decision"], "block", "{first}");
+        let reason = first["reason"].as_str().unwrap();
+        for expected in [
+            CRITERION,
+            &format!("  command: {CHECK_COMMAND}\n"),
+            "failed with exit code 1",
+            "its tick is taken back in this verdict (the spec file is left as it is)",
+            "  | < hello\n",
+            "  | > helo\n",
+        ] {
+            assert!(reason.contains(expected), "{expected:?} missing: {reason}");
+        }
+        let second = stops[1].0["stdout"].as_str().unwrap_or("");
+        assert!(
+            !second.contains("\"block\""),
+            "the second Stop blocked: {second}"
+        );
+
+        // The failure reached the model, which fixed the file with an Edit.
+        let bodies = sandbox.messages.conversation_bodies();
+        assert_eq!(bodies.len(), 7, "{run}");
+        let conversation = e2e_support::messages_api::Conversation { body: &bodies[4] };
+        assert!(conversation.mentions("> helo"), "{}", bodies[4]);
+        assert_eq!(std::fs::read_to_string(&greeting).unwrap(), "hello\n");
+        // The tick stayed as the model wrote it.
+        assert!(std::fs::read_to_string(&spec)
+            .unwrap()
+            .contains(&format!("- [x] {CRITERION}")));
+        assert_eq!(
+            run.result()["result"],
+            "the greeting is fixed and its check passes. MISSION COMPLETE"
+        );
+        let store = sandbox.store().unwrap();
+        let outcomes: Vec<(String, Option<i64>)> = store
+            .prepare("SELECT outcome, exit_code FROM check_results ORDER BY id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("failed".to_string(), Some(1)),
+                ("passed".to_string(), Some(0))
+            ]
+        );
+        // Installed so that the checks fit: hooks.stop_timeout_seconds.
+        let settings: Value =
+            serde_json::from_str(&std::fs::read_to_string(sandbox.settings_path()).unwrap())
+                .unwrap();
+        assert_eq!(settings["hooks"]["Stop"][0]["hooks"][0]["timeout"], 300);
+    });
+}
+
 #[test]
 fn the_loop_breaker_lets_an_assistant_that_makes_no_progress_stop() {
     const MAX_CONSECUTIVE_BLOCKS: usize = 2;

@@ -126,7 +126,12 @@ fn install_into_a_fresh_home_creates_the_folders_the_settings_and_a_commented_co
         settings["hooks"]["PostToolUse"],
         json!([{"matcher": "*", "hooks": [{"type": "command", "command": format!("{} hook post-tool-use", binary.display()), "timeout": 300}]}])
     );
-    assert_eq!(settings["hooks"]["Stop"][0]["hooks"][0]["timeout"], 10);
+    // Stop runs the criteria's checks: `hooks.stop_timeout_seconds`.
+    assert_eq!(settings["hooks"]["Stop"][0]["hooks"][0]["timeout"], 300);
+    assert_eq!(
+        settings["hooks"]["SubagentStop"][0]["hooks"][0]["timeout"],
+        10
+    );
     assert_eq!(
         settings["statusLine"]["command"],
         format!("{} statusline", binary.display())

@@ -281,6 +281,7 @@ fn options(binary: String, mode: StatusLineMode) -> InstallOptions {
     InstallOptions {
         binary,
         post_tool_use_timeout_seconds: 300,
+        stop_timeout_seconds: 300,
         other_timeout_seconds: 10,
         status_line: mode,
     }

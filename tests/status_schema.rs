@@ -205,6 +205,8 @@ fn status_json_of_a_mission_under_way_matches_the_schema() {
     assert!(five["projection"].is_object(), "{five}");
     assert_eq!(json["pacing"]["last_delay"]["delay_ms"], 5000);
     assert_eq!(json["sessions"][0]["epic"]["spec_path"], "/work/p/EPIC.md");
+    // No criterion has a check (the spec is not even there): null.
+    assert_eq!(json["sessions"][0]["epic"]["verified"], Value::Null);
     assert_eq!(json["usage_api"]["state"], "ok");
 }
 

@@ -15,6 +15,7 @@ use crate::paths::ToolHome;
 /// Keys whose value `install` writes into Claude Code's settings.
 const INSTALLED_KEYS: &[&str] = &[
     "hooks.post_tool_use_timeout_seconds",
+    "hooks.stop_timeout_seconds",
     "hooks.other_timeout_seconds",
 ];
 

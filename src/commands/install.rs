@@ -89,6 +89,7 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
             current_binary()?
         },
         post_tool_use_timeout_seconds: loaded.config.hooks.post_tool_use_timeout_seconds,
+        stop_timeout_seconds: loaded.config.hooks.stop_timeout_seconds,
         other_timeout_seconds: loaded.config.hooks.other_timeout_seconds,
         status_line: match (shared, args.statusline) {
             (true, StatusLineMode::Auto) => StatusLineMode::Skip,

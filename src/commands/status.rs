@@ -375,6 +375,13 @@ fn write_text_with(
     writeln!(out, "sessions:")?;
     for session in &data.sessions {
         let epic = match &session.epic {
+            // verified/ticked/total when criteria have checks.
+            Some(EpicProgress {
+                done: Some(done),
+                total: Some(total),
+                verified: Some(verified),
+                ..
+            }) => format!("  epic {verified}/{done}/{total} verified"),
             Some(EpicProgress {
                 done: Some(done),
                 total: Some(total),

@@ -115,6 +115,9 @@ pub struct EpicProgress {
     /// Criteria ticked and in all; `None` when the spec cannot be read.
     pub done: Option<usize>,
     pub total: Option<usize>,
+    /// Ticked criteria whose every check passed at its last run; `None`
+    /// when no criterion has a check (or the spec cannot be read).
+    pub verified: Option<usize>,
 }
 
 /// One pacing decision.
@@ -557,7 +560,7 @@ fn delay_since(connection: &Connection, since_ms: i64) -> rusqlite::Result<i64> 
 fn epic_progress(
     connection: &Connection,
     project_dir: &str,
-    specs: &mut HashMap<std::path::PathBuf, Option<(usize, usize)>>,
+    specs: &mut HashMap<String, Option<momentum::Progress>>,
 ) -> rusqlite::Result<Option<EpicProgress>> {
     if project_dir.is_empty() {
         return Ok(None);
@@ -565,15 +568,24 @@ fn epic_progress(
     let Some(epic) = momentum::find_epic(connection, Path::new(project_dir))? else {
         return Ok(None);
     };
-    let counts = *specs.entry(epic.spec_path.clone()).or_insert_with(|| {
-        momentum::spec::read(&epic.spec_path)
-            .ok()
-            .map(|spec| (spec.done(), spec.total()))
-    });
+    let progress = match specs.get(&epic.project_dir) {
+        Some(known) => *known,
+        None => {
+            let progress = match momentum::spec::read(&epic.spec_path) {
+                Ok(spec) => Some(momentum::progress(connection, &epic.project_dir, &spec)?),
+                Err(_) => None,
+            };
+            specs.insert(epic.project_dir.clone(), progress);
+            progress
+        }
+    };
     Ok(Some(EpicProgress {
         spec_path: epic.spec_path.to_string_lossy().into_owned(),
-        done: counts.map(|(done, _)| done),
-        total: counts.map(|(_, total)| total),
+        done: progress.map(|progress| progress.ticked),
+        total: progress.map(|progress| progress.total),
+        verified: progress
+            .filter(|progress| progress.with_checks > 0)
+            .map(|progress| progress.verified),
     }))
 }
 

@@ -35,10 +35,14 @@ pub struct HookContext<'a> {
     pub store: &'a mut Store,
     pub control: Control,
     pub now_ms: i64,
+    /// When the hook began: the Stop hook's checks fit in what is left of
+    /// its timeout.
+    pub started: std::time::Instant,
 }
 
 /// Runs one hook. Never fails: errors are logged and become `Reply::Nothing`.
 pub fn run(event_name: &str, home: &ToolHome, config: &Config, stdin: &mut dyn Read) -> Reply {
+    let started = std::time::Instant::now();
     let Some(kind) = EventKind::parse(event_name) else {
         tracing::info!(
             event = event_name,
@@ -46,7 +50,7 @@ pub fn run(event_name: &str, home: &ToolHome, config: &Config, stdin: &mut dyn R
         );
         return Reply::Nothing;
     };
-    match run_kind(kind, home, config, stdin) {
+    match run_kind(kind, home, config, stdin, started) {
         Ok(reply) => reply,
         Err(error) => {
             tracing::warn!(event = kind.cli_name(), "hook failed open: {error:#}");
@@ -60,6 +64,7 @@ fn run_kind(
     home: &ToolHome,
     config: &Config,
     stdin: &mut dyn Read,
+    started: std::time::Instant,
 ) -> anyhow::Result<Reply> {
     let (wire, digest) = read_input(stdin, config.hooks.max_stdin_bytes, kind.cli_name())?;
     let seen = Seen {
@@ -100,6 +105,7 @@ fn run_kind(
         store: &mut store,
         control,
         now_ms,
+        started,
     };
     respond(&mut context, &event)
 }

@@ -56,6 +56,9 @@ pub struct InstallOptions {
     pub binary: String,
     /// `timeout` of the PostToolUse entry (`hooks.post_tool_use_timeout_seconds`).
     pub post_tool_use_timeout_seconds: u64,
+    /// `timeout` of the Stop entry, which runs the criteria's checks
+    /// (`hooks.stop_timeout_seconds`).
+    pub stop_timeout_seconds: u64,
     /// `timeout` of every other entry (`hooks.other_timeout_seconds`).
     pub other_timeout_seconds: u64,
     pub status_line: StatusLineMode,
@@ -65,6 +68,7 @@ impl InstallOptions {
     fn timeout_for(&self, kind: EventKind) -> u64 {
         match kind {
             EventKind::PostToolUse => self.post_tool_use_timeout_seconds,
+            EventKind::Stop => self.stop_timeout_seconds,
             _ => self.other_timeout_seconds,
         }
     }
@@ -652,6 +656,7 @@ mod tests {
         InstallOptions {
             binary: BIN.to_string(),
             post_tool_use_timeout_seconds: 300,
+            stop_timeout_seconds: 300,
             other_timeout_seconds: 10,
             status_line: mode,
         }
@@ -674,7 +679,7 @@ mod tests {
                 "SessionStart": [{"hooks": [{"type": "command", "command": "/usr/local/bin/pace-maker hook session-start", "timeout": 10}]}],
                 "UserPromptSubmit": [{"hooks": [{"type": "command", "command": "/usr/local/bin/pace-maker hook user-prompt-submit", "timeout": 10}]}],
                 "PostToolUse": [{"matcher": "*", "hooks": [{"type": "command", "command": "/usr/local/bin/pace-maker hook post-tool-use", "timeout": 300}]}],
-                "Stop": [{"hooks": [{"type": "command", "command": "/usr/local/bin/pace-maker hook stop", "timeout": 10}]}],
+                "Stop": [{"hooks": [{"type": "command", "command": "/usr/local/bin/pace-maker hook stop", "timeout": 300}]}],
                 "SubagentStop": [{"hooks": [{"type": "command", "command": "/usr/local/bin/pace-maker hook subagent-stop", "timeout": 10}]}],
                 "SessionEnd": [{"hooks": [{"type": "command", "command": "/usr/local/bin/pace-maker hook session-end", "timeout": 10}]}]
               },
@@ -742,7 +747,7 @@ mod tests {
             parse(
                 r#"[{"hooks": [
                 {"type": "command", "command": "other"},
-                {"type": "command", "command": "/usr/local/bin/pace-maker hook stop", "timeout": 10, "statusMessage": "kept"}
+                {"type": "command", "command": "/usr/local/bin/pace-maker hook stop", "timeout": 300, "statusMessage": "kept"}
             ]}]"#
             )
         );
@@ -762,7 +767,7 @@ mod tests {
             after["hooks"]["Stop"],
             parse(
                 r#"[
-                {"hooks": [{"type": "command", "command": "/usr/local/bin/pace-maker hook stop", "timeout": 10}]},
+                {"hooks": [{"type": "command", "command": "/usr/local/bin/pace-maker hook stop", "timeout": 300}]},
                 {"hooks": [{"type": "command", "command": "keep-me"}]}
             ]"#
             )

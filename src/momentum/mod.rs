@@ -9,22 +9,32 @@
 //! finds the epic, reads the spec and the transcript's end
 //! ([`transcript_tail`]), and reads and writes the session's counters in one
 //! write transaction so two hooks of a session cannot lose an update.
+//! A criterion may carry a check command ([`checks`]): the Stop hook runs
+//! it before a tick counts, and files its result under the project's state
+//! ([`project_state`], [`check_store`]).
 
+pub mod check_store;
+pub mod checks;
+pub mod project_state;
 pub mod spec;
 pub mod transcript_tail;
 pub mod verdict;
 
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::json;
 
-use crate::config::MomentumConfig;
+use crate::config::{MomentumConfig, HOOK_TIMEOUT_MARGIN_SECONDS};
 use crate::hook::event::{Event, SessionContext};
 use crate::hook::{HookContext, Reply};
+use check_store::{Approved, CheckResult};
+use checks::{Unmet, Why};
 use spec::Spec;
 use transcript_tail::TranscriptFacts;
-use verdict::{Counters, Decision, Limits, Mission, Phrases, SpecState, StopInput};
+use verdict::{Allow, Counters, Decision, Limits, Mission, Phrases, SpecState, StopInput};
 
 /// An epic attached to a project directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +71,51 @@ pub fn find_epic(connection: &Connection, project_dir: &Path) -> rusqlite::Resul
     Ok(None)
 }
 
+/// How far an epic is: criteria verified (ticked, every approved check of
+/// them passed at its last run), ticked, and in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    pub verified: usize,
+    pub ticked: usize,
+    pub total: usize,
+    /// Criteria with an approved check.
+    pub with_checks: usize,
+}
+
+/// The progress of `spec`, the epic of `project_dir`.
+pub fn progress(
+    connection: &Connection,
+    project_dir: &str,
+    spec: &Spec,
+) -> rusqlite::Result<Progress> {
+    let approved = check_store::approved(connection, project_dir)?;
+    let mut verified = 0;
+    let mut with_checks = 0;
+    for criterion in &spec.criteria {
+        let checks = checks::approved_for(criterion, &approved);
+        if checks.is_empty() {
+            continue;
+        }
+        with_checks += 1;
+        if !criterion.done {
+            continue;
+        }
+        let mut all_passed = true;
+        for check in checks {
+            let passed = check_store::latest(connection, project_dir, check)?
+                .is_some_and(|result| result.passed());
+            all_passed &= passed;
+        }
+        verified += usize::from(all_passed);
+    }
+    Ok(Progress {
+        verified,
+        ticked: spec.done(),
+        total: spec.total(),
+        with_checks,
+    })
+}
+
 /// Attaches (or re-attaches) a spec to a project directory.
 pub fn attach_epic(
     transaction: &Transaction<'_>,
@@ -80,12 +135,12 @@ pub fn attach_epic(
     Ok(())
 }
 
-/// Detaches the epic of exactly `project_dir`; returns whether there was one.
+/// Detaches the epic of exactly `project_dir`, forgetting its checks;
+/// returns whether there was one.
 pub fn detach_epic(transaction: &Transaction<'_>, project_dir: &Path) -> rusqlite::Result<bool> {
-    let removed = transaction.execute(
-        "DELETE FROM epics WHERE project_dir = ?1",
-        [project_dir.to_string_lossy()],
-    )?;
+    let key = project_dir.to_string_lossy();
+    let removed = transaction.execute("DELETE FROM epics WHERE project_dir = ?1", [&key])?;
+    check_store::forget(transaction, &key)?;
     Ok(removed > 0)
 }
 
@@ -116,11 +171,15 @@ pub fn on_session_start(context: &mut HookContext<'_>, event: &Event) -> anyhow:
             return Ok(Reply::Nothing);
         }
     };
-    let text = session_start_context(
+    let mut text = session_start_context(
         &epic.spec_path.to_string_lossy(),
         &spec,
         &context.config.momentum,
     );
+    let approved = check_store::approved(context.store.connection(), &epic.project_dir)?;
+    if !approved.is_empty() {
+        text.push_str(&checks_context(approved.len()));
+    }
     tracing::info!(
         session = session.session_id,
         spec = %epic.spec_path.display(),
@@ -153,6 +212,15 @@ pub fn session_start_context(spec_path: &str, spec: &Spec, config: &MomentumConf
     )
 }
 
+/// What SessionStart adds when some criteria have checks.
+pub fn checks_context(checks: usize) -> String {
+    format!(
+        " {checks} of the criteria have a check command (in a `<!-- check: ... -->` comment): \
+         a ticked criterion counts only once its check passes, and the stop hook runs the checks \
+         of the criteria you ticked; run them yourself before you tick."
+    )
+}
+
 /// Stop: allow, or send the session back to work.
 pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply> {
     let Event::Stop {
@@ -178,9 +246,17 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<R
     if let Err(error) = &parsed {
         tracing::warn!(session = session.session_id, "{error}; the stop is allowed");
     }
-    // The transcript matters only while criteria are open.
+    // Checks only where the person approved some; none: as before checks.
+    let approved = match &parsed {
+        Ok(_) => check_store::approved(context.store.connection(), &epic.project_dir)?,
+        Err(_) => Vec::new(),
+    };
+    // The transcript matters only while criteria are open, or checks may
+    // take a tick back.
     let transcript = match &parsed {
-        Ok(spec) if spec.open() > 0 => read_transcript(session, config.transcript_tail_bytes),
+        Ok(spec) if spec.open() > 0 || !approved.is_empty() => {
+            read_transcript(session, config.transcript_tail_bytes)
+        }
         _ => TranscriptFacts::default(),
     };
     let spec_path = epic.spec_path.to_string_lossy();
@@ -195,9 +271,8 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<R
         blocked: &config.blocked_phrase,
     };
     let now_ms = context.now_ms;
-    let verdict = context.store.write(|transaction| {
-        let counters = read_counters(transaction, &session.session_id)?;
-        let verdict = verdict::decide(&StopInput {
+    let input = |counters: Counters, checks: &[Unmet]| {
+        verdict::decide(&StopInput {
             mission: Some(Mission {
                 spec_path: &spec_path,
                 spec: spec_state,
@@ -208,7 +283,27 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<R
             limits,
             phrases,
             now_ms,
-        });
+            checks,
+        })
+    };
+    let (unmet, results) = match &parsed {
+        Ok(spec) if !approved.is_empty() => {
+            let message = last_assistant_message
+                .as_deref()
+                .or(transcript.last_assistant_text.as_deref())
+                .unwrap_or("");
+            let counters = read_counters(context.store.connection(), &session.session_id)?;
+            let would = |unmet: &[Unmet]| input(counters, unmet).decision;
+            checks_at_stop(context, &epic, spec, &approved, message, would)?
+        }
+        _ => (Vec::new(), Vec::new()),
+    };
+    let verdict = context.store.write(|transaction| {
+        for result in &results {
+            check_store::record(transaction, &epic.project_dir, result)?;
+        }
+        let counters = read_counters(transaction, &session.session_id)?;
+        let verdict = input(counters, &unmet);
         if verdict.counters != counters {
             write_counters(transaction, &session.session_id, &verdict.counters)?;
         }
@@ -249,6 +344,145 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<R
     }
 }
 
+/// The checks at one stop: which ticked criteria's checks do not count as
+/// passed, and the results of the checks run (to record). `would` is the
+/// verdict for a list of unmet checks, to tell whether running any could
+/// matter. See [`checks`] for when checks run.
+fn checks_at_stop(
+    context: &HookContext<'_>,
+    epic: &Epic,
+    spec: &Spec,
+    approved: &[Approved],
+    message: &str,
+    would: impl Fn(&[Unmet]) -> Decision,
+) -> anyhow::Result<(Vec<Unmet>, Vec<CheckResult>)> {
+    let config = &context.config.momentum;
+    let connection = context.store.connection();
+    let plan = checks::plan(spec, approved);
+    for (line, command) in &plan.unapproved {
+        tracing::info!(
+            line,
+            command,
+            "check not run: not approved when the epic was attached (`pace-maker epic attach` approves it)"
+        );
+    }
+    let mut unmet = checks::missing_as_unmet(&plan.missing);
+    if plan.due.is_empty() {
+        return Ok((unmet, Vec::new()));
+    }
+    let mut latest = Vec::with_capacity(plan.due.len());
+    for due in &plan.due {
+        latest.push(check_store::latest(
+            connection,
+            &epic.project_dir,
+            &due.check,
+        )?);
+    }
+    let unverified = latest
+        .iter()
+        .any(|result| !result.as_ref().is_some_and(CheckResult::passed));
+    let triggered = unverified || spec.open() == 0 || message.contains(&config.complete_phrase);
+    if !triggered {
+        return Ok((unmet, Vec::new()));
+    }
+    // A stop the verdict allows whatever the checks say needs none of them.
+    if let Decision::Allow(allow) = would(&unmet) {
+        if allow != Allow::AllCriteriaMet {
+            tracing::info!(
+                "checks not run: the stop is allowed anyway ({})",
+                allow.describe()
+            );
+            return Ok((unmet, Vec::new()));
+        }
+    }
+    let project_dir = Path::new(&epic.project_dir);
+    let state = project_state::take(project_dir, &epic.spec_path);
+    if let project_state::ProjectState::Unknown(why) = &state {
+        tracing::info!("the project's state is unknown ({why}): every due check runs");
+    }
+    let deadlines = checks::Deadlines {
+        per_check: Duration::from_secs(config.check_timeout_seconds),
+        stop_ends: context.started
+            + Duration::from_secs(
+                context
+                    .config
+                    .hooks
+                    .stop_timeout_seconds
+                    .saturating_sub(HOOK_TIMEOUT_MARGIN_SECONDS),
+            ),
+    };
+    let mut results = Vec::new();
+    for due in &plan.due {
+        let unmet_because = |why: Why| Unmet {
+            criterion: due.criterion.text.clone(),
+            line: Some(due.criterion.line),
+            command: due.check.command.clone(),
+            why,
+        };
+        let known = match state.digest() {
+            Some(digest) => {
+                check_store::latest_at_state(connection, &epic.project_dir, &due.check, digest)?
+            }
+            None => None,
+        };
+        if let Some(result) = known {
+            tracing::debug!(
+                command = due.check.command,
+                passed = result.passed(),
+                "check not run again: the project has not changed since its result"
+            );
+            if !result.passed() {
+                unmet.push(unmet_because(Why::Result {
+                    result,
+                    reused: true,
+                }));
+            }
+            continue;
+        }
+        let now_ms = crate::clock::now_ms();
+        match checks::run(&due.check, project_dir, &state, deadlines, now_ms) {
+            Some(result) => {
+                tracing::info!(
+                    line = due.criterion.line,
+                    command = due.check.command,
+                    outcome = ?result.outcome,
+                    exit_code = ?result.exit_code,
+                    duration_ms = result.duration_ms,
+                    "check ran"
+                );
+                if !result.passed() {
+                    unmet.push(unmet_because(Why::Result {
+                        result: result.clone(),
+                        reused: false,
+                    }));
+                }
+                results.push(result);
+            }
+            None => {
+                tracing::info!(
+                    command = due.check.command,
+                    "check not run: the stop's time is spent; it runs at the next stop"
+                );
+                unmet.push(unmet_because(Why::NotRunYet));
+            }
+        }
+    }
+    // What the checks themselves wrote (build output git does not ignore,
+    // any file outside git) is no change of the project: their results
+    // count at the state they left too.
+    if !results.is_empty() {
+        if let Some(before) = state.digest() {
+            let after = project_state::take(project_dir, &epic.spec_path);
+            if let Some(after) = after.digest().filter(|after| *after != before) {
+                for result in &mut results {
+                    result.state_after = Some(after.to_string());
+                }
+            }
+        }
+    }
+    Ok((unmet, results))
+}
+
 /// The transcript's facts; an unreadable transcript yields none (and a log line).
 fn read_transcript(session: &SessionContext, budget: u64) -> TranscriptFacts {
     if session.transcript_path.as_os_str().is_empty() {
@@ -273,8 +507,8 @@ fn read_transcript(session: &SessionContext, budget: u64) -> TranscriptFacts {
     }
 }
 
-fn read_counters(transaction: &Transaction<'_>, session_id: &str) -> rusqlite::Result<Counters> {
-    Ok(transaction
+fn read_counters(connection: &Connection, session_id: &str) -> rusqlite::Result<Counters> {
+    Ok(connection
         .query_row(
             "SELECT momentum_blocks, consecutive_blocks, tool_calls, tool_calls_at_last_block,
                     blocking_since, last_block_at, last_open_criteria
@@ -372,6 +606,60 @@ mod tests {
         assert!(text.contains("`- [x]`"), "{text}");
         assert!(text.contains("`MISSION COMPLETE`"), "{text}");
         assert!(text.contains("`MISSION BLOCKED: <the reason>`"), "{text}");
+    }
+
+    #[test]
+    fn the_session_start_context_says_how_checks_count_when_there_are_some() {
+        let text = checks_context(2);
+        assert!(
+            text.contains("2 of the criteria have a check command"),
+            "{text}"
+        );
+        assert!(text.contains("counts only once its check passes"), "{text}");
+    }
+
+    #[test]
+    fn progress_counts_a_ticked_criterion_verified_once_every_check_passed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
+        let spec = spec::parse(
+            "- [x] a <!-- check: x --> <!-- check: y -->\n- [x] b <!-- check: z -->\n- [ ] c <!-- check: w -->\n- [x] d\n",
+        );
+        let approved = checks::requested(&spec);
+        store
+            .write(|tx| check_store::approve(tx, "/p", &approved, 1))
+            .unwrap();
+        let pass = |check: &Approved, passed: bool| CheckResult {
+            criterion: check.criterion.clone(),
+            command: check.command.clone(),
+            state: None,
+            state_after: None,
+            outcome: if passed {
+                check_store::Outcome::Passed
+            } else {
+                check_store::Outcome::Failed
+            },
+            exit_code: Some(i32::from(!passed)),
+            signal: None,
+            duration_ms: 1,
+            output: String::new(),
+            ran_at_ms: 2,
+        };
+        // a: x passed, y failed; b: z passed; c is not ticked.
+        for (check, passed) in approved.iter().zip([true, false, true, true]) {
+            store
+                .write(|tx| check_store::record(tx, "/p", &pass(check, passed)))
+                .unwrap();
+        }
+        assert_eq!(
+            progress(store.connection(), "/p", &spec).unwrap(),
+            Progress {
+                verified: 1,
+                ticked: 3,
+                total: 4,
+                with_checks: 3
+            }
+        );
     }
 
     #[test]

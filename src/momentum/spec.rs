@@ -9,6 +9,15 @@
 //! mistaken for work. Parsing is a pure function of the text: the Stop hook
 //! re-reads the file at every stop, so the person (or the model) ticking a
 //! box in an editor is the whole interface.
+//!
+//! A criterion may name the command that proves it, in an HTML comment on
+//! its line (or on a line that continues the item):
+//! `- [ ] unknown ids get a 404 <!-- check: cargo test api_unknown_id -->`.
+//! A comment is what Markdown renders as nothing and what editors and
+//! formatters keep as it is, on the line they found it; `check:` inside a
+//! code span (`` `<!-- check: x -->` ``) is text, not a check. The
+//! comment is taken out of the criterion's text; its command is kept as
+//! written (see [`super::checks`] for how it is run, and who may run it).
 
 use std::path::Path;
 
@@ -26,6 +35,8 @@ pub struct Criterion {
     pub done: bool,
     /// 1-based line number in the file.
     pub line: usize,
+    /// The commands of its `<!-- check: ... -->` comments, in file order.
+    pub checks: Vec<String>,
 }
 
 /// Where the criteria came from.
@@ -61,6 +72,11 @@ impl Spec {
     /// The criteria still to do, in file order.
     pub fn open_criteria(&self) -> impl Iterator<Item = &Criterion> {
         self.criteria.iter().filter(|item| !item.done)
+    }
+
+    /// Whether any criterion carries a check comment.
+    pub fn has_checks(&self) -> bool {
+        self.criteria.iter().any(|item| !item.checks.is_empty())
     }
 }
 
@@ -106,8 +122,11 @@ pub fn read(path: &Path) -> Result<Spec, SpecError> {
 /// Parses Markdown text into its acceptance criteria.
 pub fn parse(text: &str) -> Spec {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut every_item = Vec::new();
-    let mut section_items = Vec::new();
+    // Every task item, and whether it sits in an acceptance section.
+    let mut items: Vec<(Criterion, bool)> = Vec::new();
+    // The indentation of the last item while its following lines may still
+    // continue it (and carry its check).
+    let mut continued: Option<usize> = None;
     let mut any_section = false;
     // The level of the acceptance section we are in, if any.
     let mut section_level: Option<u8> = None;
@@ -126,6 +145,7 @@ pub fn parse(text: &str) -> Spec {
         if let Some(opened) = Fence::opened_by(line) {
             fence = Some(opened);
             paragraph = None;
+            continued = None;
             continue;
         }
         let heading = atx_heading(line).or_else(|| {
@@ -140,35 +160,149 @@ pub fn parse(text: &str) -> Spec {
                 section_level = None;
             }
             paragraph = None;
+            continued = None;
             continue;
         }
         if let Some((done, item_text)) = task_item(line) {
+            let (text, checks) = split_checks(item_text);
+            // An item that is only a check is named by its command; one
+            // that is only an empty check comment keeps its text.
+            let text = match (text.is_empty(), checks.first()) {
+                (true, Some(command)) => command.clone(),
+                (true, None) => item_text.to_string(),
+                (false, _) => text,
+            };
             let criterion = Criterion {
-                text: item_text.to_string(),
+                text,
                 done,
                 line: index + 1,
+                checks,
             };
-            if section_level.is_some() {
-                section_items.push(criterion.clone());
-            }
-            every_item.push(criterion);
+            items.push((criterion, section_level.is_some()));
+            continued = Some(indentation(line));
             paragraph = None;
             continue;
+        }
+        // A line that continues the last item (indented under it, not a
+        // list item of its own) may carry the item's check: a formatter
+        // that wraps long items moves the comment there.
+        if let (Some(item_indent), Some((last, _))) = (continued, items.last_mut()) {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || list_marker(line.trim_start()).is_some() {
+                continued = None;
+            } else if indentation(line) > item_indent {
+                let (_, checks) = split_checks(trimmed);
+                last.checks.extend(checks);
+                paragraph = None;
+                continue;
+            } else {
+                continued = None;
+            }
         }
         paragraph = paragraph_text(line);
     }
 
-    if any_section {
-        Spec {
-            source: CriteriaSource::Sections,
-            criteria: section_items,
-        }
+    let source = if any_section {
+        CriteriaSource::Sections
     } else {
-        Spec {
-            source: CriteriaSource::WholeFile,
-            criteria: every_item,
+        CriteriaSource::WholeFile
+    };
+    let criteria = items
+        .into_iter()
+        .filter(|(_, in_section)| !any_section || *in_section)
+        .map(|(criterion, _)| criterion)
+        .collect();
+    Spec { source, criteria }
+}
+
+/// Columns of leading whitespace (a tab counts as four).
+fn indentation(line: &str) -> usize {
+    line.chars()
+        .take_while(|character| matches!(character, ' ' | '\t'))
+        .map(|character| if character == '\t' { 4 } else { 1 })
+        .sum()
+}
+
+/// The opening and closing of an HTML comment, and the word that makes
+/// one a check.
+const COMMENT_OPEN: &str = "<!--";
+const COMMENT_CLOSE: &str = "-->";
+const CHECK_WORD: &str = "check:";
+
+/// A criterion's text without its check comments, and their commands.
+/// Comments inside code spans are text; other comments stay in the text.
+pub fn split_checks(text: &str) -> (String, Vec<String>) {
+    let mut kept = String::with_capacity(text.len());
+    let mut checks = Vec::new();
+    let mut rest = text;
+    loop {
+        let Some(open) = find_outside_code(rest, COMMENT_OPEN) else {
+            kept.push_str(rest);
+            break;
+        };
+        let inner_start = open + COMMENT_OPEN.len();
+        let Some(close) = rest[inner_start..].find(COMMENT_CLOSE) else {
+            kept.push_str(rest);
+            break;
+        };
+        let inner = rest[inner_start..inner_start + close].trim();
+        let after = &rest[inner_start + close + COMMENT_CLOSE.len()..];
+        let is_check = inner
+            .get(..CHECK_WORD.len())
+            .is_some_and(|word| word.eq_ignore_ascii_case(CHECK_WORD));
+        if is_check {
+            let command = inner[CHECK_WORD.len()..].trim();
+            if !command.is_empty() {
+                checks.push(command.to_string());
+            }
+            let before = rest[..open].trim_end();
+            kept.push_str(before);
+            let next = after.trim_start();
+            if !before.is_empty() && !next.is_empty() && !kept.is_empty() {
+                kept.push(' ');
+            }
+            rest = next;
+        } else {
+            kept.push_str(&rest[..inner_start + close + COMMENT_CLOSE.len()]);
+            rest = after;
         }
     }
+    (kept.trim().to_string(), checks)
+}
+
+/// The byte offset of `needle` in `text` outside backtick code spans.
+fn find_outside_code(text: &str, needle: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == b'`' {
+            let run = bytes[at..].iter().take_while(|&&byte| byte == b'`').count();
+            let fence = &text[at..at + run];
+            // The span closes at the next run of exactly as many backticks;
+            // an unclosed run is literal backticks.
+            let mut search = at + run;
+            let mut closed = None;
+            while let Some(found) = text[search..].find(fence) {
+                let start = search + found;
+                let length = bytes[start..]
+                    .iter()
+                    .take_while(|&&byte| byte == b'`')
+                    .count();
+                if length == run {
+                    closed = Some(start + run);
+                    break;
+                }
+                search = start + length;
+            }
+            at = closed.unwrap_or(at + run);
+            continue;
+        }
+        if bytes[at..].starts_with(needle.as_bytes()) {
+            return Some(at);
+        }
+        at += 1;
+    }
+    None
 }
 
 /// An open fenced code block: its character and length.
@@ -445,6 +579,90 @@ mod tests {
         let spec = parse("\u{feff}# Acceptance criteria\n- [ ] a\n");
         assert_eq!(spec.source, CriteriaSource::Sections);
         assert_eq!(spec.total(), 1);
+    }
+
+    fn checks(spec: &Spec) -> Vec<(&str, Vec<&str>)> {
+        spec.criteria
+            .iter()
+            .map(|item| {
+                (
+                    item.text.as_str(),
+                    item.checks.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_check_comment_names_the_command_and_leaves_the_text() {
+        let spec = parse(
+            "## Acceptance criteria\n\
+             - [ ] unknown ids get a 404 <!-- check: cargo test api_unknown_id -->\n\
+             - [x] builds <!--check:cargo build--> on stable\n\
+             - [ ] no check here\n\
+             - [ ] <!-- CHECK: make lint -->\n\
+             - [ ] an empty one <!-- check: -->\n\
+             - [ ] <!-- check: -->\n",
+        );
+        assert_eq!(
+            checks(&spec),
+            [
+                ("unknown ids get a 404", vec!["cargo test api_unknown_id"]),
+                ("builds on stable", vec!["cargo build"]),
+                ("no check here", vec![]),
+                ("make lint", vec!["make lint"]),
+                ("an empty one", vec![]),
+                ("<!-- check: -->", vec![]),
+            ]
+        );
+        assert!(spec.has_checks());
+        assert!(!parse("- [ ] plain\n").has_checks());
+    }
+
+    #[test]
+    fn other_comments_and_comments_in_code_spans_are_text() {
+        let spec = parse(
+            "- [ ] document `<!-- check: cmd -->` in the README\n\
+             - [ ] keep <!-- a note --> this <!-- check: true -->\n\
+             - [ ] ``two `<!-- check: no -->` ticks`` then <!-- check: yes -->\n\
+             - [ ] unclosed <!-- check: nope\n\
+             - [ ] caf\u{e9} <!-- check: echo \u{e9}t\u{e9} -->\n",
+        );
+        assert_eq!(
+            checks(&spec),
+            [
+                ("document `<!-- check: cmd -->` in the README", vec![]),
+                ("keep <!-- a note --> this", vec!["true"]),
+                ("``two `<!-- check: no -->` ticks`` then", vec!["yes"]),
+                ("unclosed <!-- check: nope", vec![]),
+                ("caf\u{e9}", vec!["echo \u{e9}t\u{e9}"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_check_on_a_continuation_line_belongs_to_the_item_above() {
+        let spec = parse(
+            "- [ ] a long criterion that a formatter wrapped\n\
+             \x20 onto a second line <!-- check: cargo test long -->\n\
+             - [ ] two checks <!-- check: a -->\n\
+             \x20   <!-- check: b -->\n\
+             \n\
+             \x20 <!-- check: after a blank line: not the item's -->\n\
+             - [ ] next\n\
+             <!-- check: not indented: not the item's -->\n",
+        );
+        assert_eq!(
+            checks(&spec),
+            [
+                (
+                    "a long criterion that a formatter wrapped",
+                    vec!["cargo test long"]
+                ),
+                ("two checks", vec!["a", "b"]),
+                ("next", vec![]),
+            ]
+        );
     }
 
     #[test]

@@ -10,8 +10,11 @@
 //! The order of the rules matters and is the policy:
 //! 1. no mission, a missing or unreadable spec, or a spec without criteria:
 //!    nothing to enforce, allow;
-//! 2. every criterion ticked: allow (the criteria rule; the complete phrase
-//!    alone never ends a mission with open criteria);
+//! 2. every criterion ticked, and every check of a ticked criterion
+//!    passed: allow (the criteria rule; the complete phrase alone never
+//!    ends a mission with open criteria). A ticked criterion whose check
+//!    did not pass counts as open: its tick is taken back in the verdict,
+//!    never in the file;
 //! 3. the session ended on an API error (usage limit, context exhausted,
 //!    anything else Claude Code gave up on): blocking would only retry it;
 //! 4. the escape hatch: the blocked phrase followed by a reason;
@@ -19,6 +22,8 @@
 //!    blocks in the session, T minutes of blocking with no criterion ticked;
 //! 6. otherwise block, listing the open criteria.
 
+use super::check_store::Outcome;
+use super::checks::{Unmet, Why};
 use super::spec::Spec;
 use super::transcript_tail::{self, ApiError, TranscriptFacts};
 
@@ -87,6 +92,9 @@ pub struct StopInput<'a> {
     pub limits: Limits,
     pub phrases: Phrases<'a>,
     pub now_ms: i64,
+    /// The checks of ticked criteria that did not pass at this stop (empty
+    /// without checks).
+    pub checks: &'a [Unmet],
 }
 
 /// Why a stop is allowed.
@@ -186,7 +194,7 @@ pub fn decide(input: &StopInput<'_>) -> Verdict {
     };
 
     let before = input.counters;
-    let open = spec.open() as i64;
+    let open = (spec.open() + unmet_criteria(input.checks)) as i64;
     let mut next = before;
     next.last_open_criteria = Some(open);
     let tool_use_since_last_block = match before.tool_calls_at_last_block {
@@ -282,7 +290,13 @@ pub fn decide(input: &StopInput<'_>) -> Verdict {
     next.last_block_at = Some(input.now_ms);
     Verdict {
         decision: Decision::Block {
-            reason: block_reason(mission.spec_path, spec, &declaration, input.phrases),
+            reason: block_reason(
+                mission.spec_path,
+                spec,
+                input.checks,
+                &declaration,
+                input.phrases,
+            ),
         },
         counters: next,
     }
@@ -315,37 +329,82 @@ fn declaration(message: &str, phrases: Phrases<'_>) -> Declaration {
     Declaration::None
 }
 
+/// How many criteria the unmet checks take back (a criterion with two
+/// failing checks counts once).
+fn unmet_criteria(checks: &[Unmet]) -> usize {
+    let mut seen: Vec<(&str, Option<usize>)> = Vec::new();
+    for unmet in checks {
+        let key = (unmet.criterion.as_str(), unmet.line);
+        if !seen.contains(&key) {
+            seen.push(key);
+        }
+    }
+    seen.len()
+}
+
+/// A criterion's text as quoted in a reason.
+fn quoted(text: &str) -> String {
+    let mut quoted: String = text.chars().take(QUOTED_CRITERION_CHARS).collect();
+    if quoted.len() < text.len() {
+        quoted.push_str("...");
+    }
+    quoted
+}
+
+/// The output lines quoted under a failed check in a reason.
+pub const QUOTED_OUTPUT_LINES: usize = 15;
+
 /// The text Claude receives as `Stop hook feedback`.
 fn block_reason(
     spec_path: &str,
     spec: &Spec,
+    checks: &[Unmet],
     declaration: &Declaration,
     phrases: Phrases<'_>,
 ) -> String {
-    let open = spec.open();
+    let unticked = spec.open();
+    let open = unticked + unmet_criteria(checks);
     let mut reason = format!(
         "pace-maker: the mission is not finished. {open} of {} acceptance criteria in {spec_path} are still open:\n",
         spec.total()
     );
     for criterion in spec.open_criteria().take(LISTED_CRITERIA) {
-        let mut text: String = criterion
-            .text
-            .chars()
-            .take(QUOTED_CRITERION_CHARS)
-            .collect();
-        if text.len() < criterion.text.len() {
-            text.push_str("...");
-        }
+        let text = quoted(&criterion.text);
         reason.push_str(&format!("- [ ] {text} (line {})\n", criterion.line));
     }
-    if open > LISTED_CRITERIA {
+    if unticked > LISTED_CRITERIA {
         reason.push_str(&format!(
             "- ... and {} more (see the file)\n",
-            open - LISTED_CRITERIA
+            unticked - LISTED_CRITERIA
         ));
+    }
+    let mut listed: Vec<(&str, Option<usize>)> = Vec::new();
+    for unmet in checks {
+        let key = (unmet.criterion.as_str(), unmet.line);
+        if listed.contains(&key) {
+            continue;
+        }
+        listed.push(key);
+        let text = quoted(&unmet.criterion);
+        match (unmet.why.is_missing(), unmet.line) {
+            (true, _) | (_, None) => {
+                reason.push_str(&format!("- [?] {text} (no longer in the spec)\n"))
+            }
+            (false, Some(line)) => reason.push_str(&format!(
+                "- [x] {text} (line {line}): ticked, but its check did not pass\n"
+            )),
+        }
+    }
+    for unmet in checks {
+        reason.push('\n');
+        reason.push_str(&describe_unmet(unmet));
     }
     reason.push('\n');
     match declaration {
+        Declaration::Complete if !checks.is_empty() => reason.push_str(&format!(
+            "You wrote \"{}\", but a mission is complete only when every criterion is ticked in the spec and every check of a ticked criterion passes: the phrase alone does not end it.\n",
+            phrases.complete
+        )),
         Declaration::Complete => reason.push_str(&format!(
             "You wrote \"{}\", but a mission is complete only when every criterion is ticked in the spec: the phrase alone does not end it while criteria are open. If they are done, tick them; if not, keep working.\n",
             phrases.complete
@@ -356,12 +415,82 @@ fn block_reason(
         )),
         Declaration::None | Declaration::Blocked { .. } => {}
     }
+    if !checks.is_empty() {
+        reason.push_str(
+            "A ticked criterion counts only once its check passes. Make the check pass (run its command yourself to see all of its output), then stop again: the checks run again once the project has changed.\n",
+        );
+    }
+    if unticked > 0 {
+        reason.push_str(
+            "Next: take the first open criterion, do the work and verify it (run the tests, check the result), then tick it in the spec by changing `- [ ]` to `- [x]`. Go on until every criterion is ticked; the stop is allowed then.\n",
+        );
+    }
     reason.push_str(&format!(
-        "Next: take the first open criterion, do the work and verify it (run the tests, check the result), then tick it in the spec by changing `- [ ]` to `- [x]`. Go on until every criterion is ticked; the stop is allowed then.\n\
-         If you cannot go on without a person (missing access, a decision only they can make), end your reply with `{} <the reason>`.",
+        "If you cannot go on without a person (missing access, a decision only they can make), end your reply with `{} <the reason>`.",
         phrases.blocked
     ));
     reason
+}
+
+/// One unmet check, for the model: which criterion, which command, what
+/// happened and the end of its output.
+fn describe_unmet(unmet: &Unmet) -> String {
+    let text = quoted(&unmet.criterion);
+    let line = unmet
+        .line
+        .map(|line| format!(" (line {line})"))
+        .unwrap_or_default();
+    let taken_back = "its tick is taken back in this verdict (the spec file is left as it is)";
+    let command = &unmet.command;
+    match &unmet.why {
+        Why::Missing => format!(
+            "The criterion \"{text}\" had the check `{command}` when the person attached the epic, and it is no longer in the spec. Put the criterion back as it was: only the person can change a criterion or its check (by attaching the spec again).\n"
+        ),
+        Why::NotRunYet => format!(
+            "The check of \"{text}\"{line} has not run yet: the checks before it used this stop's time (hooks.stop_timeout_seconds). It runs at the next stop.\n  command: {command}\n"
+        ),
+        Why::Result { result, reused } => {
+            let seconds = result.duration_ms as f64 / 1000.0;
+            let what = match result.outcome {
+                // Killed at the deadline, or a little after it: whole seconds down.
+                Outcome::TimedOut => format!(
+                    "did not finish within {} s (momentum.check_timeout_seconds): it was killed, with the processes it started, and counts as failed",
+                    result.duration_ms / 1000
+                ),
+                Outcome::NotStarted => "could not be started".to_string(),
+                Outcome::Failed | Outcome::Passed => match (result.exit_code, result.signal) {
+                    (Some(code), _) => format!("failed with exit code {code} after {seconds:.1} s"),
+                    (None, Some(signal)) => {
+                        format!("was ended by signal {signal} after {seconds:.1} s")
+                    }
+                    (None, None) => format!("failed after {seconds:.1} s"),
+                },
+            };
+            let mut out = format!("The check of \"{text}\"{line} {what}, so {taken_back}.\n");
+            out.push_str(&format!("  command: {command}\n"));
+            if *reused {
+                out.push_str("  (the project has not changed since this result, so the check was not run again)\n");
+            }
+            let lines: Vec<&str> = result.output.lines().collect();
+            let shown = &lines[lines.len().saturating_sub(QUOTED_OUTPUT_LINES)..];
+            if shown.is_empty() {
+                out.push_str("  It printed nothing.\n");
+            } else {
+                let label = if result.outcome == Outcome::NotStarted {
+                    "  Why:\n"
+                } else if shown.len() < lines.len() {
+                    "  The last lines of its output:\n"
+                } else {
+                    "  Its output:\n"
+                };
+                out.push_str(label);
+                for line in shown {
+                    out.push_str(&format!("  | {line}\n"));
+                }
+            }
+            out
+        }
+    }
 }
 
 #[cfg(test)]
@@ -397,6 +526,7 @@ mod tests {
         message: Option<&'static str>,
         transcript: TranscriptFacts,
         counters: Counters,
+        checks: Vec<Unmet>,
         expect: Expect,
     }
 
@@ -413,6 +543,7 @@ mod tests {
             message: Some("I am done for now."),
             transcript: TranscriptFacts::default(),
             counters: Counters::default(),
+            checks: Vec::new(),
             expect,
         }
     }
@@ -446,6 +577,7 @@ mod tests {
             limits: LIMITS,
             phrases: PHRASES,
             now_ms: NOW,
+            checks: &case.checks,
         };
         decide(&input)
     }
@@ -673,7 +805,148 @@ mod tests {
                     A(Allow::ConsecutiveBlocks { blocks: 3 }),
                 )
             },
+            Case {
+                spec: DONE_SPEC,
+                checks: vec![failed_check("write the verdict", 3)],
+                ..case(
+                    "every box ticked but a check failed: the tick is taken back and it blocks",
+                    Block,
+                )
+            },
+            Case {
+                spec: DONE_SPEC,
+                checks: vec![unmet_check("write the verdict", Some(3), Why::NotRunYet)],
+                ..case("a check not run yet blocks", Block)
+            },
+            Case {
+                spec: DONE_SPEC,
+                checks: vec![unmet_check("a reworded criterion", None, Why::Missing)],
+                ..case("an approved check whose criterion is gone blocks", Block)
+            },
+            Case {
+                spec: DONE_SPEC,
+                checks: vec![failed_check("write the verdict", 3)],
+                counters: after_block(3, 3),
+                ..case(
+                    "breaker: a check that fails forever ends in the breaker's allow",
+                    A(Allow::ConsecutiveBlocks { blocks: 3 }),
+                )
+            },
+            Case {
+                spec: DONE_SPEC,
+                checks: vec![failed_check("write the verdict", 3)],
+                message: Some("MISSION BLOCKED: the test server needs a person"),
+                ..case(
+                    "the escape hatch still allows with a failed check",
+                    A(Allow::DeclaredBlocked {
+                        reason: "the test server needs a person".into(),
+                    }),
+                )
+            },
         ]
+    }
+
+    fn unmet_check(criterion: &str, line: Option<usize>, why: Why) -> Unmet {
+        Unmet {
+            criterion: criterion.into(),
+            line,
+            command: "cargo test verdict".into(),
+            why,
+        }
+    }
+
+    fn failed_check(criterion: &str, line: usize) -> Unmet {
+        unmet_check(
+            criterion,
+            Some(line),
+            Why::Result {
+                result: crate::momentum::check_store::CheckResult {
+                    criterion: criterion.into(),
+                    command: "cargo test verdict".into(),
+                    state: Some("git:1".into()),
+                    state_after: None,
+                    outcome: Outcome::Failed,
+                    exit_code: Some(101),
+                    signal: None,
+                    duration_ms: 3200,
+                    output: (1..=30).map(|n| format!("line {n}\n")).collect(),
+                    ran_at_ms: NOW,
+                },
+                reused: false,
+            },
+        )
+    }
+
+    #[test]
+    fn a_failed_check_is_named_with_its_command_exit_code_and_last_lines() {
+        let spec = spec::parse(DONE_SPEC);
+        let checks = [
+            failed_check("write the verdict", 3),
+            failed_check("write the verdict", 3),
+        ];
+        let reason = block_reason("/e.md", &spec, &checks, &Declaration::Complete, PHRASES);
+        assert!(
+            reason.contains("1 of 2 acceptance criteria in /e.md are still open"),
+            "two checks of one criterion take back one tick: {reason}"
+        );
+        assert!(
+            reason.contains("- [x] write the verdict (line 3): ticked, but its check did not pass"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("failed with exit code 101 after 3.2 s, so its tick is taken back in this verdict (the spec file is left as it is)"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("  command: cargo test verdict\n"),
+            "{reason}"
+        );
+        assert!(reason.contains("  | line 30\n"), "{reason}");
+        assert!(reason.contains("  | line 16\n"), "{reason}");
+        assert!(!reason.contains("  | line 15\n"), "15 lines only: {reason}");
+        assert!(
+            reason.contains("every check of a ticked criterion passes"),
+            "{reason}"
+        );
+        assert!(
+            !reason.contains("Next: take the first open criterion"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_timed_out_check_has_its_own_words() {
+        let spec = spec::parse(DONE_SPEC);
+        let mut check = failed_check("write the verdict", 3);
+        if let Why::Result { result, reused } = &mut check.why {
+            result.outcome = Outcome::TimedOut;
+            result.exit_code = None;
+            result.duration_ms = 120_000;
+            result.output = String::new();
+            *reused = true;
+        }
+        let reason = block_reason("/e.md", &spec, &[check], &Declaration::None, PHRASES);
+        assert!(
+            reason.contains("did not finish within 120 s (momentum.check_timeout_seconds): it was killed, with the processes it started, and counts as failed"),
+            "{reason}"
+        );
+        assert!(reason.contains("It printed nothing."), "{reason}");
+        assert!(reason.contains("the check was not run again"), "{reason}");
+    }
+
+    #[test]
+    fn without_checks_the_reason_is_as_it_always_was() {
+        let spec = spec::parse(OPEN_SPEC);
+        let reason = block_reason("/e.md", &spec, &[], &Declaration::None, PHRASES);
+        assert_eq!(
+            reason,
+            "pace-maker: the mission is not finished. 2 of 3 acceptance criteria in /e.md are still open:\n\
+             - [ ] write the verdict (line 3)\n\
+             - [ ] benchmark it (line 4)\n\
+             \n\
+             Next: take the first open criterion, do the work and verify it (run the tests, check the result), then tick it in the spec by changing `- [ ]` to `- [x]`. Go on until every criterion is ticked; the stop is allowed then.\n\
+             If you cannot go on without a person (missing access, a decision only they can make), end your reply with `MISSION BLOCKED: <the reason>`."
+        );
     }
 
     #[test]
@@ -757,6 +1030,7 @@ mod tests {
                 limits: LIMITS,
                 phrases: PHRASES,
                 now_ms: NOW + stop * MINUTE,
+                checks: &[],
             });
             decisions.push(matches!(verdict.decision, Decision::Block { .. }));
             counters = verdict.counters;
@@ -773,7 +1047,7 @@ mod tests {
         }
         text.push_str("- [x] finished one\n");
         let spec = spec::parse(&text);
-        let reason = block_reason("/e.md", &spec, &Declaration::None, PHRASES);
+        let reason = block_reason("/e.md", &spec, &[], &Declaration::None, PHRASES);
         assert!(
             reason.contains("13 of 14 acceptance criteria in /e.md are still open"),
             "{reason}"
@@ -792,7 +1066,7 @@ mod tests {
     #[test]
     fn the_block_reason_explains_why_the_complete_phrase_was_not_enough() {
         let spec = spec::parse(OPEN_SPEC);
-        let reason = block_reason("/e.md", &spec, &Declaration::Complete, PHRASES);
+        let reason = block_reason("/e.md", &spec, &[], &Declaration::Complete, PHRASES);
         assert!(
             reason.contains("You wrote \"MISSION COMPLETE\""),
             "{reason}"
@@ -880,6 +1154,7 @@ mod tests {
                     limits: LIMITS,
                     phrases: PHRASES,
                     now_ms: now,
+                    checks: &[],
                 });
                 if matches!(verdict.decision, Decision::Block { .. }) {
                     blocks += 1;
