@@ -22,6 +22,7 @@ use crate::hook::event::EventKind;
 use crate::install::diff;
 use crate::install::layout;
 use crate::install::merge::{self, InstallOptions, StatusLineMode};
+use crate::install::plugin;
 use crate::install::receipts::{self, FileReceipt, BEFORE_INSTALL_MAX};
 use crate::install::settings_file::{self, Scope, SettingsFile};
 use crate::paths::{self, ToolHome};
@@ -82,11 +83,12 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
     // (Claude Code prefers the project's, which would hide theirs), so it
     // is set there only when asked for by name.
     let shared = target.scope == Some(Scope::Project);
+    let binary = current_binary()?;
     let options = InstallOptions {
         binary: if shared {
             merge::PROGRAM_FILE_NAME.to_string()
         } else {
-            current_binary()?
+            binary.clone()
         },
         post_tool_use_timeout_seconds: loaded.config.hooks.post_tool_use_timeout_seconds,
         other_timeout_seconds: loaded.config.hooks.other_timeout_seconds,
@@ -95,8 +97,23 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
             (_, mode) => mode,
         },
     };
+    if args.statusline_only && options.status_line == StatusLineMode::Skip {
+        anyhow::bail!(
+            "--statusline-only has nothing to do with the status line left alone{} (hint: --statusline auto, chain or force)",
+            if shared {
+                " (at the project scope `auto` leaves each person's own)"
+            } else {
+                ""
+            }
+        );
+    }
     let file = settings_file::read(&target.path)?;
-    let installed = merge::install(&file.value, &options).map_err(|error| {
+    let merged = if args.statusline_only {
+        merge::install_status_line_only(&file.value, &options)
+    } else {
+        merge::install(&file.value, &options)
+    };
+    let installed = merged.map_err(|error| {
         anyhow::anyhow!(
             "{}: {error} (hint: fix the file by hand; it was not changed)",
             target.path.display()
@@ -122,6 +139,13 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
             home.root().display()
         );
     }
+    // The plugin's launcher runs this binary first from now on.
+    if let Err(error) = plugin::record_binary(home, &binary) {
+        eprintln!(
+            "warning: cannot record {binary} for the plugin in {}: {error}",
+            home.root().display()
+        );
+    }
     if changed {
         write_settings(home, &target.path, &file, Some(&after))?;
         // Bytes worth giving back: a file without any of ours yet.
@@ -137,12 +161,19 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
         {
             eprintln!("warning: {error:#} (uninstall will still remove every entry)");
         }
-        eprintln!(
-            "installed pace-maker in {}: {} hooks run {}",
-            target.describe(),
-            EventKind::ALL.len(),
-            options.binary
-        );
+        if args.statusline_only {
+            eprintln!(
+                "set pace-maker's status line in {}, and no hooks",
+                target.describe()
+            );
+        } else {
+            eprintln!(
+                "installed pace-maker in {}: {} hooks run {}",
+                target.describe(),
+                EventKind::ALL.len(),
+                options.binary
+            );
+        }
         if shared {
             eprintln!(
                 "the project's file is shared: its hooks call `pace-maker` from PATH on each machine (install it there with `cargo install --locked --path .`), and your status line stays your own (`pace-maker install --statusline chain` at user scope)"
@@ -168,8 +199,54 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
             "warning: {error:#} (hint: hooks will do nothing until the store opens; run `pace-maker doctor`)"
         );
     }
-    warn_about_other_scopes(&target, &options.binary);
+    if args.statusline_only {
+        say_where_the_hooks_come_from(&target);
+    } else {
+        warn_about_other_scopes(&target, &options.binary);
+        warn_about_the_plugin();
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// After `--statusline-only`: the hooks come from the plugin or from
+/// settings; with neither, nothing but the status line runs.
+fn say_where_the_hooks_come_from(target: &Target) {
+    let plugin = plugin::enabled_here();
+    if let Some(found) = plugin.first() {
+        eprintln!(
+            "the hooks come from the plugin {} ({} scope)",
+            found.id, found.scope
+        );
+        return;
+    }
+    let in_settings = merge::inspect(
+        &settings_file::read(&target.path)
+            .map(|file| file.value)
+            .unwrap_or_default(),
+    )
+    .is_installed()
+        || !installed_elsewhere(&target.path).is_empty();
+    if !in_settings {
+        eprintln!(
+            "note: no hooks run yet: install the plugin (`claude plugin install {}`) or the hooks in settings (`pace-maker install`)",
+            plugin::PLUGIN_ID
+        );
+    }
+}
+
+/// After an install of the hooks into settings: the plugin, enabled too,
+/// runs every event a second time.
+fn warn_about_the_plugin() {
+    for found in plugin::enabled_here() {
+        eprintln!(
+            "warning: the plugin {} is enabled too ({} scope, {}): every event runs twice (pace-maker counts it once)",
+            found.id, found.scope, found.path
+        );
+        eprintln!(
+            "hint: keep one: `{}` (then `pace-maker install --statusline-only` for the status line alone), or `pace-maker uninstall` to keep the plugin",
+            plugin::uninstall_command(&found)
+        );
+    }
 }
 
 /// Whether a bare program name is found in `PATH`.
@@ -270,6 +347,14 @@ pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCo
                 path.display()
             );
         }
+    }
+    for found in plugin::enabled_here() {
+        eprintln!(
+            "the plugin {} is still enabled ({} scope): its hooks go on running (hint: `{}` removes it)",
+            found.id,
+            found.scope,
+            plugin::uninstall_command(&found)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
