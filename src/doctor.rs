@@ -613,10 +613,10 @@ fn plugin_check(facts: &Facts) -> Check {
         }
         return Check::new(NAME, Status::Info, "not enabled here");
     };
-    let copies =
-        match &facts.plugin.copies {
-            Ok(copies) => copies,
-            Err(why) => return Check::new(
+    let copies = match &facts.plugin.copies {
+        Ok(copies) => copies,
+        Err(why) => {
+            return Check::new(
                 NAME,
                 Status::Fail,
                 format!(
@@ -627,8 +627,9 @@ fn plugin_check(facts: &Facts) -> Check {
             .hint(format!(
                 "install it again: claude plugin install {}",
                 found.id
-            )),
-        };
+            ))
+        }
+    };
     let scope_name = found.scope.to_string();
     let candidates: Vec<&PluginCopyFacts> = copies
         .iter()
@@ -1796,7 +1797,7 @@ mod tests {
         assert_eq!(plugin.status, Status::Ok, "{plugin:?}");
         assert!(
             plugin.summary.contains(
-                "enabled in the user scope: 6 hooks, running /usr/local/bin/pace-maker (from PATH)"
+                "enabled in the user scope: 6 hooks, running /usr/local/bin/pace-maker (found on PATH)"
             ),
             "{plugin:?}"
         );

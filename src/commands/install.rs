@@ -184,7 +184,9 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
                 );
             }
         }
-        eprintln!("{PICK_UP_HINT}");
+        if !args.statusline_only {
+            eprintln!("{PICK_UP_HINT}");
+        }
     } else {
         eprintln!(
             "pace-maker is installed and current in {}: nothing to change",

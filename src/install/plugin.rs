@@ -297,9 +297,9 @@ pub enum BinarySource {
 impl std::fmt::Display for BinarySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            BinarySource::Recorded => "the path install recorded",
-            BinarySource::Path => "from PATH",
-            BinarySource::Cargo => "cargo's bin folder",
+            BinarySource::Recorded => "recorded by install",
+            BinarySource::Path => "found on PATH",
+            BinarySource::Cargo => "in cargo's bin folder",
         })
     }
 }
