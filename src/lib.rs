@@ -9,7 +9,8 @@
 //! - `store`: the SQLite file every process shares.
 //! - `config`, `paths`: settings and every path or variable the tool reads.
 //! - `momentum/`: epic specs, the transcript's tail and the Stop verdict.
-//! - `install/`: the settings merge (pure) and the settings files around it.
+//! - `install/`: the settings merge (pure), the settings files around it,
+//!   and the Claude Code plugin's side (`install/plugin.rs`).
 //! - `doctor`: checks of everything pacing depends on.
 //! - `dashboard/`: what status, watch and history show, and how.
 //! - `commands/`: the person-facing commands (status, watch, history, config, logs, install).
