@@ -83,12 +83,17 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
     // (Claude Code prefers the project's, which would hide theirs), so it
     // is set there only when asked for by name.
     let shared = target.scope == Some(Scope::Project);
-    let binary = current_binary()?;
+    // The shared file names no path of this machine, so only the other
+    // scopes need this binary's (the plugin's record is a nicety).
+    let binary = current_binary();
     let options = InstallOptions {
         binary: if shared {
             merge::PROGRAM_FILE_NAME.to_string()
         } else {
-            binary.clone()
+            binary
+                .as_ref()
+                .map_err(|error| anyhow::anyhow!("{error:#}"))?
+                .clone()
         },
         post_tool_use_timeout_seconds: loaded.config.hooks.post_tool_use_timeout_seconds,
         other_timeout_seconds: loaded.config.hooks.other_timeout_seconds,
@@ -140,11 +145,13 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
         );
     }
     // The plugin's launcher runs this binary first from now on.
-    if let Err(error) = plugin::record_binary(home, &binary) {
-        eprintln!(
-            "warning: cannot record {binary} for the plugin in {}: {error}",
-            home.root().display()
-        );
+    if let Ok(binary) = &binary {
+        if let Err(error) = plugin::record_binary(home, binary) {
+            eprintln!(
+                "warning: cannot record {binary} for the plugin in {}: {error}",
+                home.root().display()
+            );
+        }
     }
     if changed {
         write_settings(home, &target.path, &file, Some(&after))?;
