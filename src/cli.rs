@@ -50,9 +50,9 @@ pub enum Command {
     Usage(UsageCommand),
     /// Token usage and cost from the local transcripts (ccusage-compatible JSON).
     Report(ReportArgs),
-    /// Attach, detach or show the epic spec that keeps this project's missions going.
-    #[command(subcommand)]
-    Epic(EpicCommand),
+    /// Attach, detach or show the epic spec that keeps this project's missions going
+    /// (`show` when no subcommand is given).
+    Epic(EpicArgs),
     /// Add pace-maker's hooks (and status line) to Claude Code's settings.
     Install(InstallArgs),
     /// Remove pace-maker's hooks (and status line) from Claude Code's settings.
@@ -217,6 +217,12 @@ impl WeekStart {
     }
 }
 
+#[derive(Debug, Args)]
+pub struct EpicArgs {
+    #[command(subcommand)]
+    pub command: Option<EpicCommand>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum EpicCommand {
     /// Bind a Markdown spec to this project directory (CLAUDE_PROJECT_DIR, else the cwd).
@@ -254,6 +260,10 @@ pub struct InstallArgs {
     /// shows both; force: replace yours; skip: leave the status line alone.
     #[arg(long, value_enum, default_value_t = StatusLineMode::Auto)]
     pub statusline: StatusLineMode,
+    /// Set the status line only, no hooks: for the Claude Code plugin, which
+    /// brings the hooks but cannot set a status line.
+    #[arg(long)]
+    pub statusline_only: bool,
     /// Print the change as a diff and write nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -1,6 +1,8 @@
 //! `pace-maker doctor [--json]`: everything pacing depends on, one line each.
 //!
 //! Two halves. [`gather`] does the I/O: the settings files of every scope,
+//! the plugin (where `enabledPlugins` turns it on, the copy Claude Code
+//! installed and its hooks file, the binary its launcher finds),
 //! the credentials file (only its expiry and plan: the token is never
 //! read into a field), the store (schema, a write probe, the switch, the
 //! usage API state, the latest status-line capture, the epic), config
@@ -22,7 +24,8 @@ use crate::config::{Config, HOOK_TIMEOUT_MARGIN_SECONDS};
 use crate::controls::{self, Control};
 use crate::dashboard::paint::Paint;
 use crate::hook::event::EventKind;
-use crate::install::merge::{self, Installation, StatusLineState};
+use crate::install::merge::{self, FoundHook, Installation, StatusLineState};
+use crate::install::plugin::{self, Enablement, FoundBinary, InstalledCopy};
 use crate::install::settings_file::{self, Scope};
 use crate::paths::{self, ToolHome};
 use crate::store::{Store, SCHEMA_VERSION};
@@ -41,6 +44,7 @@ pub struct Facts {
     /// The running binary (what a current entry calls).
     pub binary: String,
     pub scopes: Vec<ScopeFacts>,
+    pub plugin: PluginFacts,
     pub credentials: CredentialsFacts,
     pub store: StoreState,
     pub config_file: String,
@@ -100,6 +104,28 @@ pub enum SettingsFacts {
         /// Programs our entries call that do not exist.
         missing_programs: Vec<String>,
     },
+}
+
+/// The Claude Code plugin, as this machine has it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginFacts {
+    /// Each id of the plugin that a scope's `enabledPlugins` names, with
+    /// the scope that decides whether it is on.
+    pub enablement: Vec<Enablement>,
+    /// The copies Claude Code installed, or why its record cannot be read.
+    pub copies: Result<Vec<PluginCopyFacts>, String>,
+    /// What the plugin's launcher runs.
+    pub binary: Option<FoundBinary>,
+    /// That binary is the one running doctor (the same file).
+    pub binary_is_this: bool,
+}
+
+/// One installed copy of the plugin and the hooks its hooks file registers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginCopyFacts {
+    pub copy: InstalledCopy,
+    /// Or why the hooks file cannot be read.
+    pub hooks: Result<Vec<FoundHook>, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -268,6 +294,7 @@ pub fn checks(facts: &Facts) -> Vec<Check> {
     for scope in &facts.scopes {
         out.push(scope_check(scope, facts));
     }
+    out.push(plugin_check(facts));
     out.push(home_check(facts));
     out.push(installed_check(facts));
     out.push(credentials_check(facts));
@@ -352,10 +379,52 @@ fn scope_check(scope: &ScopeFacts, facts: &Facts) -> Check {
     for program in other_programs {
         warnings.push(format!("calls {program}, not this binary"));
     }
-    let needed_post_timeout = facts.limits.max_delay_seconds + HOOK_TIMEOUT_MARGIN_SECONDS;
+    hook_problems(
+        &installation.hooks,
+        &facts.limits,
+        &mut failures,
+        &mut warnings,
+    );
+    if !failures.is_empty() {
+        failures.extend(warnings);
+        return Check::new(
+            name,
+            Status::Fail,
+            format!("{}: {}", scope.path, failures.join("; ")),
+        )
+        .hint(reinstall);
+    }
+    if !warnings.is_empty() {
+        return Check::new(
+            name,
+            Status::Warn,
+            format!("{}: {}", scope.path, warnings.join("; ")),
+        )
+        .hint(reinstall);
+    }
+    Check::new(
+        name,
+        Status::Ok,
+        format!(
+            "installed in {}: {} hooks, current",
+            scope.path,
+            installation.hooks.len()
+        ),
+    )
+}
+
+/// What is wrong with a set of pace-maker's hook entries (a scope's, or
+/// the plugin's): an event missing, a PostToolUse timeout too short for the
+/// longest sleep, a narrowed matcher, entries in events it does not use.
+fn hook_problems(
+    hooks: &[FoundHook],
+    limits: &Limits,
+    failures: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    let needed_post_timeout = limits.max_delay_seconds + HOOK_TIMEOUT_MARGIN_SECONDS;
     for kind in EventKind::ALL {
-        let found: Vec<_> = installation
-            .hooks
+        let found: Vec<_> = hooks
             .iter()
             .filter(|hook| hook.event == kind.claude_name())
             .collect();
@@ -395,24 +464,23 @@ fn scope_check(scope: &ScopeFacts, facts: &Facts) -> Check {
                         ));
                     }
                 } else if kind == EventKind::Stop {
-                    if timeout < facts.limits.stop_timeout_seconds {
+                    if timeout < limits.stop_timeout_seconds {
                         warnings.push(format!(
                             "Stop timeout {timeout} s is under hooks.stop_timeout_seconds ({} s): a long criterion check gets killed with the hook",
-                            facts.limits.stop_timeout_seconds
+                            limits.stop_timeout_seconds
                         ));
                     }
-                } else if timeout < facts.limits.other_timeout_seconds {
+                } else if timeout < limits.other_timeout_seconds {
                     warnings.push(format!(
                         "{} timeout {timeout} s is under hooks.other_timeout_seconds ({} s)",
                         kind.claude_name(),
-                        facts.limits.other_timeout_seconds
+                        limits.other_timeout_seconds
                     ));
                 }
             }
         }
     }
-    let stray: Vec<&str> = installation
-        .hooks
+    let stray: Vec<&str> = hooks
         .iter()
         .filter(|hook| {
             EventKind::parse(&hook.event).is_none_or(|kind| kind.claude_name() != hook.event)
@@ -425,32 +493,6 @@ fn scope_check(scope: &ScopeFacts, facts: &Facts) -> Check {
             stray.join(", ")
         ));
     }
-    if !failures.is_empty() {
-        failures.extend(warnings);
-        return Check::new(
-            name,
-            Status::Fail,
-            format!("{}: {}", scope.path, failures.join("; ")),
-        )
-        .hint(reinstall);
-    }
-    if !warnings.is_empty() {
-        return Check::new(
-            name,
-            Status::Warn,
-            format!("{}: {}", scope.path, warnings.join("; ")),
-        )
-        .hint(reinstall);
-    }
-    Check::new(
-        name,
-        Status::Ok,
-        format!(
-            "installed in {}: {} hooks, current",
-            scope.path,
-            installation.hooks.len()
-        ),
-    )
 }
 
 fn installed_scopes(facts: &Facts) -> Vec<Scope> {
@@ -479,14 +521,49 @@ fn installed_programs(facts: &Facts) -> Vec<String> {
     programs
 }
 
+/// The plugin id enabled here, if any: the scope that decides says `true`.
+fn enabled_plugin(facts: &Facts) -> Option<&Enablement> {
+    facts.plugin.enablement.iter().find(|found| found.enabled)
+}
+
 fn installed_check(facts: &Facts) -> Check {
-    match installed_scopes(facts).as_slice() {
+    let scopes = installed_scopes(facts);
+    if let Some(found) = enabled_plugin(facts) {
+        let plugin = format!("as the plugin {} ({} scope)", found.id, found.scope);
+        if scopes.is_empty() {
+            return Check::new("installed", Status::Ok, format!("once, {plugin}"));
+        }
+        let names: Vec<String> = scopes.iter().map(Scope::to_string).collect();
+        // The plugin's commands differ from any settings entry, so Claude
+        // Code runs both.
+        return Check::new(
+            "installed",
+            Status::Warn,
+            format!(
+                "twice: {plugin} and in the {} scope's settings: every event runs twice (pace-maker counts it once)",
+                names.join(" and ")
+            ),
+        )
+        .hint(format!(
+            "keep one: {} keeps the plugin; `{}` keeps the settings",
+            scopes
+                .iter()
+                .map(|scope| format!("`pace-maker uninstall --scope {scope}`"))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            plugin::uninstall_command(found)
+        ));
+    }
+    match scopes.as_slice() {
         [] => Check::new(
             "installed",
             Status::Fail,
-            "not installed in any scope: no hook runs",
+            "not installed in any scope, and the plugin is not enabled: no hook runs",
         )
-        .hint("pace-maker install"),
+        .hint(format!(
+            "pace-maker install, or the plugin: claude plugin install {}",
+            plugin::PLUGIN_ID
+        )),
         [scope] => Check::new(
             "installed",
             Status::Ok,
@@ -524,6 +601,145 @@ fn installed_check(facts: &Facts) -> Check {
                 rest.last().expect("at least two scopes")
             ))
         }
+    }
+}
+
+/// The plugin: whether it is enabled and where, and when it is, its hooks
+/// (all six, timeouts long enough), the binary its launcher finds, and
+/// whether the two versions agree.
+fn plugin_check(facts: &Facts) -> Check {
+    const NAME: &str = "plugin";
+    let Some(found) = enabled_plugin(facts) else {
+        if let Some(off) = facts.plugin.enablement.first() {
+            return Check::new(
+                NAME,
+                Status::Info,
+                format!(
+                    "{} is disabled in the {} scope ({})",
+                    off.id, off.scope, off.path
+                ),
+            );
+        }
+        return Check::new(NAME, Status::Info, "not enabled here");
+    };
+    let copies = match &facts.plugin.copies {
+        Ok(copies) => copies,
+        Err(why) => {
+            return Check::new(
+                NAME,
+                Status::Fail,
+                format!(
+                    "{} is enabled, but Claude Code's record of its plugins cannot be read: {why}",
+                    found.id
+                ),
+            )
+            .hint(format!(
+                "install it again: claude plugin install {}",
+                found.id
+            ))
+        }
+    };
+    let scope_name = found.scope.to_string();
+    let candidates: Vec<&PluginCopyFacts> = copies
+        .iter()
+        .filter(|copy| copy.copy.id == found.id)
+        .collect();
+    let Some(copy) = candidates
+        .iter()
+        .find(|copy| copy.copy.scope == scope_name)
+        .or(candidates.first())
+    else {
+        return Check::new(
+            NAME,
+            Status::Fail,
+            format!(
+                "{} is enabled in the {} scope ({}), but Claude Code has no installed copy of it: no hook runs",
+                found.id, found.scope, found.path
+            ),
+        )
+        .hint(format!("claude plugin install {}", found.id));
+    };
+    let version = copy.copy.version.as_deref().unwrap_or("?");
+    let label = format!(
+        "{} {version}, enabled in the {} scope",
+        found.id, found.scope
+    );
+    let hooks = match &copy.hooks {
+        Ok(hooks) => hooks,
+        Err(why) => {
+            return Check::new(
+                NAME,
+                Status::Fail,
+                format!("{label}: its hooks file cannot be read: {why}"),
+            )
+            .hint(format!(
+                "install it again: claude plugin uninstall {id} && claude plugin install {id}",
+                id = found.id
+            ))
+        }
+    };
+    let mut failures = Vec::new();
+    let mut warnings = Vec::new();
+    hook_problems(hooks, &facts.limits, &mut failures, &mut warnings);
+    let mut hint = None;
+    if !failures.is_empty() || !warnings.is_empty() {
+        hint = Some(format!(
+            "the plugin's timeouts are this version's defaults (PostToolUse {} s): keep pacing.max_delay_seconds at {} s or less, or use `pace-maker install`, which writes them from config",
+            crate::config::Config::default().hooks.post_tool_use_timeout_seconds,
+            crate::config::Config::default().hooks.post_tool_use_timeout_seconds - HOOK_TIMEOUT_MARGIN_SECONDS
+        ));
+    }
+    let running = match &facts.plugin.binary {
+        None => {
+            failures.push(
+                "its hooks find no pace-maker program (not at the path install records, on PATH or in ~/.cargo/bin): they do nothing".into(),
+            );
+            hint = Some(
+                "`pace-maker install --statusline-only` records this binary for the plugin (and sets the status line); or put pace-maker on PATH".into(),
+            );
+            String::new()
+        }
+        Some(binary) => {
+            if !facts.plugin.binary_is_this {
+                warnings.push(format!(
+                    "its hooks run {} ({}), not this binary",
+                    binary.path.display(),
+                    binary.source
+                ));
+                hint.get_or_insert_with(|| {
+                    "`pace-maker install --statusline-only`, run from the binary the hooks should run, records it for the plugin".into()
+                });
+            } else if version != facts.version {
+                warnings.push(format!(
+                    "the plugin is {version}, the binary {}",
+                    facts.version
+                ));
+                hint.get_or_insert_with(|| {
+                    format!(
+                        "bring them to one version: `claude plugin update {}`, or install the binary of the plugin's version",
+                        found.id
+                    )
+                });
+            }
+            format!(", running {} ({})", binary.path.display(), binary.source)
+        }
+    };
+    let (status, problems) = if !failures.is_empty() {
+        failures.extend(warnings);
+        (Status::Fail, failures)
+    } else if !warnings.is_empty() {
+        (Status::Warn, warnings)
+    } else {
+        return Check::new(
+            NAME,
+            Status::Ok,
+            format!("{label}: {} hooks{running}", hooks.len()),
+        );
+    };
+    let check = Check::new(NAME, status, format!("{label}: {}", problems.join("; ")));
+    match hint {
+        Some(hint) => check.hint(hint),
+        None => check,
     }
 }
 
@@ -934,6 +1150,7 @@ pub fn gather(home: &ToolHome, now_ms: i64) -> Facts {
     let claude_dir = paths::claude_dir();
     let mut seen = Vec::new();
     let mut scopes = Vec::new();
+    let mut values = Vec::new();
     for scope in Scope::ALL {
         let path = scope.path(&claude_dir, &project_dir);
         let identity = settings_file::identity(&path);
@@ -945,6 +1162,7 @@ pub fn gather(home: &ToolHome, now_ms: i64) -> Facts {
         let settings = match settings_file::read(&path) {
             Ok(file) if !file.exists() => SettingsFacts::Missing,
             Ok(file) => {
+                values.push((scope, path.display().to_string(), file.value.clone()));
                 let installation = merge::inspect(&file.value);
                 let mut missing_programs: Vec<String> = installation
                     .hooks
@@ -974,6 +1192,7 @@ pub fn gather(home: &ToolHome, now_ms: i64) -> Facts {
         binary: crate::commands::install::current_binary()
             .unwrap_or_else(|error| format!("unknown ({error})")),
         scopes,
+        plugin: read_plugin(&claude_dir, &values),
         credentials: read_credentials(&claude_dir),
         store: match &home_refused {
             None => read_store(home, &loaded.config, &project_dir, now_ms),
@@ -990,6 +1209,45 @@ pub fn gather(home: &ToolHome, now_ms: i64) -> Facts {
         limits: Limits::from_config(&loaded.config),
         kill_switch: paths::kill_switch(),
         project_dir: project_dir.display().to_string(),
+    }
+}
+
+/// The plugin: where the settings enable it, the copies Claude Code
+/// installed with their hooks files, and the binary its launcher finds.
+fn read_plugin(claude_dir: &Path, settings: &[(Scope, String, serde_json::Value)]) -> PluginFacts {
+    let enablement = plugin::enablement(
+        settings
+            .iter()
+            .map(|(scope, path, value)| (*scope, path.as_str(), value)),
+    );
+    let copies = plugin::installed_copies(claude_dir).map(|copies| {
+        copies
+            .into_iter()
+            .map(|copy| {
+                let path = copy.install_path.join(plugin::HOOKS_FILE);
+                let hooks = std::fs::read_to_string(&path)
+                    .map_err(|error| format!("{}: {error}", path.display()))
+                    .and_then(|text| {
+                        serde_json::from_str(&text)
+                            .map_err(|error| format!("{}: {error}", path.display()))
+                    })
+                    .map(|value| plugin::inspect_hooks(&value));
+                PluginCopyFacts { copy, hooks }
+            })
+            .collect()
+    });
+    let binary = plugin::find_binary(&plugin::Lookup::from_env());
+    let this = std::env::current_exe().and_then(std::fs::canonicalize).ok();
+    let binary_is_this = binary.as_ref().is_some_and(|found| {
+        std::fs::canonicalize(&found.path)
+            .ok()
+            .is_some_and(|path| Some(path) == this)
+    });
+    PluginFacts {
+        enablement,
+        copies,
+        binary,
+        binary_is_this,
     }
 }
 
@@ -1250,6 +1508,12 @@ mod tests {
                     },
                 ),
             ],
+            plugin: PluginFacts {
+                enablement: Vec::new(),
+                copies: Ok(Vec::new()),
+                binary: None,
+                binary_is_this: false,
+            },
             credentials: CredentialsFacts::Present {
                 path: "/home/dev/.claude/.credentials.json".into(),
                 oauth: true,
@@ -1486,6 +1750,156 @@ mod tests {
             path: "/x/pace-maker.db".into(),
         };
         assert_eq!(status_of(&missing, "switch"), Status::Ok);
+    }
+
+    /// `facts` with the plugin enabled in the user scope: installed from
+    /// the marketplace with the hooks file of these timeouts, its launcher
+    /// finding this binary.
+    fn with_plugin(mut facts: Facts, post_tool_use_timeout_seconds: u64) -> Facts {
+        let file = plugin::hooks_file(post_tool_use_timeout_seconds, 10);
+        facts.plugin = PluginFacts {
+            enablement: vec![Enablement {
+                id: plugin::PLUGIN_ID.into(),
+                scope: Scope::User,
+                path: "/home/dev/.claude/settings.json".into(),
+                enabled: true,
+            }],
+            copies: Ok(vec![PluginCopyFacts {
+                copy: InstalledCopy {
+                    id: plugin::PLUGIN_ID.into(),
+                    scope: "user".into(),
+                    install_path:
+                        "/home/dev/.claude/plugins/cache/claude-pace-maker/pace-maker/0.1.0".into(),
+                    version: Some("0.1.0".into()),
+                    project_path: None,
+                },
+                hooks: Ok(plugin::inspect_hooks(&file)),
+            }]),
+            binary: Some(FoundBinary {
+                path: BIN.into(),
+                source: plugin::BinarySource::Path,
+            }),
+            binary_is_this: true,
+        };
+        facts
+    }
+
+    fn check_named(facts: &Facts, name: &str) -> Check {
+        checks(facts)
+            .into_iter()
+            .find(|check| check.name == name)
+            .unwrap_or_else(|| panic!("no check {name}"))
+    }
+
+    #[test]
+    fn the_plugin_alone_is_one_installation() {
+        let mut facts = with_plugin(healthy(), 300);
+        facts.scopes[0] = scope(
+            Scope::User,
+            SettingsFacts::Read {
+                installation: merge::inspect(
+                    &json!({"enabledPlugins": {"pace-maker@claude-pace-maker": true}}),
+                ),
+                missing_programs: Vec::new(),
+            },
+        );
+        let plugin = check_named(&facts, "plugin");
+        assert_eq!(plugin.status, Status::Ok, "{plugin:?}");
+        assert!(
+            plugin.summary.contains(
+                "enabled in the user scope: 6 hooks, running /usr/local/bin/pace-maker (found on PATH)"
+            ),
+            "{plugin:?}"
+        );
+        let installed = check_named(&facts, "installed");
+        assert_eq!(installed.status, Status::Ok, "{installed:?}");
+        assert!(
+            installed
+                .summary
+                .contains("as the plugin pace-maker@claude-pace-maker"),
+            "{installed:?}"
+        );
+    }
+
+    #[test]
+    fn the_plugin_and_hooks_in_settings_run_every_event_twice() {
+        let facts = with_plugin(healthy(), 300);
+        let installed = check_named(&facts, "installed");
+        assert_eq!(installed.status, Status::Warn, "{installed:?}");
+        assert!(installed.summary.contains("twice"), "{installed:?}");
+        let hint = installed.hint.unwrap();
+        assert!(hint.contains("pace-maker uninstall --scope user"), "{hint}");
+        assert!(
+            hint.contains("claude plugin uninstall pace-maker@claude-pace-maker"),
+            "{hint}"
+        );
+    }
+
+    #[test]
+    fn plugin_verdicts_for_single_facts() {
+        type Change = fn(&mut Facts);
+        let cases: [(&str, Change, Status, &str); 7] = [
+            (
+                "no binary for the launcher fails",
+                |facts| facts.plugin.binary = None,
+                Status::Fail,
+                "find no pace-maker program",
+            ),
+            (
+                "a max delay the plugin's timeout cannot hold fails",
+                |facts| facts.limits.max_delay_seconds = 400,
+                Status::Fail,
+                "PostToolUse timeout 300 s",
+            ),
+            (
+                "another binary warns",
+                |facts| facts.plugin.binary_is_this = false,
+                Status::Warn,
+                "not this binary",
+            ),
+            (
+                "another version warns",
+                |facts| facts.version = "0.2.0".into(),
+                Status::Warn,
+                "the plugin is 0.1.0, the binary 0.2.0",
+            ),
+            (
+                "enabled without an installed copy fails",
+                |facts| facts.plugin.copies = Ok(Vec::new()),
+                Status::Fail,
+                "no installed copy",
+            ),
+            (
+                "an unreadable hooks file fails",
+                |facts| {
+                    if let Ok(copies) = &mut facts.plugin.copies {
+                        copies[0].hooks = Err("gone".into());
+                    }
+                },
+                Status::Fail,
+                "hooks file cannot be read",
+            ),
+            (
+                "disabled in the local scope is only information",
+                |facts| {
+                    facts.plugin.enablement[0].enabled = false;
+                    facts.plugin.enablement[0].scope = Scope::Local;
+                },
+                Status::Info,
+                "disabled in the local scope",
+            ),
+        ];
+        for (name, change, expected, words) in cases {
+            let mut facts = with_plugin(healthy(), 300);
+            change(&mut facts);
+            let check = check_named(&facts, "plugin");
+            assert_eq!(check.status, expected, "{name}: {check:?}");
+            assert!(check.summary.contains(words), "{name}: {check:?}");
+            if expected >= Status::Warn {
+                assert!(check.hint.is_some(), "{name}: no hint");
+            }
+        }
+        assert_eq!(check_named(&healthy(), "plugin").status, Status::Info);
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! - `config`, `paths`: settings and every path or variable the tool reads.
 //! - `momentum/`: epic specs, the transcript's tail, the Stop verdict, and
 //!   the criteria's check commands (run, filed under the project's state).
-//! - `install/`: the settings merge (pure) and the settings files around it.
+//! - `install/`: the settings merge (pure), the settings files around it,
+//!   and the Claude Code plugin's side (`install/plugin.rs`).
 //! - `doctor`: checks of everything pacing depends on.
 //! - `dashboard/`: what status, watch and history show, and how.
 //! - `commands/`: the person-facing commands (status, watch, history, config, logs, install).

@@ -27,6 +27,12 @@ pub const ENV_CLAUDE_PROJECT_DIR: &str = "CLAUDE_PROJECT_DIR";
 pub const ENV_CLAUDECODE: &str = "CLAUDECODE";
 /// The user's home directory.
 pub const ENV_HOME_DIR: &str = "HOME";
+/// The program search path, which the plugin's launcher searches for `pace-maker`.
+pub const ENV_PATH: &str = "PATH";
+/// Cargo's home (default `~/.cargo`): `cargo install` puts programs in its `bin/`.
+pub const ENV_CARGO_HOME: &str = "CARGO_HOME";
+/// The plugin's folder, set by Claude Code for a plugin's hooks.
+pub const ENV_CLAUDE_PLUGIN_ROOT: &str = "CLAUDE_PLUGIN_ROOT";
 /// Standard switch that turns colour off.
 pub const ENV_NO_COLOR: &str = "NO_COLOR";
 /// The terminal type; `dumb` means no colour.
@@ -54,6 +60,9 @@ pub const BACKUP_FOLDER: &str = "backups";
 pub const RECEIPTS_FILE: &str = "installs.json";
 /// The last output of the `statusline --chain` command, inside the tool home.
 pub const STATUSLINE_CACHE_FILE: &str = "statusline-chain.json";
+/// The path of the program `install` ran from, one line, inside the tool
+/// home: the first place the plugin's launcher looks for the binary.
+pub const BINARY_RECORD_FILE: &str = "binary-path";
 /// The per-project override, relative to the project directory.
 pub const PROJECT_CONFIG: &str = ".claude/pace-maker.toml";
 
@@ -307,10 +316,11 @@ pub fn ensure_home(root: &Path) -> std::io::Result<()> {
 
 /// Whether `name`, directly in the tool home, is a file pace-maker makes:
 /// the marker, config, receipts and their lock, the status line's cache
-/// of the chained command's output, the store with its
+/// of the chained command's output, the binary's recorded path, the store with its
 /// `-wal`/`-shm`/`-journal` and lock, a store moved aside as corrupt
 /// (`pace-maker.db.corrupt-<ms>`, with its `-wal`/`-shm`), the temporary
-/// file of an interrupted atomic write of config, receipts or that cache,
+/// file of an interrupted atomic write of config, receipts, that cache or
+/// the recorded path,
 /// and doctor's write probe. The log folder is judged by [`is_own_log_file`].
 pub fn is_own_home_file(name: &str) -> bool {
     let digits = |text: &str| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
@@ -320,6 +330,7 @@ pub fn is_own_home_file(name: &str) -> bool {
         RECEIPTS_FILE,
         RECEIPTS_LOCK,
         STATUSLINE_CACHE_FILE,
+        BINARY_RECORD_FILE,
     ]
     .contains(&name)
     {
@@ -339,7 +350,12 @@ pub fn is_own_home_file(name: &str) -> bool {
         return false;
     }
     // `fsutil::write_atomic`'s `.<name>.pace-maker-<pid>.tmp`.
-    for file in [CONFIG_FILE, RECEIPTS_FILE, STATUSLINE_CACHE_FILE] {
+    for file in [
+        CONFIG_FILE,
+        RECEIPTS_FILE,
+        STATUSLINE_CACHE_FILE,
+        BINARY_RECORD_FILE,
+    ] {
         let pid = name
             .strip_prefix('.')
             .and_then(|rest| rest.strip_prefix(file))

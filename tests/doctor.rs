@@ -210,3 +210,104 @@ fn doctor_fails_when_the_kill_switch_is_set_or_the_store_cannot_open() {
     assert_eq!(code, 1);
     assert!(text.contains("FAIL  store"), "{text}");
 }
+
+/// The plugin as `claude plugin install` leaves it: the repository's
+/// plugin folder copied into Claude Code's cache, recorded in
+/// `installed_plugins.json`, enabled in the user's settings.
+fn install_the_plugin_as_claude_code_does(sandbox: &Sandbox) {
+    let claude_dir = sandbox.home().join(".claude");
+    let cache = claude_dir.join("plugins/cache/claude-pace-maker/pace-maker/0.1.0");
+    let hooks = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("plugin/hooks/hooks.json"),
+    )
+    .unwrap();
+    write(&cache.join("hooks/hooks.json"), &hooks);
+    let installed = json!({"version": 2, "plugins": {"pace-maker@claude-pace-maker": [{
+        "scope": "user",
+        "installPath": cache,
+        "version": env!("CARGO_PKG_VERSION"),
+        "installedAt": "2026-01-01T00:00:00.000Z",
+        "lastUpdated": "2026-01-01T00:00:00.000Z"
+    }]}});
+    write(
+        &claude_dir.join("plugins/installed_plugins.json"),
+        &installed.to_string(),
+    );
+    let settings_path = claude_dir.join("settings.json");
+    let mut settings: Value = std::fs::read_to_string(&settings_path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_else(|| json!({}));
+    settings["enabledPlugins"] = json!({"pace-maker@claude-pace-maker": true});
+    write(
+        &settings_path,
+        &serde_json::to_string_pretty(&settings).unwrap(),
+    );
+}
+
+fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check: {report}"))
+}
+
+#[test]
+fn doctor_recognises_the_plugin_and_the_double_installation_with_settings_hooks() {
+    let sandbox = Sandbox::new();
+    install_the_plugin_as_claude_code_does(&sandbox);
+    // The launcher finds the binary `install --statusline-only` recorded.
+    install(&sandbox, &["--statusline-only"]);
+    let (code, json) = doctor(&sandbox, true);
+    let report: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(code, 0, "{report}");
+    let plugin = check(&report, "plugin");
+    assert_eq!(plugin["status"], "ok", "{plugin}");
+    assert_eq!(
+        plugin["summary"],
+        "pace-maker@claude-pace-maker [VERSION], enabled in the user scope: 6 hooks, running [BIN] (recorded by install)"
+    );
+    let installed = check(&report, "installed");
+    assert_eq!(installed["status"], "ok", "{installed}");
+    assert_eq!(
+        installed["summary"],
+        "once, as the plugin pace-maker@claude-pace-maker (user scope)"
+    );
+
+    // Settings hooks as well: every event would run twice.
+    install(&sandbox, &[]);
+    let (code, json) = doctor(&sandbox, true);
+    let report: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(code, 0, "a warning, not a failure: {report}");
+    let installed = check(&report, "installed");
+    assert_eq!(installed["status"], "warn", "{installed}");
+    assert!(
+        installed["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("twice: as the plugin pace-maker@claude-pace-maker (user scope) and in the user scope's settings"),
+        "{installed}"
+    );
+
+    // Without a binary for the launcher, the plugin's hooks do nothing.
+    std::fs::remove_file(sandbox.tool_home().join("binary-path")).unwrap();
+    let output = sandbox
+        .command()
+        .env("PATH", sandbox.dir.path().join("nothing on path"))
+        .env("CARGO_HOME", sandbox.dir.path().join("no-cargo"))
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let plugin = check(&report, "plugin");
+    assert_eq!(plugin["status"], "fail", "{plugin}");
+    assert!(
+        plugin["summary"]
+            .as_str()
+            .unwrap()
+            .contains("its hooks find no pace-maker program"),
+        "{plugin}"
+    );
+}

@@ -760,3 +760,371 @@ fn the_status_line_records_the_rate_limit_percentages_of_an_interactive_turn() {
         );
     });
 }
+
+// The plugin way: the repository as a marketplace, added, installed and
+// uninstalled with the real CLI's own commands.
+
+/// The plugin's folder in the repository.
+fn plugin_folder() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(pace_maker::install::plugin::PLUGIN_FOLDER)
+}
+
+#[test]
+fn the_real_cli_validates_the_marketplace_and_the_plugin_strictly() {
+    scenario("plugin-validate", |cli| {
+        let sandbox = sandbox(cli, under_pace());
+        let repository = env!("CARGO_MANIFEST_DIR");
+        let folder = plugin_folder();
+        let folder = folder.to_str().unwrap();
+        for target in [repository, folder] {
+            let output = sandbox.claude(&["plugin", "validate", "--strict", target]);
+            let text = String::from_utf8_lossy(&output.stdout);
+            assert!(text.contains("Validation passed"), "{target}: {text}");
+        }
+        let output = sandbox.claude(&["plugin", "validate", "--strict", "--json", repository]);
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["success"], true, "{report}");
+        assert_eq!(report["manifest"]["type"], "marketplace", "{report}");
+        let output = sandbox.claude(&["plugin", "validate", "--strict", "--json", folder]);
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["success"], true, "{report}");
+        let hooks: Vec<(String, Value)> = report["provides"]["hooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hook| {
+                (
+                    hook["event"].as_str().unwrap().to_string(),
+                    hook["matcher"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            hooks,
+            [
+                ("SessionStart", Value::Null),
+                ("UserPromptSubmit", Value::Null),
+                ("PostToolUse", json!("*")),
+                ("Stop", Value::Null),
+                ("SubagentStop", Value::Null),
+                ("SessionEnd", Value::Null),
+            ]
+            .map(|(event, matcher)| (event.to_string(), matcher)),
+            "{report}"
+        );
+        let commands = &report["provides"]["commands"];
+        for command in ["status", "pause", "resume", "epic", "statusline"] {
+            assert!(
+                commands
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!(format!("pace-maker:{command}"))),
+                "{command}: {report}"
+            );
+        }
+    });
+}
+
+/// A user's own settings as Claude Code writes them (two spaces, a final
+/// newline): a status line, another tool's hook, permissions, env.
+fn users_own_settings() -> String {
+    serde_json::to_string_pretty(&json!({
+        "model": "opus",
+        "permissions": {"allow": ["Bash(ls:*)"], "deny": []},
+        "hooks": {
+            "Stop": [{"hooks": [{"type": "command", "command": "true", "timeout": 5}]}]
+        },
+        "statusLine": {"type": "command", "command": "echo mine", "padding": 0},
+        "env": {"E2E_MARKER": "1"}
+    }))
+    .unwrap()
+        + "\n"
+}
+
+/// Adds the repository (a copy of the marketplace's files) as a
+/// marketplace and installs the plugin from it at user scope, with no
+/// `pace-maker` on PATH. Returns the settings as they were just before the
+/// plugin's install (Claude Code rewrites the file when it adds the
+/// marketplace).
+fn add_the_marketplace_and_install_the_plugin(sandbox: &mut Sandbox) -> String {
+    std::fs::write(sandbox.settings_path(), users_own_settings()).unwrap();
+    sandbox.set_env("PATH", &e2e_support::plugin::path_without_pace_maker());
+    let marketplace = e2e_support::plugin::copy_marketplace(&sandbox.root().join("marketplace"));
+    sandbox.claude(&[
+        "plugin",
+        "marketplace",
+        "add",
+        marketplace.to_str().unwrap(),
+    ]);
+    let before = std::fs::read_to_string(sandbox.settings_path()).unwrap();
+    let output = sandbox.claude(&["plugin", "install", pace_maker::install::plugin::PLUGIN_ID]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("Successfully installed"), "{text}");
+    let settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(sandbox.settings_path()).unwrap()).unwrap();
+    assert_eq!(
+        settings["enabledPlugins"][pace_maker::install::plugin::PLUGIN_ID],
+        true,
+        "{settings}"
+    );
+    assert!(
+        !settings.to_string().contains("pace-maker hook"),
+        "the plugin writes no hook into settings: {settings}"
+    );
+    before
+}
+
+/// The settings text without the empty `enabledPlugins` that Claude Code
+/// leaves behind when it uninstalls a plugin (its own bookkeeping key).
+fn without_claude_codes_empty_enabled_plugins(text: &str) -> String {
+    let value: Value = serde_json::from_str(text).unwrap();
+    assert_eq!(value["enabledPlugins"], json!({}), "{text}");
+    for member in ["  \"enabledPlugins\": {},\n", ",\n  \"enabledPlugins\": {}"] {
+        if text.contains(member) {
+            return text.replacen(member, "", 1);
+        }
+    }
+    panic!("no empty enabledPlugins member in {text}");
+}
+
+/// Every `hook_system_message` the transcripts hold (what hooks told the user).
+fn transcript_system_messages(sandbox: &Sandbox) -> Vec<(String, String)> {
+    sandbox
+        .transcript_lines()
+        .iter()
+        .filter(|line| line["attachment"]["type"] == "hook_system_message")
+        .map(|line| {
+            (
+                line["attachment"]["hookEvent"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                line["attachment"]["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_plugin_from_the_marketplace_runs_every_hook_and_uninstalls_leaving_the_settings() {
+    scenario("plugin", |cli| {
+        let mut sandbox = sandbox(cli, under_pace());
+        let before_plugin = add_the_marketplace_and_install_the_plugin(&mut sandbox);
+        // `cargo install` puts the binary in ~/.cargo/bin, which this PATH
+        // lacks: the launcher finds it there.
+        let cargo_bin = sandbox.home.join(".cargo/bin");
+        std::fs::create_dir_all(&cargo_bin).unwrap();
+        std::os::unix::fs::symlink(
+            e2e_support::sandbox::PACE_MAKER,
+            cargo_bin.join("pace-maker"),
+        )
+        .unwrap();
+
+        // Doctor sees the plugin Claude Code installed: enabled, six hooks
+        // with long enough timeouts, the binary found; installed once.
+        let output = sandbox.pace_maker(&["doctor", "--json"]);
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let check = |name: &str| {
+            report["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|check| check["name"] == name)
+                .unwrap_or_else(|| panic!("no {name} check: {report}"))
+                .clone()
+        };
+        let plugin = check("plugin");
+        assert_eq!(plugin["status"], "ok", "{report}");
+        assert!(
+            plugin["summary"]
+                .as_str()
+                .unwrap()
+                .contains("enabled in the user scope: 6 hooks"),
+            "{plugin}"
+        );
+        assert_eq!(check("installed")["status"], "ok", "{report}");
+
+        sandbox
+            .messages
+            .set_script(sequence(vec![Turn::bash("echo one"), Turn::text("done")]));
+        let run = sandbox.claude_print("run the command", &[]);
+        run.assert_success();
+        assert_every_hook_succeeded(&run);
+        // SessionEnd runs as the CLI exits: the store counts it below.
+        for event in ["SessionStart", "UserPromptSubmit", "PostToolUse", "Stop"] {
+            assert!(
+                !run.hook_runs(event).is_empty(),
+                "no {event} hook ran\n{run}"
+            );
+        }
+        let session_id = run.result()["session_id"].as_str().unwrap().to_string();
+        let counts = sandbox.hook_event_counts();
+        let expected = BTreeMap::from(
+            [
+                ("post-tool-use", 1),
+                ("session-end", 1),
+                ("session-start", 1),
+                ("stop", 1),
+                ("user-prompt-submit", 1),
+            ]
+            .map(|(event, count)| (event.to_string(), count)),
+        );
+        assert_eq!(counts, expected, "hook_events per event\n{run}");
+        assert_eq!(
+            sandbox.count(&format!(
+                "SELECT tool_calls FROM sessions WHERE id = '{session_id}'"
+            )),
+            1,
+            "the session and its tool call are in the store"
+        );
+        assert_eq!(
+            sandbox.count(&format!(
+                "SELECT count(*) FROM tool_calls WHERE session_id = '{session_id}' AND tool_name = 'Bash'"
+            )),
+            1
+        );
+        assert!(transcript_system_messages(&sandbox).is_empty(), "{run}");
+
+        // The slash commands run in the default permission mode, through
+        // their own allowed-tools: the status reaches the model.
+        sandbox
+            .messages
+            .set_script(sequence(vec![Turn::text("shown")]));
+        let status = sandbox.claude_print_asking("/pace-maker:status");
+        status.assert_success();
+        let bodies = sandbox.messages.conversation_bodies();
+        let last = bodies.last().unwrap().to_string();
+        assert!(
+            last.contains("pace-maker: on"),
+            "the status did not reach the model: {last}"
+        );
+
+        // A plugin cannot set the status line: /pace-maker:statusline does,
+        // chaining the user's own.
+        let after_plugin = std::fs::read_to_string(sandbox.settings_path()).unwrap();
+        sandbox
+            .claude_print_asking("/pace-maker:statusline")
+            .assert_success();
+        let settings: Value =
+            serde_json::from_str(&std::fs::read_to_string(sandbox.settings_path()).unwrap())
+                .unwrap();
+        let line = settings["statusLine"]["command"].as_str().unwrap();
+        assert!(line.ends_with(" statusline --chain 'echo mine'"), "{line}");
+        assert!(
+            settings["hooks"].to_string().matches("pace-maker").count() == 0,
+            "{settings}"
+        );
+        // `pace-maker uninstall` gives the user's line back, byte for byte.
+        sandbox.pace_maker(&["uninstall"]);
+        assert_eq!(
+            std::fs::read_to_string(sandbox.settings_path()).unwrap(),
+            after_plugin
+        );
+
+        // Claude Code's uninstall leaves the settings as they were before
+        // the plugin came, but for its own empty `enabledPlugins`.
+        sandbox.claude(&[
+            "plugin",
+            "uninstall",
+            pace_maker::install::plugin::PLUGIN_ID,
+        ]);
+        let after = std::fs::read_to_string(sandbox.settings_path()).unwrap();
+        assert_eq!(
+            without_claude_codes_empty_enabled_plugins(&after),
+            before_plugin
+        );
+        // And no hook runs any more.
+        let rows = sandbox.count("SELECT count(*) FROM hook_events");
+        sandbox
+            .claude_print("run the command", &[])
+            .assert_success();
+        assert_eq!(sandbox.count("SELECT count(*) FROM hook_events"), rows);
+    });
+}
+
+#[test]
+fn without_the_binary_a_plugin_session_ends_normally_and_says_once_what_to_install() {
+    scenario("plugin-no-binary", |cli| {
+        let mut sandbox = sandbox(cli, under_pace());
+        add_the_marketplace_and_install_the_plugin(&mut sandbox);
+        sandbox.messages.set_script(sequence(vec![
+            Turn::bash("echo one"),
+            Turn::bash("echo two"),
+            Turn::text("done"),
+        ]));
+        let run = sandbox.claude_print("run the two commands", &[]);
+        run.assert_success();
+        assert_eq!(run.result()["result"], "done");
+        assert_every_hook_succeeded(&run);
+        assert_eq!(run.hook_runs("PostToolUse").len(), 2, "{run}");
+        // Only SessionStart says anything, and only this.
+        let spoke: Vec<(Value, Duration)> = [
+            "SessionStart",
+            "UserPromptSubmit",
+            "PostToolUse",
+            "Stop",
+            "SessionEnd",
+        ]
+        .iter()
+        .flat_map(|event| run.hook_runs(event))
+        .filter(|(response, _)| response["stdout"] != "" || response["stderr"] != "")
+        .collect();
+        assert_eq!(spoke.len(), 1, "{spoke:?}\n{run}");
+        assert_eq!(spoke[0].0["hook_event"], "SessionStart", "{run}");
+        let messages = transcript_system_messages(&sandbox);
+        assert_eq!(messages.len(), 1, "told once: {messages:?}");
+        assert_eq!(messages[0].0, "SessionStart");
+        assert!(
+            messages[0].1.contains("cargo install --locked"),
+            "the message names the install command: {}",
+            messages[0].1
+        );
+        // Nothing was recorded: there is no program to record it.
+        assert!(sandbox.store().is_none());
+        assert!(!sandbox.tool_home.exists());
+    });
+}
+
+#[test]
+fn the_plugin_and_hooks_in_settings_both_run_and_each_event_counts_once() {
+    scenario("plugin-twice", |cli| {
+        let mut sandbox = sandbox(cli, under_pace());
+        add_the_marketplace_and_install_the_plugin(&mut sandbox);
+        // The settings way too: its hooks call the built binary by its
+        // path, which the plugin's launcher finds as the recorded one.
+        sandbox.install();
+        let output = sandbox.pace_maker(&["doctor", "--json"]);
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let installed = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|check| check["name"] == "installed")
+            .unwrap();
+        assert_eq!(installed["status"], "warn", "{report}");
+        assert!(
+            installed["summary"].as_str().unwrap().contains("twice"),
+            "{installed}"
+        );
+
+        sandbox
+            .messages
+            .set_script(sequence(vec![Turn::bash("echo one"), Turn::text("done")]));
+        let run = sandbox.claude_print("run the command", &[]);
+        run.assert_success();
+        assert_every_hook_succeeded(&run);
+        // Claude Code ran both installations' hooks ...
+        assert_eq!(run.hook_runs("PostToolUse").len(), 2, "{run}");
+        // (and the user's own Stop hook)
+        assert_eq!(run.hook_runs("Stop").len(), 3, "{run}");
+        // ... and pace-maker counted each event once.
+        let counts = sandbox.hook_event_counts();
+        assert_eq!(counts.get("post-tool-use"), Some(&1), "{counts:?}");
+        assert_eq!(counts.get("stop"), Some(&1), "{counts:?}");
+        assert_eq!(sandbox.count("SELECT count(*) FROM tool_calls"), 1);
+    });
+}

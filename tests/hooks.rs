@@ -523,3 +523,35 @@ fn an_event_run_by_two_installations_counts_once() {
     assert!(output.status.success());
     assert_eq!(sandbox.query_i64("SELECT COUNT(*) FROM tool_calls"), 2);
 }
+
+#[test]
+fn an_event_run_by_the_plugin_and_by_a_settings_entry_through_one_binary_counts_once() {
+    // The plugin's launcher runs the very binary a settings entry calls:
+    // only `CLAUDE_PLUGIN_ROOT`, which Claude Code sets for a plugin's
+    // hooks, tells the two runs apart.
+    let sandbox = Sandbox::new();
+    let payload = post_tool_use();
+    let start = pace_maker::clock::now_ms();
+    let run = |plugin_root: Option<&str>, at_ms: i64| {
+        let mut command = sandbox.command();
+        command
+            .env("PACE_MAKER_TEST_NOW_MS", at_ms.to_string())
+            .args(["hook", "post-tool-use"])
+            .write_stdin(payload.clone());
+        if let Some(root) = plugin_root {
+            command.env("CLAUDE_PLUGIN_ROOT", root);
+        }
+        command.assert().success().stdout("").stderr("");
+    };
+    run(None, start);
+    run(
+        Some("/home/dev/.claude/plugins/cache/claude-pace-maker/pace-maker/0.1.0"),
+        start + 5,
+    );
+    assert_eq!(
+        sandbox.query_i64("SELECT COUNT(*) FROM tool_calls"),
+        1,
+        "one event, counted once"
+    );
+    assert_eq!(sandbox.query_i64("SELECT COUNT(*) FROM hook_events"), 1);
+}

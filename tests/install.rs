@@ -9,6 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 
+use pace_maker::install::plugin;
 use serde_json::{json, Value};
 use support::{fixture_lines, Sandbox};
 
@@ -936,4 +937,430 @@ fn install_writes_only_what_it_adds_and_keeps_the_rest_of_a_hand_formatted_file(
     std::fs::remove_file(sandbox.tool_home().join("installs.json")).unwrap();
     sandbox.command().arg("uninstall").assert().success();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+// The Claude Code plugin: its files, its launcher, `--statusline-only`,
+// and what install and uninstall say when it is enabled too. The real CLI
+// installing and running it is in tests/e2e.rs.
+
+fn repository() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn plugin_root() -> PathBuf {
+    repository().join(plugin::PLUGIN_FOLDER)
+}
+
+#[test]
+fn the_plugin_hooks_file_is_what_install_writes_with_the_default_timeouts() {
+    let defaults = pace_maker::config::Config::default();
+    let expected = plugin::hooks_file_text(
+        defaults.hooks.post_tool_use_timeout_seconds,
+        defaults.hooks.other_timeout_seconds,
+    );
+    let path = plugin_root().join(plugin::HOOKS_FILE);
+    // One definition: the file is generated. `PACE_MAKER_WRITE_PLUGIN_HOOKS=1
+    // cargo test --test install the_plugin_hooks_file` writes it anew.
+    if std::env::var_os("PACE_MAKER_WRITE_PLUGIN_HOOKS").is_some() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        committed,
+        expected,
+        "{} is not what install writes (PACE_MAKER_WRITE_PLUGIN_HOOKS=1 writes it)",
+        path.display()
+    );
+    // The same events, matchers and timeouts as a settings install.
+    let sandbox = Sandbox::new();
+    sandbox.command().arg("install").assert().success();
+    let settings = read_json(&user_settings(&sandbox));
+    let file: Value = serde_json::from_str(&committed).unwrap();
+    let shape = |hooks: &Value| -> Vec<(String, Option<String>, u64)> {
+        let mut out = Vec::new();
+        for (event, groups) in hooks.as_object().unwrap() {
+            for group in groups.as_array().unwrap() {
+                for entry in group["hooks"].as_array().unwrap() {
+                    out.push((
+                        event.clone(),
+                        group["matcher"].as_str().map(str::to_string),
+                        entry["timeout"].as_u64().unwrap(),
+                    ));
+                }
+            }
+        }
+        out
+    };
+    assert_eq!(shape(&file["hooks"]), shape(&settings["hooks"]));
+    let post_tool_use = &file["hooks"]["PostToolUse"][0];
+    assert_eq!(post_tool_use["matcher"], "*");
+    assert!(
+        post_tool_use["hooks"][0]["timeout"].as_u64().unwrap()
+            >= defaults.pacing.max_delay_seconds + 30
+    );
+}
+
+#[test]
+fn the_marketplace_and_the_plugin_are_versioned_with_the_crate() {
+    let marketplace = read_json(&repository().join(plugin::MARKETPLACE_MANIFEST));
+    assert_eq!(marketplace["name"], plugin::MARKETPLACE_NAME);
+    let entries: Vec<&Value> = marketplace["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["name"] == plugin::PLUGIN_NAME)
+        .collect();
+    assert_eq!(entries.len(), 1, "{marketplace}");
+    assert_eq!(entries[0]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(entries[0]["source"], format!("./{}", plugin::PLUGIN_FOLDER));
+    let manifest = read_json(&plugin_root().join(plugin::PLUGIN_MANIFEST));
+    assert_eq!(manifest["name"], plugin::PLUGIN_NAME);
+    assert_eq!(manifest["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        plugin::PLUGIN_ID,
+        format!("{}@{}", plugin::PLUGIN_NAME, plugin::MARKETPLACE_NAME)
+    );
+    // What runs must stay runnable after a copy that keeps modes (git, Claude Code's cache).
+    assert_eq!(
+        mode_of(&plugin_root().join("bin/pace-maker")) & 0o111,
+        0o111
+    );
+}
+
+/// A fake `pace-maker` at `folder/pace-maker` that prints where it is and
+/// its arguments.
+fn fake_binary(folder: &Path) -> PathBuf {
+    std::fs::create_dir_all(folder).unwrap();
+    let path = folder.join("pace-maker");
+    std::fs::write(&path, "#!/bin/sh\necho \"ran $0 $*\"\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// Where the launcher looks, laid out in a sandbox.
+struct LauncherWorld {
+    home: PathBuf,
+    tool_home: PathBuf,
+    cargo_home: PathBuf,
+    path: String,
+    cwd: PathBuf,
+}
+
+impl LauncherWorld {
+    fn new(sandbox: &Sandbox) -> Self {
+        let cwd = sandbox.dir.path().join("project");
+        std::fs::create_dir_all(&cwd).unwrap();
+        Self {
+            home: sandbox.home(),
+            tool_home: sandbox.tool_home(),
+            cargo_home: sandbox.dir.path().join("cargo"),
+            path: "/usr/bin:/bin".into(),
+            cwd,
+        }
+    }
+
+    fn record(&self, binary: &Path) -> PathBuf {
+        let record = self.tool_home.join("binary-path");
+        write(&record, &format!("{}\n", binary.display()));
+        record
+    }
+
+    fn environment(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            ("HOME", self.home.clone().into()),
+            ("PACE_MAKER_HOME", self.tool_home.clone().into()),
+            ("CARGO_HOME", self.cargo_home.clone().into()),
+            ("PATH", self.path.clone().into()),
+            ("CLAUDE_PLUGIN_ROOT", plugin_root().into()),
+        ]
+    }
+
+    /// A plugin hook exactly as Claude Code runs it: its command through
+    /// `sh -c`, the payload on stdin.
+    fn hook(&self, event: &str, payload: &str) -> std::process::Output {
+        let kind = pace_maker::hook::event::EventKind::parse(event).unwrap();
+        self.run(
+            StdCommand::new("/bin/sh")
+                .arg("-c")
+                .arg(plugin::hook_command(kind)),
+            payload,
+        )
+    }
+
+    fn run(&self, command: &mut StdCommand, stdin: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut child = command
+            .env_clear()
+            .envs(support::clock_env())
+            .envs(self.environment())
+            .current_dir(&self.cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A hook that exits without reading its input closes the pipe early.
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        child.wait_with_output().unwrap()
+    }
+
+    /// What doctor's lookup finds in the same world.
+    fn lookup(&self) -> Option<PathBuf> {
+        plugin::find_binary(&plugin::Lookup {
+            record: self.tool_home.join("binary-path"),
+            path: Some(self.path.clone().into()),
+            cargo_binary: self.cargo_home.join("bin/pace-maker"),
+        })
+        .map(|found| found.path)
+    }
+}
+
+fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn the_launcher_runs_the_recorded_binary_then_the_first_on_path_then_cargos() {
+    let sandbox = Sandbox::new();
+    let mut world = LauncherWorld::new(&sandbox);
+    let recorded = fake_binary(&sandbox.dir.path().join("recorded"));
+    let on_path = fake_binary(&sandbox.dir.path().join("on path"));
+    let cargos = fake_binary(&world.cargo_home.join("bin"));
+    let in_project = fake_binary(&world.cwd);
+    let expect = |world: &LauncherWorld, binary: &Path, case: &str| {
+        let output = world.hook("stop", "{}");
+        assert!(output.status.success(), "{case}: {output:?}");
+        assert_eq!(
+            stdout_of(&output),
+            format!("ran {} hook stop\n", binary.display()),
+            "{case}"
+        );
+        assert!(output.stderr.is_empty(), "{case}: {output:?}");
+        assert_eq!(
+            world.lookup().as_deref(),
+            Some(binary),
+            "{case}: doctor's lookup disagrees with the launcher"
+        );
+    };
+
+    // Empty and relative PATH entries would run what the project holds.
+    world.path = format!(
+        ":.:project:{}:/usr/bin:/bin",
+        on_path.parent().unwrap().display()
+    );
+    world.record(&recorded);
+    expect(&world, &recorded, "the recorded path comes first");
+    world.record(&sandbox.dir.path().join("gone/pace-maker"));
+    expect(
+        &world,
+        &on_path,
+        "a recorded path that is gone is passed over",
+    );
+    // The plugin's own bin/pace-maker (on the Bash tool's PATH) runs the
+    // launcher again, which never picks that file.
+    world.path = format!(
+        "{}:{}:/usr/bin:/bin",
+        plugin_root().join("bin").display(),
+        on_path.parent().unwrap().display()
+    );
+    expect(
+        &world,
+        &on_path,
+        "the plugin's bin/pace-maker is passed over",
+    );
+    world.path = format!("{}:/usr/bin:/bin", plugin_root().join("bin").display());
+    expect(&world, &cargos, "cargo's bin folder comes last");
+    // A record someone else owns is not read (root only can make one).
+    if unsafe { libc::geteuid() } == 0 {
+        let record = world.record(&recorded);
+        std::os::unix::fs::chown(&record, Some(65534), Some(65534)).unwrap();
+        expect(&world, &cargos, "a record of another user's is passed over");
+    }
+    assert!(in_project.exists());
+}
+
+#[test]
+fn without_a_binary_the_plugin_hooks_exit_zero_and_only_session_start_tells_what_to_install() {
+    let sandbox = Sandbox::new();
+    let world = LauncherWorld::new(&sandbox);
+    let payloads: Vec<Value> = fixture_lines("hook-inputs-basic.jsonl")
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    for payload in &payloads {
+        let event = support::kebab(payload["hook_event_name"].as_str().unwrap());
+        let Some(_) = pace_maker::hook::event::EventKind::parse(&event) else {
+            continue;
+        };
+        let output = world.hook(&event, &payload.to_string());
+        assert!(output.status.success(), "{event}: {output:?}");
+        assert!(output.stderr.is_empty(), "{event}: {output:?}");
+        if event != "session-start" {
+            assert!(output.stdout.is_empty(), "{event}: {output:?}");
+            continue;
+        }
+        let reply: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|error| panic!("{error}: {}", stdout_of(&output)));
+        let message = reply["systemMessage"].as_str().unwrap();
+        assert!(
+            message.contains("cargo install --locked"),
+            "the message names the install command: {message}"
+        );
+        // The repository holds the plugin next to Cargo.toml: it builds
+        // the very version.
+        assert!(
+            message.contains(&format!(
+                "--path '{}'",
+                repository().canonicalize().unwrap().display()
+            )),
+            "{message}"
+        );
+        // Not again when the context is compacted.
+        let mut compact = payload.clone();
+        compact["source"] = json!("compact");
+        let output = world.hook(&event, &compact.to_string());
+        assert!(
+            output.status.success() && output.stdout.is_empty(),
+            "{output:?}"
+        );
+    }
+    // A command through the plugin's bin/pace-maker: the same words, on
+    // stderr, and the shell's "not found".
+    let output = world.run(
+        &mut StdCommand::new(plugin_root().join("bin/pace-maker")),
+        "",
+    );
+    assert_eq!(output.status.code(), Some(127), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cargo install --locked"),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn statusline_only_chains_the_users_line_adds_no_hook_and_records_the_binary_for_the_plugin() {
+    let sandbox = Sandbox::new();
+    let path = user_settings(&sandbox);
+    let original = "{\n  \"statusLine\": {\"type\": \"command\", \"command\": \"echo mine\"},\n  \"enabledPlugins\": {\"pace-maker@claude-pace-maker\": true}\n}\n";
+    write(&path, original);
+    sandbox
+        .command()
+        .args(["install", "--statusline-only", "--statusline", "chain"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("and no hooks"))
+        .stderr(predicates::str::contains(
+            "the hooks come from the plugin pace-maker@claude-pace-maker (user scope)",
+        ));
+    let settings = read_json(&path);
+    let binary = assert_cmd::cargo::cargo_bin("pace-maker");
+    assert_eq!(
+        settings["statusLine"]["command"],
+        format!("{} statusline --chain 'echo mine'", binary.display())
+    );
+    assert!(settings.get("hooks").is_none(), "{settings}");
+    let record = sandbox.tool_home().join("binary-path");
+    assert_eq!(
+        std::fs::read_to_string(&record).unwrap(),
+        format!("{}\n", binary.display())
+    );
+    assert_eq!(mode_of(&record), 0o600);
+    // The plugin's hooks now run this binary, wherever PATH leads.
+    let mut world = LauncherWorld::new(&sandbox);
+    world.tool_home = sandbox.tool_home();
+    assert_eq!(world.lookup().as_deref(), Some(binary.as_path()));
+    // Uninstall gives the line back, then purge takes the record with the home.
+    sandbox
+        .command()
+        .arg("uninstall")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "the plugin pace-maker@claude-pace-maker is still enabled (user scope)",
+        ));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    sandbox
+        .command()
+        .args(["uninstall", "--purge"])
+        .assert()
+        .success();
+    assert!(!sandbox.tool_home().exists());
+    // Leaving the status line alone leaves nothing to do.
+    sandbox
+        .command()
+        .args(["install", "--statusline-only", "--statusline", "skip"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("nothing to do"));
+}
+
+#[test]
+fn the_plugin_hooks_run_the_recorded_binary_and_the_session_is_counted() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .command()
+        .args(["install", "--statusline-only"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("no hooks run yet"));
+    let world = LauncherWorld::new(&sandbox);
+    for line in fixture_lines("hook-inputs-basic.jsonl") {
+        let payload: Value = serde_json::from_str(&line).unwrap();
+        let event = support::kebab(payload["hook_event_name"].as_str().unwrap());
+        if pace_maker::hook::event::EventKind::parse(&event).is_none() {
+            continue;
+        }
+        let output = world.hook(&event, &line);
+        assert!(output.status.success(), "{event}: {output:?}");
+        assert!(output.stderr.is_empty(), "{event}: {output:?}");
+    }
+    assert_eq!(sandbox.query_i64("SELECT count(*) FROM tool_calls"), 1);
+    assert_eq!(sandbox.query_i64("SELECT count(*) FROM sessions"), 1);
+}
+
+#[test]
+fn install_and_uninstall_say_what_to_do_when_the_plugin_is_enabled_too() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.dir.path().join("project");
+    write(
+        &project.join(".claude/settings.local.json"),
+        "{\"enabledPlugins\": {\"pace-maker@claude-pace-maker\": true}}\n",
+    );
+    sandbox
+        .command()
+        .current_dir(&project)
+        .arg("install")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "warning: the plugin pace-maker@claude-pace-maker is enabled too (local scope",
+        ))
+        .stderr(predicates::str::contains(
+            "`claude plugin uninstall --scope local pace-maker@claude-pace-maker`",
+        ));
+    sandbox
+        .command()
+        .current_dir(&project)
+        .arg("uninstall")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "the plugin pace-maker@claude-pace-maker is still enabled (local scope)",
+        ));
+    // Disabled in a more specific scope, it is not there.
+    write(
+        &project.join(".claude/settings.local.json"),
+        "{\"enabledPlugins\": {\"pace-maker@claude-pace-maker\": false}}\n",
+    );
+    write(
+        &user_settings(&sandbox),
+        "{\"enabledPlugins\": {\"pace-maker@claude-pace-maker\": true}}\n",
+    );
+    sandbox
+        .command()
+        .current_dir(&project)
+        .arg("install")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("enabled too").not());
 }

@@ -355,6 +355,19 @@ proptest! {
     }
 
     #[test]
+    fn the_status_line_alone_touches_no_hook_and_uninstall_gives_back_the_original(settings in mixed_settings(), binary in binary(), mode in mode()) {
+        let options = options(binary, mode);
+        let installed = merge::install_status_line_only(&settings, &options).unwrap();
+        prop_assert_eq!(text(&installed.settings["hooks"]), text(&settings["hooks"]));
+        let twice = merge::install_status_line_only(&installed.settings, &options).unwrap();
+        prop_assert_eq!(text(&twice.settings), text(&installed.settings));
+        if own_entry_count(&settings) == 0 {
+            let back = uninstall(&installed.settings, Some(&installed.receipt), StatusLineMode::Auto).unwrap();
+            prop_assert_eq!(text(&back.settings), text(&settings));
+        }
+    }
+
+    #[test]
     fn install_keeps_every_foreign_group_key_and_status_line_in_place(settings in foreign_settings(), binary in binary(), mode in mode()) {
         let after = install(&settings, &options(binary, mode)).unwrap().settings;
         let before_root = settings.as_object().unwrap();

@@ -17,15 +17,15 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use serde::Serialize;
 
-use crate::cli::EpicCommand;
+use crate::cli::{EpicArgs, EpicCommand};
 use crate::clock;
 use crate::momentum::check_store::{self, Approved, CheckResult, Outcome};
 use crate::momentum::{self, checks, spec};
 use crate::paths::{self, ToolHome};
 
-pub fn run(home: &ToolHome, command: EpicCommand) -> anyhow::Result<ExitCode> {
+pub fn run(home: &ToolHome, args: EpicArgs) -> anyhow::Result<ExitCode> {
     let project_dir = project_dir()?;
-    match command {
+    match args.command.unwrap_or(EpicCommand::Show { json: false }) {
         EpicCommand::Attach { spec } => attach(home, &project_dir, &spec),
         EpicCommand::Detach => detach(home, &project_dir),
         EpicCommand::Show { json } => show(home, &project_dir, json),

@@ -22,6 +22,7 @@ use crate::hook::event::EventKind;
 use crate::install::diff;
 use crate::install::layout;
 use crate::install::merge::{self, InstallOptions, StatusLineMode};
+use crate::install::plugin;
 use crate::install::receipts::{self, FileReceipt, BEFORE_INSTALL_MAX};
 use crate::install::settings_file::{self, Scope, SettingsFile};
 use crate::paths::{self, ToolHome};
@@ -82,11 +83,17 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
     // (Claude Code prefers the project's, which would hide theirs), so it
     // is set there only when asked for by name.
     let shared = target.scope == Some(Scope::Project);
+    // The shared file names no path of this machine, so only the other
+    // scopes need this binary's (the plugin's record is a nicety).
+    let binary = current_binary();
     let options = InstallOptions {
         binary: if shared {
             merge::PROGRAM_FILE_NAME.to_string()
         } else {
-            current_binary()?
+            binary
+                .as_ref()
+                .map_err(|error| anyhow::anyhow!("{error:#}"))?
+                .clone()
         },
         post_tool_use_timeout_seconds: loaded.config.hooks.post_tool_use_timeout_seconds,
         stop_timeout_seconds: loaded.config.hooks.stop_timeout_seconds,
@@ -96,8 +103,23 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
             (_, mode) => mode,
         },
     };
+    if args.statusline_only && options.status_line == StatusLineMode::Skip {
+        anyhow::bail!(
+            "--statusline-only has nothing to do with the status line left alone{} (hint: --statusline auto, chain or force)",
+            if shared {
+                " (at the project scope `auto` leaves each person's own)"
+            } else {
+                ""
+            }
+        );
+    }
     let file = settings_file::read(&target.path)?;
-    let installed = merge::install(&file.value, &options).map_err(|error| {
+    let merged = if args.statusline_only {
+        merge::install_status_line_only(&file.value, &options)
+    } else {
+        merge::install(&file.value, &options)
+    };
+    let installed = merged.map_err(|error| {
         anyhow::anyhow!(
             "{}: {error} (hint: fix the file by hand; it was not changed)",
             target.path.display()
@@ -123,6 +145,15 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
             home.root().display()
         );
     }
+    // The plugin's launcher runs this binary first from now on.
+    if let Ok(binary) = &binary {
+        if let Err(error) = plugin::record_binary(home, binary) {
+            eprintln!(
+                "warning: cannot record {binary} for the plugin in {}: {error}",
+                home.root().display()
+            );
+        }
+    }
     if changed {
         write_settings(home, &target.path, &file, Some(&after))?;
         // Bytes worth giving back: a file without any of ours yet.
@@ -138,12 +169,19 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
         {
             eprintln!("warning: {error:#} (uninstall will still remove every entry)");
         }
-        eprintln!(
-            "installed pace-maker in {}: {} hooks run {}",
-            target.describe(),
-            EventKind::ALL.len(),
-            options.binary
-        );
+        if args.statusline_only {
+            eprintln!(
+                "set pace-maker's status line in {}, and no hooks",
+                target.describe()
+            );
+        } else {
+            eprintln!(
+                "installed pace-maker in {}: {} hooks run {}",
+                target.describe(),
+                EventKind::ALL.len(),
+                options.binary
+            );
+        }
         if shared {
             eprintln!(
                 "the project's file is shared: its hooks call `pace-maker` from PATH on each machine (install it there with `cargo install --locked --path .`), and your status line stays your own (`pace-maker install --statusline chain` at user scope)"
@@ -154,7 +192,9 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
                 );
             }
         }
-        eprintln!("{PICK_UP_HINT}");
+        if !args.statusline_only {
+            eprintln!("{PICK_UP_HINT}");
+        }
     } else {
         eprintln!(
             "pace-maker is installed and current in {}: nothing to change",
@@ -169,8 +209,54 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
             "warning: {error:#} (hint: hooks will do nothing until the store opens; run `pace-maker doctor`)"
         );
     }
-    warn_about_other_scopes(&target, &options.binary);
+    if args.statusline_only {
+        say_where_the_hooks_come_from(&target);
+    } else {
+        warn_about_other_scopes(&target, &options.binary);
+        warn_about_the_plugin();
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// After `--statusline-only`: the hooks come from the plugin or from
+/// settings; with neither, nothing but the status line runs.
+fn say_where_the_hooks_come_from(target: &Target) {
+    let plugin = plugin::enabled_here();
+    if let Some(found) = plugin.first() {
+        eprintln!(
+            "the hooks come from the plugin {} ({} scope)",
+            found.id, found.scope
+        );
+        return;
+    }
+    let in_settings = merge::inspect(
+        &settings_file::read(&target.path)
+            .map(|file| file.value)
+            .unwrap_or_default(),
+    )
+    .is_installed()
+        || !installed_elsewhere(&target.path).is_empty();
+    if !in_settings {
+        eprintln!(
+            "note: no hooks run yet: install the plugin (`claude plugin install {}`) or the hooks in settings (`pace-maker install`)",
+            plugin::PLUGIN_ID
+        );
+    }
+}
+
+/// After an install of the hooks into settings: the plugin, enabled too,
+/// runs every event a second time.
+fn warn_about_the_plugin() {
+    for found in plugin::enabled_here() {
+        eprintln!(
+            "warning: the plugin {} is enabled too ({} scope, {}): every event runs twice (pace-maker counts it once)",
+            found.id, found.scope, found.path
+        );
+        eprintln!(
+            "hint: keep one: `{}` (then `pace-maker install --statusline-only` for the status line alone), or `pace-maker uninstall` to keep the plugin",
+            plugin::uninstall_command(&found)
+        );
+    }
 }
 
 /// Whether a bare program name is found in `PATH`.
@@ -271,6 +357,14 @@ pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCo
                 path.display()
             );
         }
+    }
+    for found in plugin::enabled_here() {
+        eprintln!(
+            "the plugin {} is still enabled ({} scope): its hooks go on running (hint: `{}` removes it)",
+            found.id,
+            found.scope,
+            plugin::uninstall_command(&found)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

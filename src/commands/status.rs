@@ -24,8 +24,8 @@ use crate::dashboard::data::{
 use crate::dashboard::describe;
 use crate::dashboard::pace::{PaceState, Projection};
 use crate::dashboard::paint::Paint;
-use crate::install::merge;
 use crate::install::settings_file::{self, Scope};
+use crate::install::{merge, plugin};
 use crate::paths::{self, ToolHome};
 
 /// The version of the `status --json` schema.
@@ -291,7 +291,7 @@ pub fn run(home: &ToolHome, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         let paint = Paint::for_stream(std::io::stdout().is_terminal());
         let headline = if !installed_anywhere() {
             Some(paint.yellow(
-                "not installed: no hook runs (run `pace-maker install` to add its hooks to Claude Code)",
+                "not installed: no hook runs (run `pace-maker install` to add its hooks to Claude Code, or install the plugin: see `pace-maker doctor`)",
             ))
         } else if paths::kill_switch() {
             Some(paint.yellow(&format!(
@@ -308,15 +308,16 @@ pub fn run(home: &ToolHome, args: &StatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Whether any settings scope (user, project, local) runs pace-maker's
-/// hooks: what `doctor`'s "installed" check decides, without its other
-/// checks. The project is `CLAUDE_PROJECT_DIR`, else the cwd, as for doctor.
+/// hooks, or the plugin is enabled: what `doctor`'s "installed" check
+/// decides, without its other checks. The project is `CLAUDE_PROJECT_DIR`,
+/// else the cwd, as for doctor.
 pub fn installed_anywhere() -> bool {
     let project_dir = paths::project_dir();
     let claude_dir = paths::claude_dir();
     Scope::ALL.iter().any(|scope| {
         settings_file::read(&scope.path(&claude_dir, &project_dir))
             .is_ok_and(|file| file.exists() && merge::inspect(&file.value).is_installed())
-    })
+    }) || !plugin::enabled_here().is_empty()
 }
 
 /// The text view.

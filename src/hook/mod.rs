@@ -69,10 +69,7 @@ fn run_kind(
     let (wire, digest) = read_input(stdin, config.hooks.max_stdin_bytes, kind.cli_name())?;
     let seen = Seen {
         digest,
-        program: std::env::args_os()
-            .next()
-            .map(|program| program.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        program: program_identity(),
     };
     let project_env = crate::paths::env(crate::paths::ENV_CLAUDE_PROJECT_DIR).map(Into::into);
     let event = Event::from_wire(kind, wire, project_env)?;
@@ -136,11 +133,27 @@ fn read_input(
     Ok((wire, digest))
 }
 
-/// One hook input as this process took it: its digest and the program
-/// name Claude Code ran (`argv[0]`, as the settings command wrote it).
+/// One hook input as this process took it: its digest and who ran it
+/// ([`program_identity`]).
 struct Seen {
     digest: i64,
     program: String,
+}
+
+/// Who ran this hook, to tell two installations apart: the program Claude
+/// Code ran (`argv[0]`, as a settings command or the plugin's launcher
+/// wrote it), and for the plugin's hooks the plugin's folder. The plugin
+/// runs the very binary a settings entry may call, and Claude Code sets
+/// `CLAUDE_PLUGIN_ROOT` for a plugin's hooks only.
+fn program_identity() -> String {
+    let program = std::env::args_os()
+        .next()
+        .map(|program| program.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match crate::paths::env(crate::paths::ENV_CLAUDE_PLUGIN_ROOT) {
+        Some(root) => format!("{program} (plugin {root})"),
+        None => program,
+    }
 }
 
 /// A digest of one hook input (FNV-1a, 64 bits, over the event's name and

@@ -359,6 +359,28 @@ pub fn install(settings: &Value, options: &InstallOptions) -> Result<Installed, 
     })
 }
 
+/// Adds or updates pace-maker's status line and nothing else: every hook
+/// stays as it is. For the plugin, whose hooks Claude Code's plugin system
+/// runs, while a status line can only come from a settings file.
+/// [`uninstall`] undoes it like a full install.
+pub fn install_status_line_only(
+    settings: &Value,
+    options: &InstallOptions,
+) -> Result<Installed, MergeError> {
+    let mut settings = settings.clone();
+    let root = settings
+        .as_object_mut()
+        .ok_or(MergeError::TopLevelNotObject)?;
+    let mut receipt = Receipt::default();
+    let mut notes = Vec::new();
+    install_status_line(root, options, &mut receipt, &mut notes);
+    Ok(Installed {
+        settings,
+        receipt,
+        notes,
+    })
+}
+
 /// Removes pace-maker's entries (and what that removal empties) and puts
 /// the status line back as it was. `receipt` is what [`install`] returned;
 /// without it, every container our removal empties is removed.
@@ -601,41 +623,13 @@ impl Installation {
 /// Reads pace-maker's entries out of a settings value (anything unexpected
 /// is simply not ours).
 pub fn inspect(settings: &Value) -> Installation {
-    let mut hooks = Vec::new();
-    if let Some(events) = settings.get(HOOKS_KEY).and_then(Value::as_object) {
-        for (event, groups) in events {
-            for group in groups.as_array().into_iter().flatten() {
-                let matcher = group
-                    .get("matcher")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                for entry in group
-                    .get(HOOKS_KEY)
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let command = entry.get("command").and_then(Value::as_str);
-                    if let Some(OwnCommand::Hook {
-                        program,
-                        event: argument,
-                    }) = command.and_then(parse_own_command)
-                    {
-                        let timeout = entry.get("timeout");
-                        hooks.push(FoundHook {
-                            event: event.clone(),
-                            program,
-                            argument,
-                            timeout_seconds: timeout.and_then(Value::as_u64).or_else(|| {
-                                timeout.and_then(Value::as_f64).map(|t| t.max(0.0) as u64)
-                            }),
-                            matcher: matcher.clone(),
-                        });
-                    }
-                }
-            }
-        }
-    }
+    let hooks = find_hooks(
+        settings.get(HOOKS_KEY),
+        |command| match parse_own_command(command)? {
+            OwnCommand::Hook { program, event } => Some((program, event)),
+            OwnCommand::StatusLine { .. } => None,
+        },
+    );
     Installation {
         hooks,
         status_line: status_line_state(settings.get(STATUS_LINE_KEY)),
@@ -644,6 +638,50 @@ pub fn inspect(settings: &Value) -> Installation {
             .and_then(Value::as_bool)
             .unwrap_or(false),
     }
+}
+
+/// The entries of a `hooks` object (a settings file's, or a plugin's hooks
+/// file) that `own` recognises: it gives the program and the event named
+/// by a command of ours, and `None` for anyone else's.
+pub fn find_hooks(
+    hooks: Option<&Value>,
+    own: impl Fn(&str) -> Option<(String, String)>,
+) -> Vec<FoundHook> {
+    let mut found = Vec::new();
+    let Some(events) = hooks.and_then(Value::as_object) else {
+        return found;
+    };
+    for (event, groups) in events {
+        for group in groups.as_array().into_iter().flatten() {
+            let matcher = group
+                .get("matcher")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            for entry in group
+                .get(HOOKS_KEY)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some((program, argument)) =
+                    entry.get("command").and_then(Value::as_str).and_then(&own)
+                else {
+                    continue;
+                };
+                let timeout = entry.get("timeout");
+                found.push(FoundHook {
+                    event: event.clone(),
+                    program,
+                    argument,
+                    timeout_seconds: timeout
+                        .and_then(Value::as_u64)
+                        .or_else(|| timeout.and_then(Value::as_f64).map(|t| t.max(0.0) as u64)),
+                    matcher: matcher.clone(),
+                });
+            }
+        }
+    }
+    found
 }
 
 #[cfg(test)]

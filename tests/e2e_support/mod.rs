@@ -5,6 +5,7 @@
 //! - `namespace`: a thread in a fresh loopback-only network namespace.
 //! - `http`, `messages_api`, `usage_api`: the scripted stand-ins.
 //! - `sandbox`: folders, environment, running `pace-maker` and `claude`.
+//! - `plugin`: the repository's marketplace, copied for `claude plugin`.
 //!
 //! [`scenario`] ties them together. Where the CLI cannot be installed or a
 //! namespace cannot be made (no npm, not root), a scenario says
@@ -15,6 +16,7 @@ pub mod claude_cli;
 pub mod http;
 pub mod messages_api;
 pub mod namespace;
+pub mod plugin;
 pub mod sandbox;
 pub mod terminal;
 pub mod usage_api;

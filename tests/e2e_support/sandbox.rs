@@ -217,6 +217,21 @@ impl Sandbox {
     /// `claude -p PROMPT` with stream-json output and hook events, run to
     /// its end inside the namespace. `extra` variables apply to this run only.
     pub fn claude_print(&self, prompt: &str, extra: &[(&str, &str)]) -> ClaudeRun {
+        self.claude_print_in_mode(prompt, extra, true)
+    }
+
+    /// [`Sandbox::claude_print`] in the default permission mode: only what
+    /// settings or a command's `allowed-tools` permit runs.
+    pub fn claude_print_asking(&self, prompt: &str) -> ClaudeRun {
+        self.claude_print_in_mode(prompt, &[], false)
+    }
+
+    fn claude_print_in_mode(
+        &self,
+        prompt: &str,
+        extra: &[(&str, &str)],
+        skip_permissions: bool,
+    ) -> ClaudeRun {
         namespace::verify_loopback_only();
         let mut command = Command::new(&self.cli.path);
         command
@@ -227,8 +242,8 @@ impl Sandbox {
                 "stream-json",
                 "--verbose",
                 "--include-hook-events",
-                "--dangerously-skip-permissions",
             ])
+            .args(skip_permissions.then_some("--dangerously-skip-permissions"))
             .current_dir(&self.project)
             .env_clear()
             .envs(self.claude_environment())
@@ -238,6 +253,57 @@ impl Sandbox {
             .stderr(Stdio::piped())
             .process_group(0);
         run_to_end(command)
+    }
+
+    /// `claude ARGS...` run to its end (a `plugin` command, not a
+    /// session), inside the namespace; asserts it succeeded.
+    pub fn claude(&self, arguments: &[&str]) -> Output {
+        namespace::verify_loopback_only();
+        let output = Command::new(&self.cli.path)
+            .args(arguments)
+            .current_dir(&self.project)
+            .env_clear()
+            .envs(self.claude_environment())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run claude");
+        assert!(
+            output.status.success(),
+            "claude {arguments:?} failed: {}\nstdout: {}\nstderr: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// Every line of every session transcript the CLI wrote.
+    pub fn transcript_lines(&self) -> Vec<Value> {
+        let mut lines = Vec::new();
+        let mut folders = vec![self.claude_dir.join("projects")];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path
+                    .extension()
+                    .is_some_and(|extension| extension == "jsonl")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    lines.extend(
+                        text.lines()
+                            .filter_map(|line| serde_json::from_str(line).ok()),
+                    );
+                }
+            }
+        }
+        lines
+    }
+
+    /// The sandbox's own folder for files a scenario adds.
+    pub fn root(&self) -> &Path {
+        self.root.as_ref().expect("the sandbox is alive").path()
     }
 
     /// `claude [ARGS...]` as an interactive session in a pseudo-terminal.
