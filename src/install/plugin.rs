@@ -87,9 +87,7 @@ pub fn hooks_file(post_tool_use_timeout_seconds: u64, other_timeout_seconds: u64
         post_tool_use_timeout_seconds,
         other_timeout_seconds,
         // Stop's own default: the criteria's checks run inside it.
-        stop_timeout_seconds: crate::config::Config::default()
-            .hooks
-            .stop_timeout_seconds,
+        stop_timeout_seconds: crate::config::Config::default().hooks.stop_timeout_seconds,
         status_line: StatusLineMode::Skip,
     };
     let mut hooks = merge::install(&json!({}), &options)

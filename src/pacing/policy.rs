@@ -62,6 +62,12 @@ pub const FIVE_HOUR_LOOKBACK_SECONDS: i64 = 1800;
 /// How far ahead the recent rate is projected; past it, the window's
 /// long-run rate.
 pub const NEAR_TERM_MS: i64 = FIVE_HOUR_LOOKBACK_SECONDS * 1000;
+/// The shortest span the 5-hour window's long-run rate is divided by: a
+/// window's first minutes (a cache rebuilt after the reset, a quick start)
+/// are not taken for its hours.
+const LONG_RUN_MIN_SPAN_MS: i64 = 3_600_000;
+/// A slowdown smaller than this share of a cycle is not taken.
+const NOISE_STRETCH: f64 = 0.1;
 /// How far back callers pass the other sessions' calls: twice the 5-hour
 /// window's lookback. A whole day of every session's calls, for the weekly
 /// window's span, would cost the hook more than it tells.
@@ -684,7 +690,7 @@ pub fn assess(
                 start_ms,
                 taken_at_ms,
                 length_ms,
-                min_span,
+                LONG_RUN_MIN_SPAN_MS,
             )
             .1
         }
@@ -696,6 +702,16 @@ pub fn assess(
     // flat: the near term then runs at the long-run rate, so a burst that
     // starts before the next reading is held from its first call.
     let near_per_ms = unpaced_per_ms.max(long_per_ms);
+    let left_ms = (resets_ms - now_ms).max(1) as f64;
+    let near_ms = left_ms.min(NEAR_TERM_MS as f64);
+    // How far the long-run rate can be trusted over the hours to the reset
+    // grows with how long it was measured: a window's first half hour,
+    // projected over four more, would slow a mission for its jitter. Until
+    // the measured span matches half the time left, the far future leans
+    // toward the pace that lands on the target (the evidence decides how
+    // much), and the next readings, with more time behind them, correct it.
+    let measured_ms = (taken_at_ms - start_ms).max(0) as f64;
+    let trust = measured_ms / (measured_ms + (left_ms - near_ms) / 2.0).max(1.0);
     // Since the reading the session ran at its own recent speed: carry the
     // reading forward with the near-term rate less what it slept since, so
     // a lull in the delays shows up before the next reading does.
@@ -703,9 +719,19 @@ pub fn assess(
     let slept_since = activity(input.calls, taken_at_ms, now_ms).sleep_share();
     let utilization =
         (reading.percent + near_per_ms * (1.0 - slept_since) * age_ms as f64).min(100.0);
-    let left_ms = (resets_ms - now_ms).max(1) as f64;
-    let near_ms = left_ms.min(NEAR_TERM_MS as f64);
-    let projected = utilization + near_per_ms * near_ms + long_per_ms * (left_ms - near_ms);
+    let near_rise = near_per_ms * near_ms;
+    let far_ms = left_ms - near_ms;
+    // The rise that lands on the target, spread over the far future.
+    let on_pace_per_ms = ((target - utilization - near_rise) / far_ms.max(1.0)).max(0.0);
+    // Leaning on the target's pace is safe only while the long-run rate
+    // asks for a mild slowdown, one later calls can still make up: a rate
+    // that needs the cycles stretched by half again or more is trusted
+    // whatever its span (a burst must be held from its start).
+    let room = (target - utilization).max(f64::EPSILON);
+    let stretch_if_trusted = (near_rise + long_per_ms * far_ms) / room;
+    let trust = trust.max(((stretch_if_trusted - 1.25) / 0.5).clamp(0.0, 1.0));
+    let far_per_ms = trust * long_per_ms + (1.0 - trust) * on_pace_per_ms.min(long_per_ms);
+    let projected = utilization + near_rise + far_per_ms * far_ms;
     let elapsed_share = ((now_ms - start_ms) as f64 / length_ms as f64).clamp(0.0, 1.0);
     let needed_delay_ms = if projected <= target {
         0
@@ -715,6 +741,14 @@ pub fn assess(
         // Every cycle stretched so the projected rise fits what is left:
         // the rise to reset over the room to the target.
         let stretch = (projected - utilization) / (target - utilization);
+        // A slowdown under a tenth is within the readings' noise (whole
+        // percent steps, a mission's jitter): the reserve above the target
+        // covers it, and the next readings tell whether it was real.
+        let stretch = if stretch < 1.0 + NOISE_STRETCH {
+            1.0
+        } else {
+            stretch
+        };
         let delay = work_ms as f64 * (stretch - 1.0);
         if delay >= i64::MAX as f64 {
             i64::MAX
