@@ -447,6 +447,7 @@ mod tests {
                     binary: "/bin/pace-maker".into(),
                     post_tool_use_timeout_seconds: 300,
                     other_timeout_seconds: 10,
+                    stop_timeout_seconds: 300,
                     status_line: StatusLineMode::Skip,
                 },
             )

@@ -915,7 +915,6 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                     }),
                 };
                 let delay_ms = pacer.delay_ms(&mut view).max(0);
-                drop(view);
                 let session = &mut sessions[index];
                 if let Some(last) = session.calls.last_mut() {
                     last.delay_ms = delay_ms;

@@ -186,7 +186,7 @@ impl UsageSnapshot {
 /// newest estimate: 3,000 page reads and 8 ms of `status` on 60 days of
 /// history.
 const OF_SOURCE_NEWEST_FIRST: &str = "FROM usage_snapshots INDEXED BY usage_snapshots_taken_at
-    WHERE source = ?1 ORDER BY taken_at DESC, id DESC";
+    WHERE source = ?1 ORDER BY taken_at DESC";
 
 const COLUMNS: &str = "source, taken_at, five_hour_percent, five_hour_resets_at,
     seven_day_percent, seven_day_resets_at, seven_day_opus_percent, seven_day_opus_resets_at,
@@ -264,8 +264,8 @@ pub fn freshest_official(connection: &Connection) -> rusqlite::Result<Option<Usa
     connection
         .query_row(
             &format!(
-                "SELECT {COLUMNS} FROM usage_snapshots WHERE source IN ('statusline', 'api')
-                 ORDER BY taken_at DESC, id DESC LIMIT 1"
+                "SELECT {COLUMNS} FROM usage_snapshots INDEXED BY usage_snapshots_taken_at
+                 WHERE source IN ('statusline', 'api') ORDER BY taken_at DESC LIMIT 1"
             ),
             [],
             from_row,
@@ -371,7 +371,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             plan,
-            vec!["SCAN usage_snapshots USING INDEX usage_snapshots_taken_at".to_string()]
+            vec!["SCAN usage_snapshots USING COVERING INDEX usage_snapshots_taken_at".to_string()]
         );
     }
 
