@@ -468,3 +468,95 @@ fn fresh_mission(refreshed: bool) {
     }
     assert!(checked > 150, "{checked} decisions in a quarter hour");
 }
+
+/// The simulator decides through the hook's own path: for the same store
+/// and the same clock, `simulate`'s pace-maker and `hook post-tool-use`
+/// decide the same delay, call after call of a mission ahead of pace.
+#[test]
+fn the_simulator_and_the_hook_decide_the_same_delay_on_the_same_store() {
+    use pace_maker::hook::event::SessionContext;
+    use pace_maker::simulate::policies::{HookSide, PaceMaker, Pacer, View};
+
+    let sandbox = Sandbox::new();
+    let start = now_ms() / 1000 * 1000;
+    let resets_at_s = start / 1000 + 2 * 3600;
+    let statusline = format!(
+        r#"{{"session_id":"{SESSION}","rate_limits":{{"five_hour":{{"used_percentage":70,"resets_at":{resets_at_s}}},"seven_day":{{"used_percentage":30,"resets_at":{}}}}}}}"#,
+        resets_at_s + 4 * 86_400
+    );
+    at(&sandbox, start, &["statusline"], statusline);
+    at(
+        &sandbox,
+        start,
+        &["hook", "session-start"],
+        payload("SessionStart"),
+    );
+    at(
+        &sandbox,
+        start,
+        &["hook", "user-prompt-submit"],
+        payload("UserPromptSubmit"),
+    );
+    let input: serde_json::Value = serde_json::from_str(&post_tool_use()).unwrap();
+    let duration_ms = input["duration_ms"].as_u64();
+    let session = SessionContext {
+        session_id: SESSION.to_string(),
+        transcript_path: Default::default(),
+        cwd: Default::default(),
+        project_dir: Default::default(),
+    };
+    let copy = sandbox.dir.path().join("copy.db");
+    let mut now = start + 20_000;
+    let mut delays = Vec::new();
+    for _ in 0..12 {
+        // The simulator, on a copy of the store as it stands.
+        let _ = std::fs::remove_file(&copy);
+        {
+            let store = Store::open(&sandbox.store_path(), Duration::from_secs(2)).unwrap();
+            store
+                .connection()
+                .execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
+                .unwrap();
+        }
+        let mut store = Store::open(&copy, Duration::from_secs(2)).unwrap();
+        store
+            .write(|transaction| {
+                pace_maker::sessions::record_tool_call(
+                    transaction,
+                    &session,
+                    "Bash",
+                    duration_ms,
+                    now,
+                )
+            })
+            .unwrap();
+        let mut view = View {
+            now_ms: now,
+            session: 0,
+            session_id: SESSION,
+            snapshots: &[],
+            calls: &[],
+            other_sessions: &[],
+            tool_duration_ms: duration_ms.unwrap_or(0) as i64,
+            cache_ttl_seconds: 300,
+            hook: Some(HookSide {
+                store: &mut store,
+                local: &[],
+                weekly_per_unit: 0.05,
+                estimate_error: 0.0,
+                estimate: false,
+            }),
+        };
+        let simulated = PaceMaker::default().delay_ms(&mut view);
+        // The hook, on the store itself, at the same moment.
+        at(&sandbox, now, &["hook", "post-tool-use"], post_tool_use());
+        let hook = decisions(&sandbox).pop().expect("a decision").delay_ms;
+        assert_eq!(simulated, hook, "at +{} s", (now - start) / 1000);
+        delays.push(hook);
+        now += hook + 20_000;
+    }
+    assert!(
+        delays.iter().any(|&delay| delay > 0),
+        "the mission is ahead of pace: {delays:?}"
+    );
+}

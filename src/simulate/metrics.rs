@@ -21,7 +21,8 @@
 //!   window's rise to the target, so the share is at most 1.0 by
 //!   construction. Summed over the complete windows of each kind; the
 //!   kind whose budget the work filled most (the binding one) is reported.
-//! - `work_vs_oracle`: cycles done within the target over the oracle's.
+//! - `work_vs_oracle`: cycles done within the target over the oracle's,
+//!   both counted up to the earlier of the two runs' stops.
 //! - `needless_delay_seconds`: sleep added while no pacing would have
 //!   stayed under the target: before the first window in which the free
 //!   run passes it (all of the run's sleep when it never does).
@@ -55,6 +56,13 @@ pub struct Allowance {
     /// When the free run first passes the target (ms since the epoch), if it does.
     #[serde(skip)]
     pub first_over_ms: Option<i64>,
+    /// When the oracle's cycles were requested, and when its run stopped:
+    /// a policy's work is compared with the oracle's up to the earlier of
+    /// the two runs' stops, one clock for both.
+    #[serde(skip)]
+    pub oracle_requests_ms: Vec<i64>,
+    #[serde(skip)]
+    pub oracle_stop_ms: i64,
 }
 
 /// A window's utilization when it reset.
@@ -83,7 +91,7 @@ pub struct Metrics {
     pub efficiency: f64,
     /// Complete windows `efficiency` is measured over.
     pub windows_scored: u64,
-    /// Cycles within the target over the oracle's.
+    /// Cycles within the target over the oracle's (up to the earlier stop).
     pub work_vs_oracle: f64,
     /// Sleep added where no pacing stays under the target, seconds.
     pub needless_delay_seconds: f64,
@@ -197,6 +205,13 @@ pub fn allowance(free: &Trace, oracle: &Trace, target: f64) -> Allowance {
         demand_exceeds_budget: first_over_ms.is_some(),
         demand_ratio: ratio_five.max(ratio_week),
         first_over_ms,
+        oracle_requests_ms: oracle
+            .requests
+            .iter()
+            .filter(|request| request.within_target)
+            .map(|request| request.at_ms)
+            .collect(),
+        oracle_stop_ms: oracle.stop_ms,
     }
 }
 
@@ -335,7 +350,17 @@ pub fn measure(policy: &str, trace: &Trace, allowance: &Allowance, target: f64) 
             .fold(0.0, f64::max)
     };
     let (efficiency, windows) = efficiency(trace, target);
-    let within = cycles_within(trace) as f64;
+    let cutoff = trace.stop_ms.min(allowance.oracle_stop_ms);
+    let within = trace
+        .requests
+        .iter()
+        .filter(|request| request.within_target && request.at_ms < cutoff)
+        .count() as f64;
+    let oracle = allowance
+        .oracle_requests_ms
+        .iter()
+        .filter(|&&at| at < cutoff)
+        .count() as f64;
     Metrics {
         policy: policy.to_string(),
         lockout_minutes: union_ms(&trace.lockouts, trace.start_ms, trace.stop_ms) as f64
@@ -344,11 +369,7 @@ pub fn measure(policy: &str, trace: &Trace, allowance: &Allowance, target: f64) 
         cycles_over_target: over_target,
         efficiency,
         windows_scored: windows,
-        work_vs_oracle: if allowance.allowed_cycles > 0.0 {
-            within / allowance.allowed_cycles
-        } else {
-            1.0
-        },
+        work_vs_oracle: if oracle > 0.0 { within / oracle } else { 1.0 },
         needless_delay_seconds: needless as f64 / 1000.0,
         mean_delay_seconds: mean_delay,
         max_delay_seconds: max_delay,
