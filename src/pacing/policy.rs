@@ -67,7 +67,7 @@ pub const NEAR_TERM_MS: i64 = FIVE_HOUR_LOOKBACK_SECONDS * 1000;
 /// are not taken for its hours.
 const LONG_RUN_MIN_SPAN_MS: i64 = 3_600_000;
 /// A slowdown smaller than this share of a cycle is not taken.
-const NOISE_STRETCH: f64 = 0.1;
+const NOISE_STRETCH: f64 = 0.2;
 /// How far back callers pass the other sessions' calls: twice the 5-hour
 /// window's lookback. A whole day of every session's calls, for the weekly
 /// window's span, would cost the hook more than it tells.
