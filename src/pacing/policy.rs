@@ -741,7 +741,7 @@ pub fn assess(
         // Every cycle stretched so the projected rise fits what is left:
         // the rise to reset over the room to the target.
         let stretch = (projected - utilization) / (target - utilization);
-        // A slowdown under a tenth is within the readings' noise (whole
+        // A slowdown under a fifth is within the readings' noise (whole
         // percent steps, a mission's jitter): the reserve above the target
         // covers it, and the next readings tell whether it was real.
         let stretch = if stretch < 1.0 + NOISE_STRETCH {
