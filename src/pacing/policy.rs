@@ -26,16 +26,25 @@
 //!   sleeps is what makes a session that joins a paced account slow down
 //!   with the others at once, instead of running free on a rate they hold
 //!   down until its own sleeps fill the span.
+//! - For the 5-hour window the same is measured over the whole window so
+//!   far (divided by at least an hour): the *long-run* unpaced rate `L`,
+//!   pauses and lulls included. The *near-term* rate `N` is the larger of
+//!   `D` and `L` (right after a lull `D` is flat, and a burst that starts
+//!   now shows only at the next reading).
 //! - The utilization now, `U`, is the freshest reading carried forward at
-//!   `D` times the share of the time since that the session did not sleep:
+//!   `N` times the share of the time since that the session did not sleep:
 //!   a reading up to a poll interval old still sees a lull in the delays.
-//! - The projection at reset is `U + D * T`. Under the target: no delay.
-//!   Over it, the allowed rate is `a = (target - U) / T`, and every tool
-//!   cycle is stretched by `D / a`: the delay is the session's mean work per
-//!   cycle times `(D / a - 1)`. Each concurrent session sees the same
-//!   account-wide `b` and `a` and stretches its own cycles by the same
-//!   factor, so together they slow in proportion without knowing of each
-//!   other.
+//! - The projection at reset is `U + N * min(T, 30 min) + F * (rest of T)`.
+//!   `F` is `L` when `L` rests on a span as long as half the far future,
+//!   or asks for a stretch of 1.75 or more; below that it leans toward the
+//!   rate that lands on the target, so a window's first noisy half hour is
+//!   not projected over four more hours. Under the target: no delay. Over
+//!   it, every tool cycle is stretched by `(projection - U) / (target - U)`:
+//!   the delay is the session's mean work per cycle times the stretch less
+//!   one; a stretch under 1.2 is noise and is not taken. Each concurrent
+//!   session sees the same account-wide rates and stretches its own cycles
+//!   by the same factor, so together they slow in proportion without
+//!   knowing of each other.
 //! - A single sleep stays under the prompt-cache time-to-live (minus a
 //!   margin and the time the current cycle has already used), under
 //!   `max_delay` and under the hook timeout. A larger slowdown is spread
@@ -66,6 +75,10 @@ pub const NEAR_TERM_MS: i64 = FIVE_HOUR_LOOKBACK_SECONDS * 1000;
 /// window's first minutes (a cache rebuilt after the reset, a quick start)
 /// are not taken for its hours.
 const LONG_RUN_MIN_SPAN_MS: i64 = 3_600_000;
+/// The stretch the long-run rate asks for from which it starts to be
+/// trusted over the far future whatever its span, and from which it is
+/// trusted fully.
+const TRUSTED_STRETCH: (f64, f64) = (1.25, 1.75);
 /// A slowdown smaller than this share of a cycle is not taken.
 const NOISE_STRETCH: f64 = 0.2;
 /// How far back callers pass the other sessions' calls: twice the 5-hour
@@ -704,14 +717,6 @@ pub fn assess(
     let near_per_ms = unpaced_per_ms.max(long_per_ms);
     let left_ms = (resets_ms - now_ms).max(1) as f64;
     let near_ms = left_ms.min(NEAR_TERM_MS as f64);
-    // How far the long-run rate can be trusted over the hours to the reset
-    // grows with how long it was measured: a window's first half hour,
-    // projected over four more, would slow a mission for its jitter. Until
-    // the measured span matches half the time left, the far future leans
-    // toward the pace that lands on the target (the evidence decides how
-    // much), and the next readings, with more time behind them, correct it.
-    let measured_ms = (taken_at_ms - start_ms).max(0) as f64;
-    let trust = measured_ms / (measured_ms + (left_ms - near_ms) / 2.0).max(1.0);
     // Since the reading the session ran at its own recent speed: carry the
     // reading forward with the near-term rate less what it slept since, so
     // a lull in the delays shows up before the next reading does.
@@ -723,13 +728,22 @@ pub fn assess(
     let far_ms = left_ms - near_ms;
     // The rise that lands on the target, spread over the far future.
     let on_pace_per_ms = ((target - utilization - near_rise) / far_ms.max(1.0)).max(0.0);
-    // Leaning on the target's pace is safe only while the long-run rate
-    // asks for a mild slowdown, one later calls can still make up: a rate
-    // that needs the cycles stretched by half again or more is trusted
-    // whatever its span (a burst must be held from its start).
+    // How far the long-run rate is trusted over the hours to the reset
+    // grows with how long it was measured: a window's first half hour,
+    // projected over four more, would slow a mission for its jitter. Until
+    // the measured span matches half the far future, the far future leans
+    // toward the pace that lands on the target, and the next readings, with
+    // more time behind them, correct it. That is safe only while the
+    // long-run rate asks for a mild slowdown, one later calls can still make
+    // up: from `TRUSTED_STRETCH` on it is trusted whatever its span (a
+    // burst must be held from its start).
+    let measured_ms = (taken_at_ms - start_ms).max(0) as f64;
+    let by_span = measured_ms / (measured_ms + far_ms / 2.0).max(1.0);
     let room = (target - utilization).max(f64::EPSILON);
     let stretch_if_trusted = (near_rise + long_per_ms * far_ms) / room;
-    let trust = trust.max(((stretch_if_trusted - 1.25) / 0.5).clamp(0.0, 1.0));
+    let (from, to) = TRUSTED_STRETCH;
+    let by_stretch = ((stretch_if_trusted - from) / (to - from)).clamp(0.0, 1.0);
+    let trust = by_span.max(by_stretch);
     let far_per_ms = trust * long_per_ms + (1.0 - trust) * on_pace_per_ms.min(long_per_ms);
     let projected = utilization + near_rise + far_per_ms * far_ms;
     let elapsed_share = ((now_ms - start_ms) as f64 / length_ms as f64).clamp(0.0, 1.0);

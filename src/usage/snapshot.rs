@@ -14,7 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
 /// Where a snapshot came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SnapshotSource {
     /// `rate_limits` in the status-line input.
@@ -310,11 +310,13 @@ pub fn thinned(
          WHERE taken_at >= ?1 AND taken_at < ?2 ORDER BY taken_at, id",
     )?;
     let mut kept: Vec<(i64, i64)> = Vec::new();
-    let mut slot: std::collections::HashMap<(String, i64), usize> =
+    let mut slot: std::collections::HashMap<(Option<SnapshotSource>, i64), usize> =
         std::collections::HashMap::new();
     let mut rows = index.query([since_ms, until_ms])?;
     while let Some(row) = rows.next()? {
-        let (id, source, taken_at): (i64, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        let (id, taken_at): (i64, i64) = (row.get(0)?, row.get(2)?);
+        // The source read in place: no string allocated per row.
+        let source = SnapshotSource::parse(row.get_ref(1)?.as_str().unwrap_or_default());
         match slot.entry((source, taken_at.div_euclid(step_ms))) {
             std::collections::hash_map::Entry::Occupied(entry) => {
                 kept[*entry.get()] = (taken_at, id);
