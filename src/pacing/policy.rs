@@ -28,12 +28,17 @@
 //!   down until its own sleeps fill the span.
 //! - For the 5-hour window the same is measured over the whole window so
 //!   far (divided by at least an hour): the *long-run* unpaced rate `L`,
-//!   pauses and lulls included. The *near-term* rate `N` is the larger of
-//!   `D` and `L` (right after a lull `D` is flat, and a burst that starts
-//!   now shows only at the next reading).
+//!   pauses and lulls included, and the *active* rate `A`, `L` over the
+//!   share of the time the sessions were not away (gaps over 15 min). The
+//!   *near-term* rate `N` is the larger of `D` and `A` (right after a lull
+//!   `D` is flat, a burst that starts now shows only at the next reading,
+//!   and the session that just called is working).
 //! - The utilization now, `U`, is the freshest reading carried forward at
-//!   `N` times the share of the time since that the session did not sleep:
-//!   a reading up to a poll interval old still sees a lull in the delays.
+//!   `N` times the share of the time since that the session did not sleep
+//!   (a reading up to a poll interval old still sees a lull in the
+//!   delays), or, when higher, by the requests sent since at the recent
+//!   rise per request: requests cost what they cost however quickly they
+//!   come, and a run of quick cycles before a reset must not go unseen.
 //! - The projection at reset is `U + N * min(T, 30 min) + F * (rest of T)`.
 //!   `F` is `L` when `L` rests on a span as long as half the far future,
 //!   or asks for a stretch of 1.75 or more; below that it leans toward the
@@ -41,7 +46,11 @@
 //!   not projected over four more hours. Under the target: no delay. Over
 //!   it, every tool cycle is stretched by `(projection - U) / (target - U)`:
 //!   the delay is the session's mean work per cycle times the stretch less
-//!   one; a stretch under 1.2 is noise and is not taken. Each concurrent
+//!   one; a stretch under 1.2 is noise and is not taken. In a calm stretch
+//!   (`D` below `L`) with room for ten minutes of `L` before the target,
+//!   cheap cycles take the delay in proportion `D / L` (at least a
+//!   quarter): sleeping through them buys little budget, and the
+//!   expensive cycles to come pay the stretch. Each concurrent
 //!   session sees the same account-wide rates and stretches its own cycles
 //!   by the same factor, so together they slow in proportion without
 //!   knowing of each other.
@@ -79,6 +88,12 @@ const LONG_RUN_MIN_SPAN_MS: i64 = 3_600_000;
 /// trusted over the far future whatever its span, and from which it is
 /// trusted fully.
 const TRUSTED_STRETCH: (f64, f64) = (1.25, 1.75);
+/// How long a burst may run before the readings show it: a calm stretch
+/// pays a smaller share of the delay only while the window has room for
+/// this much of the long-run rate (see `calm_share`).
+const CALM_GUARD_MS: i64 = 10 * 60 * 1000;
+/// The least share of the delay a calm stretch takes.
+const CALM_FLOOR: f64 = 0.25;
 /// A slowdown smaller than this share of a cycle is not taken.
 const NOISE_STRETCH: f64 = 0.2;
 /// How far back callers pass the other sessions' calls: twice the 5-hour
@@ -108,6 +123,10 @@ const RESET_SLACK_SECONDS: i64 = 300;
 /// A window's delay lasts at most until its reset, plus this much (reset
 /// times are whole seconds and clocks differ a little).
 const RESET_MARGIN_MS: i64 = 1000;
+/// The fewest requests a span needs before its rise per request is used.
+const MIN_CYCLES_PER_REQUEST_COST: i64 = 5;
+/// The active rate assumes at most this share of time was spent away.
+const MAX_IDLE_SHARE: f64 = 0.75;
 /// The unpaced rate assumes at most this share of time was spent asleep.
 const MAX_SLEEP_SHARE: f64 = 0.95;
 /// A new delay within this many milliseconds of the previous one keeps it.
@@ -520,10 +539,22 @@ fn previous_delay(calls: &[ToolCall], now_ms: i64) -> Option<i64> {
 struct Activity {
     work_ms: i64,
     sleep_ms: i64,
+    idle_ms: i64,
     cycles: i64,
 }
 
 impl Activity {
+    /// The share of the time the sessions were away (gaps longer than
+    /// `IDLE_GAP_MS`), at most `MAX_IDLE_SHARE`.
+    fn idle_share(&self) -> f64 {
+        let all = self.work_ms + self.sleep_ms + self.idle_ms;
+        if all <= 0 {
+            0.0
+        } else {
+            (self.idle_ms as f64 / all as f64).clamp(0.0, MAX_IDLE_SHARE)
+        }
+    }
+
     fn sleep_share(&self) -> f64 {
         let active = self.work_ms + self.sleep_ms;
         if active <= 0 {
@@ -558,6 +589,7 @@ fn activity(calls: &[ToolCall], from_ms: i64, to_ms: i64) -> Activity {
         let work = gap - sleep;
         activity.sleep_ms += inside(call.at_ms, call.at_ms + sleep);
         if work > IDLE_GAP_MS {
+            activity.idle_ms += inside(call.at_ms + sleep, next.at_ms);
             continue;
         }
         activity.work_ms += inside(call.at_ms + sleep, next.at_ms);
@@ -682,7 +714,7 @@ pub fn assess(
     let start_ms = resets_ms - length_ms;
     let official = source.is_official();
     let (lookback, min_span) = lookback_ms(kind);
-    let (burn_per_ms, unpaced_per_ms) = unpaced_rate(
+    let recent = unpaced_rate(
         input,
         kind,
         official,
@@ -691,12 +723,13 @@ pub fn assess(
         lookback,
         min_span,
     );
+    let (burn_per_ms, unpaced_per_ms) = (recent.burn, recent.unpaced);
     // The window's long-run unpaced rate, since it opened: what the
     // mission does over hours, pauses and lulls included. (The weekly
     // window's day-long lookback is already its long run.)
-    let long_per_ms = match kind {
+    let (long_per_ms, active_per_ms) = match kind {
         WindowKind::FiveHour => {
-            unpaced_rate(
+            let long = unpaced_rate(
                 input,
                 kind,
                 official,
@@ -704,17 +737,19 @@ pub fn assess(
                 taken_at_ms,
                 length_ms,
                 LONG_RUN_MIN_SPAN_MS,
-            )
-            .1
+            );
+            (long.unpaced, long.active)
         }
-        WindowKind::SevenDay => unpaced_per_ms,
+        WindowKind::SevenDay => (unpaced_per_ms, unpaced_per_ms),
     };
     // The recent rate governs the near term only: a burst is slowed at once,
     // but a half hour of it is not projected over the hours to the reset,
     // where the long-run rate holds. Right after a lull the recent rate is
-    // flat: the near term then runs at the long-run rate, so a burst that
-    // starts before the next reading is held from its first call.
-    let near_per_ms = unpaced_per_ms.max(long_per_ms);
+    // flat: the near term then runs at the window's active rate (its
+    // long-run rate while the sessions work, lulls left out: the session
+    // that just called is working), so a burst that starts before the next
+    // reading is held from its first call.
+    let near_per_ms = unpaced_per_ms.max(active_per_ms);
     let left_ms = (resets_ms - now_ms).max(1) as f64;
     let near_ms = left_ms.min(NEAR_TERM_MS as f64);
     // Since the reading the session ran at its own recent speed: carry the
@@ -722,8 +757,18 @@ pub fn assess(
     // a lull in the delays shows up before the next reading does.
     let age_ms = (now_ms - taken_at_ms).max(0);
     let slept_since = activity(input.calls, taken_at_ms, now_ms).sleep_share();
-    let utilization =
-        (reading.percent + near_per_ms * (1.0 - slept_since) * age_ms as f64).min(100.0);
+    let by_time = near_per_ms * (1.0 - slept_since) * age_ms as f64;
+    // Requests cost what they cost, however fast they come: the requests
+    // sent since the reading at the recent rise per request, when that is
+    // higher (a run of quick cycles the time-based carry underrates).
+    let by_requests = recent.per_request.map_or(0.0, |per_request| {
+        let mut sent = requests_since(input.calls, taken_at_ms, now_ms);
+        for other in input.other_sessions {
+            sent += requests_since(other, taken_at_ms, now_ms);
+        }
+        per_request * sent as f64
+    });
+    let utilization = (reading.percent + by_time.max(by_requests)).min(100.0);
     let near_rise = near_per_ms * near_ms;
     let far_ms = left_ms - near_ms;
     // The rise that lands on the target, spread over the far future.
@@ -763,7 +808,9 @@ pub fn assess(
         } else {
             stretch
         };
-        let delay = work_ms as f64 * (stretch - 1.0);
+        let delay = work_ms as f64
+            * (stretch - 1.0)
+            * calm_share(unpaced_per_ms, long_per_ms, utilization, target, left_ms);
         if delay >= i64::MAX as f64 {
             i64::MAX
         } else {
@@ -800,7 +847,9 @@ pub fn assess(
 /// first call was spent by someone this machine did not see (an earlier
 /// session, another device) without pace-maker's sleeps: it counts as
 /// unpaced work, so a fresh session does not read its first few sleeps as
-/// the whole span's sleep share.
+/// the whole span's sleep share. Third, the *active* rate: the unpaced one
+/// over the share of the time the sessions were not away (idle gaps), the
+/// rate they burn at while they work.
 fn unpaced_rate(
     input: &PolicyInput<'_>,
     kind: WindowKind,
@@ -809,7 +858,7 @@ fn unpaced_rate(
     taken_at_ms: i64,
     lookback_ms: i64,
     min_span_ms: i64,
-) -> (f64, f64) {
+) -> Rates {
     let (burn_per_ms, then_ms) = burn_rate(
         input.snapshots,
         kind,
@@ -825,13 +874,74 @@ fn unpaced_rate(
         let theirs = activity(other, then_ms, taken_at_ms);
         span.work_ms += theirs.work_ms;
         span.sleep_ms += theirs.sleep_ms;
+        span.idle_ms += theirs.idle_ms;
+        span.cycles += theirs.cycles;
         if let Some(first) = other.first() {
             earliest_known =
                 Some(earliest_known.map_or(first.at_ms, |known| known.min(first.at_ms)));
         }
     }
-    span.work_ms += (earliest_known.unwrap_or(taken_at_ms).min(taken_at_ms) - then_ms).max(0);
-    (burn_per_ms, burn_per_ms / (1.0 - span.sleep_share()))
+    let known_from = earliest_known.unwrap_or(taken_at_ms).min(taken_at_ms);
+    span.work_ms += (known_from - then_ms).max(0);
+    let unpaced = burn_per_ms / (1.0 - span.sleep_share());
+    // Per request, only where every request of the span is known: a rise
+    // from before the sessions' first calls is not theirs to share.
+    let per_request = (known_from <= then_ms && span.cycles >= MIN_CYCLES_PER_REQUEST_COST)
+        .then(|| burn_per_ms * (taken_at_ms - then_ms) as f64 / span.cycles as f64);
+    Rates {
+        burn: burn_per_ms,
+        unpaced,
+        active: unpaced / (1.0 - span.idle_share()),
+        per_request,
+    }
+}
+
+/// The rates measured over a span of readings (percent per ms).
+#[derive(Debug, Clone, Copy)]
+struct Rates {
+    /// The observed rise.
+    burn: f64,
+    /// The rise without pace-maker's sleeps.
+    unpaced: f64,
+    /// The unpaced rise while the sessions work (idle gaps left out).
+    active: f64,
+    /// The mean rise per request of the sessions this machine knows, when
+    /// they made every request of the span.
+    per_request: Option<f64>,
+}
+
+/// Requests (tool cycles, parallel calls as one) of `calls` sent after
+/// `from_ms`: each call's sleep ends in the next request.
+fn requests_since(calls: &[ToolCall], from_ms: i64, now_ms: i64) -> i64 {
+    let mut count = 0;
+    let mut previous: Option<i64> = None;
+    for call in calls.iter().filter(|call| call.at_ms < now_ms) {
+        let parallel = previous.is_some_and(|at| call.at_ms - at < PARALLEL_CALL_GAP_MS);
+        previous = Some(call.at_ms);
+        if !parallel && call.at_ms + call.delay_ms.max(0) > from_ms {
+            count += 1;
+        }
+    }
+    count
+}
+
+/// The share of the delay a calm stretch takes. Sleeping through cheap
+/// cycles buys little budget and costs a lot of work: when the recent
+/// unpaced rate is below the window's long-run rate, the stretch the long
+/// run asks for is paid mostly by the expensive cycles to come, and the
+/// cheap ones now sleep in proportion to what they cost. Only while the
+/// window has room for the long-run rate over `CALM_GUARD_MS` (a burst
+/// that starts now shows at the next readings) and more than twice that
+/// to its reset; never below `CALM_FLOOR` of the delay.
+fn calm_share(recent: f64, long: f64, utilization: f64, target: f64, left_ms: f64) -> f64 {
+    if long <= 0.0 || recent >= long {
+        return 1.0;
+    }
+    let guard_ms = CALM_GUARD_MS as f64;
+    if left_ms < 2.0 * guard_ms || utilization + long * guard_ms > target {
+        return 1.0;
+    }
+    (recent / long).clamp(CALM_FLOOR, 1.0)
 }
 
 /// The longest sleep a window asks for, `left_ms` before its reset.
