@@ -342,6 +342,7 @@ fn window_view(
     let paced = match kind {
         WindowKind::FiveHour => config.pacing.five_hour,
         WindowKind::SevenDay => config.pacing.seven_day,
+        WindowKind::SevenDayOpus | WindowKind::SevenDaySonnet => config.pacing.per_model,
     };
     let target_percent = config.pacing.target_percent;
     let Some((snapshot, raw)) =
@@ -494,6 +495,8 @@ fn columns(kind: WindowKind) -> (&'static str, &'static str) {
     match kind {
         WindowKind::FiveHour => ("five_hour_percent", "five_hour_resets_at"),
         WindowKind::SevenDay => ("seven_day_percent", "seven_day_resets_at"),
+        WindowKind::SevenDayOpus => ("seven_day_opus_percent", "seven_day_opus_resets_at"),
+        WindowKind::SevenDaySonnet => ("seven_day_sonnet_percent", "seven_day_sonnet_resets_at"),
     }
 }
 
