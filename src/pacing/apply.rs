@@ -47,6 +47,13 @@ pub fn post_tool_use(
     }
     let now_ms = context.now_ms;
     let config = context.config;
+    if config.pacing.allow_extra_usage {
+        if let Some(reason) = extra_usage_allows(context.store.connection(), config)? {
+            record_without_window(context.store, &session.session_id, now_ms, &reason)?;
+            tracing::debug!(session = session.session_id, "pacing: {reason}");
+            return Ok(Reply::Nothing);
+        }
+    }
     let decision = decide(
         context.store,
         config,
@@ -301,6 +308,46 @@ pub fn cache_ttl_seconds(reported: Option<String>, default_seconds: u64) -> u64 
         .and_then(|text| text.trim().parse::<u64>().ok())
         .filter(|seconds| (1..=86_400).contains(seconds))
         .unwrap_or(default_seconds)
+}
+
+/// With `pacing.allow_extra_usage`, why no window is held back: the usage
+/// endpoint's latest reading says extra usage is on, and less than
+/// `pacing.extra_usage_max_spend` of it is spent (and its monthly limit,
+/// when it has one, is not reached). `None` means pace as usual.
+pub fn extra_usage_allows(connection: &Connection, config: &Config) -> anyhow::Result<Option<String>> {
+    let Some(extra) = snapshot::latest(connection, snapshot::SnapshotSource::Api)
+        .context("cannot read the usage snapshot")?
+        .and_then(|api| api.extra_usage())
+    else {
+        return Ok(None);
+    };
+    let spent = extra.used_credits.unwrap_or(0.0);
+    let cap = config.pacing.extra_usage_max_spend;
+    let limit_left = extra.utilization.is_none_or(|percent| percent < 100.0);
+    Ok((extra.is_enabled && spent < cap && limit_left).then(|| {
+        format!(
+            "extra usage allowed: {spent:.2} of the {cap:.2} set spent (pacing.allow_extra_usage): no delay"
+        )
+    }))
+}
+
+/// A decision without a window (no delay), with its reason.
+fn record_without_window(
+    store: &mut Store,
+    session_id: &str,
+    now_ms: i64,
+    reason: &str,
+) -> anyhow::Result<()> {
+    store
+        .write(|transaction| {
+            transaction.execute(
+                "INSERT INTO pacing_decisions (session_id, decided_at, delay_ms, reason)
+                 VALUES (?1, ?2, 0, ?3)",
+                params![session_id, now_ms, reason],
+            )?;
+            Ok(())
+        })
+        .context("cannot record the pacing decision")
 }
 
 /// How much of a transcript's end is read for the session's model.

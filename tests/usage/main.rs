@@ -1064,6 +1064,7 @@ fn paced_tool_call(
     base: &str,
     model: Option<&str>,
     transcript: Option<&std::path::Path>,
+    env: &[(&str, &str)],
 ) -> (i64, Option<String>, String) {
     let mut start: serde_json::Value = serde_json::from_str(
         fixture_line("hook-inputs-basic.jsonl", r#""hook_event_name":"SessionStart""#).as_str(),
@@ -1085,7 +1086,8 @@ fn paced_tool_call(
             .args(args)
             .env("PACE_MAKER_PACING_ENABLED", "true")
             .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "1")
-            .env("PACE_MAKER_PACING_MESSAGE_THRESHOLD_SECONDS", "1");
+            .env("PACE_MAKER_PACING_MESSAGE_THRESHOLD_SECONDS", "1")
+            .envs(env.iter().copied());
         let output = run_with_stdin(command, &payload.to_string());
         assert!(output.status.success(), "{output:?}");
         assert!(output.stderr.is_empty(), "{output:?}");
@@ -1124,14 +1126,14 @@ fn an_opus_session_is_delayed_by_the_opus_weekly_window_and_a_sonnet_session_is_
 
     let opus = with_token();
     let (delay_ms, window, reason) =
-        paced_tool_call(&opus, &server.base(), Some("claude-opus-4-1-20250805"), None);
+        paced_tool_call(&opus, &server.base(), Some("claude-opus-4-1-20250805"), None, &[]);
     assert_eq!(delay_ms, 1000, "{reason}");
     assert_eq!(window.as_deref(), Some("seven_day_opus"));
     assert!(reason.contains("weekly Opus window at 90.0 %"), "{reason}");
 
     let sonnet = with_token();
     let (delay_ms, window, reason) =
-        paced_tool_call(&sonnet, &server.base(), Some("claude-sonnet-4-5"), None);
+        paced_tool_call(&sonnet, &server.base(), Some("claude-sonnet-4-5"), None, &[]);
     assert_eq!(delay_ms, 0, "{reason}");
     assert_ne!(window.as_deref(), Some("seven_day_opus"), "{reason}");
     assert!(reason.starts_with("on pace:"), "{reason}");
@@ -1157,6 +1159,7 @@ fn an_opus_session_is_delayed_by_the_opus_weekly_window_and_a_sonnet_session_is_
         &server.base(),
         None,
         Some(&transcript),
+        &[],
     );
     assert_eq!(delay_ms, 1000, "{reason}");
     assert_eq!(window.as_deref(), Some("seven_day_opus"));
@@ -1166,4 +1169,39 @@ fn an_opus_session_is_delayed_by_the_opus_weekly_window_and_a_sonnet_session_is_
         .query_row("SELECT model FROM sessions", [], |row| row.get(0))
         .unwrap();
     assert_eq!(model.as_deref(), Some("claude-opus-4-1-20250805"));
+}
+
+#[test]
+fn with_extra_usage_allowed_an_opus_session_runs_on_until_the_spend_set() {
+    let body = opus_bound_body();
+    let server = Server::always(Reply::json(200, &body));
+    // 12.50 spent of a 20.00 allowance: no window holds the mission back.
+    let allowed = with_token();
+    let (delay_ms, window, reason) = paced_tool_call(
+        &allowed,
+        &server.base(),
+        Some("claude-opus-4-1"),
+        None,
+        &[
+            ("PACE_MAKER_PACING_ALLOW_EXTRA_USAGE", "true"),
+            ("PACE_MAKER_PACING_EXTRA_USAGE_MAX_SPEND", "20"),
+        ],
+    );
+    assert_eq!(delay_ms, 0, "{reason}");
+    assert_eq!(window, None);
+    assert!(reason.starts_with("extra usage allowed: 12.50 of the 20.00"), "{reason}");
+    // 12.50 spent of a 10.00 allowance: paced inside the plan again.
+    let spent = with_token();
+    let (delay_ms, window, reason) = paced_tool_call(
+        &spent,
+        &server.base(),
+        Some("claude-opus-4-1"),
+        None,
+        &[
+            ("PACE_MAKER_PACING_ALLOW_EXTRA_USAGE", "true"),
+            ("PACE_MAKER_PACING_EXTRA_USAGE_MAX_SPEND", "10"),
+        ],
+    );
+    assert_eq!(delay_ms, 1000, "{reason}");
+    assert_eq!(window.as_deref(), Some("seven_day_opus"));
 }
