@@ -521,9 +521,19 @@ fn a_mission_waits_out_a_usage_limit_and_then_finishes_its_criteria() {
         let elapsed = started.elapsed();
         let stderr = String::from_utf8_lossy(&output.stderr);
         let stdout = String::from_utf8_lossy(&output.stdout);
-        say(&format!("mission run took {:.1} s; it said:\n{stderr}", elapsed.as_secs_f64()));
-        assert!(output.status.success(), "{}\n{stderr}\n{stdout}", output.status);
-        assert!(limited.load(std::sync::atomic::Ordering::SeqCst) >= 1, "{stdout}");
+        say(&format!(
+            "mission run took {:.1} s; it said:\n{stderr}",
+            elapsed.as_secs_f64()
+        ));
+        assert!(
+            output.status.success(),
+            "{}\n{stderr}\n{stdout}",
+            output.status
+        );
+        assert!(
+            limited.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+            "{stdout}"
+        );
         // It said what it does and until when: the reset the API gave.
         let until = pace_maker::clock::iso((reset_s + 1) * 1000);
         assert!(
@@ -542,7 +552,11 @@ fn a_mission_waits_out_a_usage_limit_and_then_finishes_its_criteria() {
             .filter(|value| value["type"] == "result")
             .collect::<Vec<_>>();
         assert_eq!(results.len(), 2, "{stdout}");
-        assert_eq!(results[0]["api_error"], "usage_limit_reached", "{}", results[0]);
+        assert_eq!(
+            results[0]["api_error"], "usage_limit_reached",
+            "{}",
+            results[0]
+        );
         assert_eq!(
             results[1]["result"], "the greeting is written and its criterion ticked",
             "{}",
@@ -551,7 +565,10 @@ fn a_mission_waits_out_a_usage_limit_and_then_finishes_its_criteria() {
         // The mission is done: the file is there, the criterion ticked.
         assert!(greeting.exists());
         let spec_text = std::fs::read_to_string(&spec).unwrap();
-        assert!(spec_text.contains(&format!("- [x] {CRITERION}")), "{spec_text}");
+        assert!(
+            spec_text.contains(&format!("- [x] {CRITERION}")),
+            "{spec_text}"
+        );
         // One session, resumed, not a new one.
         assert_eq!(results[0]["session_id"], results[1]["session_id"]);
         // The wait is no longer shown once it is over.

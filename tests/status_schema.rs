@@ -274,7 +274,10 @@ fn status_json_carries_the_per_model_windows_extra_usage_and_a_missions_wait() {
     assert_eq!(opus["percent"], 90.0, "{opus}");
     assert_eq!(opus["source"], "api", "{opus}");
     // Null in the answer: no Sonnet window to show.
-    assert!(json["windows"].get("seven_day_sonnet").is_none(), "{json:#}");
+    assert!(
+        json["windows"].get("seven_day_sonnet").is_none(),
+        "{json:#}"
+    );
     assert_eq!(json["windows"]["other"][0]["key"], "seven_day_oauth_apps");
     assert_eq!(json["pacing"]["last_delay"]["window"], "seven_day_opus");
     assert_eq!(json["extra_usage"]["is_enabled"], true);
@@ -285,10 +288,19 @@ fn status_json_carries_the_per_model_windows_extra_usage_and_a_missions_wait() {
     let text = sandbox.command().arg("status").output().unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("weekly Opus"), "{text}");
-    assert!(text.contains("ahead: weekly Opus window at 90.0 %"), "{text}");
+    assert!(
+        text.contains("ahead: weekly Opus window at 90.0 %"),
+        "{text}"
+    );
     assert!(text.contains("seven_day_oauth_apps: 4 %"), "{text}");
-    assert!(text.contains("extra usage: enabled, 12.50 used of 50.00"), "{text}");
-    assert!(text.contains("mission waiting for a usage limit to reset"), "{text}");
+    assert!(
+        text.contains("extra usage: enabled, 12.50 used of 50.00"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mission waiting for a usage limit to reset"),
+        "{text}"
+    );
 }
 
 #[test]

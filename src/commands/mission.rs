@@ -178,7 +178,9 @@ pub fn run(home: &ToolHome, args: &MissionRunArgs) -> anyhow::Result<ExitCode> {
             say(&format!("stopped waiting: {why}"));
             return Ok(code);
         }
-        say(&format!("the limit has reset; resuming with `{program} {resume}`"));
+        say(&format!(
+            "the limit has reset; resuming with `{program} {resume}`"
+        ));
         arguments = resume_arguments(rest, end.session_id.as_deref());
     }
 }
@@ -194,14 +196,19 @@ fn sleep_until(store: &Store, until_ms: i64) -> anyhow::Result<Option<String>> {
         if now_ms >= until_ms {
             return Ok(None);
         }
-        std::thread::sleep(Duration::from_millis((until_ms - now_ms).clamp(1, 1000) as u64));
+        std::thread::sleep(Duration::from_millis(
+            (until_ms - now_ms).clamp(1, 1000) as u64
+        ));
     }
 }
 
 /// Why the mission must not go on: the kill switch, or `pace-maker off`.
 fn stopped(store: &Store, now_ms: i64) -> anyhow::Result<Option<String>> {
     if paths::kill_switch() {
-        return Ok(Some(format!("the kill switch ({}) is set", paths::ENV_DISABLE)));
+        return Ok(Some(format!(
+            "the kill switch ({}) is set",
+            paths::ENV_DISABLE
+        )));
     }
     Ok(match controls::read(store.connection(), now_ms)? {
         Control::Off => Some("pace-maker is off (`pace-maker on` turns it back on)".to_string()),
@@ -361,7 +368,10 @@ mod tests {
     #[test]
     fn a_resumed_run_names_the_session_and_drops_earlier_resumes() {
         assert_eq!(
-            resume_arguments(&strings(&["-p", "go on", "--output-format", "json"]), Some("abc")),
+            resume_arguments(
+                &strings(&["-p", "go on", "--output-format", "json"]),
+                Some("abc")
+            ),
             strings(&["--resume", "abc", "-p", "go on", "--output-format", "json"])
         );
         assert_eq!(
@@ -376,6 +386,9 @@ mod tests {
             project_folder_name(Path::new("/tmp/i19exp/proj")),
             "-tmp-i19exp-proj"
         );
-        assert_eq!(project_folder_name(Path::new("/home/dev/my_app.v2")), "-home-dev-my-app-v2");
+        assert_eq!(
+            project_folder_name(Path::new("/home/dev/my_app.v2")),
+            "-home-dev-my-app-v2"
+        );
     }
 }

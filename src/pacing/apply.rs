@@ -314,7 +314,10 @@ pub fn cache_ttl_seconds(reported: Option<String>, default_seconds: u64) -> u64 
 /// endpoint's latest reading says extra usage is on, and less than
 /// `pacing.extra_usage_max_spend` of it is spent (and its monthly limit,
 /// when it has one, is not reached). `None` means pace as usual.
-pub fn extra_usage_allows(connection: &Connection, config: &Config) -> anyhow::Result<Option<String>> {
+pub fn extra_usage_allows(
+    connection: &Connection,
+    config: &Config,
+) -> anyhow::Result<Option<String>> {
     let Some(extra) = snapshot::latest(connection, snapshot::SnapshotSource::Api)
         .context("cannot read the usage snapshot")?
         .and_then(|api| api.extra_usage())
@@ -405,10 +408,8 @@ pub fn transcript_model(path: &std::path::Path) -> Option<String> {
     }
     let finder = memchr::memmem::Finder::new(b"\"model\"");
     let mut found = None;
-    let _ = crate::momentum::transcript_tail::for_each_line_backwards(
-        path,
-        MODEL_TAIL_BYTES,
-        |line| {
+    let _ =
+        crate::momentum::transcript_tail::for_each_line_backwards(path, MODEL_TAIL_BYTES, |line| {
             if finder.find(line).is_some() {
                 if let Some(model) = serde_json::from_slice::<Entry>(line)
                     .ok()
@@ -420,8 +421,7 @@ pub fn transcript_model(path: &std::path::Path) -> Option<String> {
                 }
             }
             std::ops::ControlFlow::Continue(())
-        },
-    );
+        });
     found
 }
 

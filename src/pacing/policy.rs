@@ -393,8 +393,7 @@ pub fn decide(input: &PolicyInput<'_>) -> Decision {
         // Another family's window, or the session's own left unused this
         // week (the endpoint reports null), is no part of the decision.
         if kind.family().is_some()
-            && (!settings.paces(kind)
-                || input.snapshots.iter().all(|s| s.window(kind).is_none()))
+            && (!settings.paces(kind) || input.snapshots.iter().all(|s| s.window(kind).is_none()))
         {
             continue;
         }

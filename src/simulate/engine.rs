@@ -124,8 +124,8 @@ impl Account {
         let open = five.initial_percent > 0.0 && five_ends_ms > start_ms;
         let opus = scenario.windows.seven_day_opus.as_ref();
         let opus_first_reset_ms = opus.map(|opus| start_ms + minutes(opus.resets_in_minutes));
-        let runs_opus = scenario.model.as_deref().and_then(ModelFamily::of_model)
-            == Some(ModelFamily::Opus);
+        let runs_opus =
+            scenario.model.as_deref().and_then(ModelFamily::of_model) == Some(ModelFamily::Opus);
         let mut account = Self {
             start_ms,
             weekly_per_unit: 1.0 / scenario.weekly_capacity_in_five_hour_windows,

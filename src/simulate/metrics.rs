@@ -238,7 +238,12 @@ fn resets(trace: &Trace) -> Vec<ResetReading> {
         .five_hour_windows
         .iter()
         .chain(&account.weekly_periods)
-        .chain(account.opus_periods.iter().filter(|_| account.opus_per_unit > 0.0))
+        .chain(
+            account
+                .opus_periods
+                .iter()
+                .filter(|_| account.opus_per_unit > 0.0),
+        )
         .filter(|span| span.ends_ms > trace.start_ms && span.ends_ms <= trace.stop_ms)
         .map(|span| ResetReading {
             window: span.kind,
@@ -315,7 +320,10 @@ fn efficiency(trace: &Trace, target: f64) -> (f64, u64) {
     [week, opus]
         .into_iter()
         .filter(|(_, windows)| *windows > 0)
-        .fold(five, |best, other| if other.0 > best.0 { other } else { best })
+        .fold(
+            five,
+            |best, other| if other.0 > best.0 { other } else { best },
+        )
 }
 
 /// The figures of a run against the scenario's frame.

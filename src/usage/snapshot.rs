@@ -262,7 +262,10 @@ impl ExtraUsage {
                 amount(self.used_credits),
                 amount(self.monthly_limit)
             ),
-            None => format!("enabled, {} used (no monthly limit)", amount(self.used_credits)),
+            None => format!(
+                "enabled, {} used (no monthly limit)",
+                amount(self.used_credits)
+            ),
         }
     }
 }

@@ -212,7 +212,10 @@ pub fn recent_delay(
             [now_ms - RECENT_DECISION_MS],
             |row| {
                 let window: Option<String> = row.get(1)?;
-                Ok((row.get(0)?, window.as_deref().and_then(WindowKind::from_key)))
+                Ok((
+                    row.get(0)?,
+                    window.as_deref().and_then(WindowKind::from_key),
+                ))
             },
         )
         .optional()
@@ -284,7 +287,11 @@ pub fn render(facts: &LineFacts, now_ms: i64) -> String {
     if let Some(extra) = facts.extra_usage.filter(|extra| extra.is_enabled) {
         let amount = |value: Option<f64>| value.map_or("?".to_string(), |v| format!("{v:.2}"));
         parts.push(match extra.monthly_limit {
-            Some(limit) => format!("extra {}/{}", amount(extra.used_credits), amount(Some(limit))),
+            Some(limit) => format!(
+                "extra {}/{}",
+                amount(extra.used_credits),
+                amount(Some(limit))
+            ),
             None => format!("extra {}", amount(extra.used_credits)),
         });
     }

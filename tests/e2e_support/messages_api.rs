@@ -301,7 +301,10 @@ fn usage_limit_reply(resets_at: i64) -> Response {
     for (name, value) in [
         ("anthropic-ratelimit-unified-status", "rejected"),
         ("anthropic-ratelimit-unified-reset", reset.as_str()),
-        ("anthropic-ratelimit-unified-representative-claim", "five_hour"),
+        (
+            "anthropic-ratelimit-unified-representative-claim",
+            "five_hour",
+        ),
         ("anthropic-ratelimit-unified-5h-status", "rejected"),
         ("anthropic-ratelimit-unified-5h-utilization", "1.0"),
         ("anthropic-ratelimit-unified-5h-reset", reset.as_str()),

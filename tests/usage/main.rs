@@ -1067,7 +1067,11 @@ fn paced_tool_call(
     env: &[(&str, &str)],
 ) -> (i64, Option<String>, String) {
     let mut start: serde_json::Value = serde_json::from_str(
-        fixture_line("hook-inputs-basic.jsonl", r#""hook_event_name":"SessionStart""#).as_str(),
+        fixture_line(
+            "hook-inputs-basic.jsonl",
+            r#""hook_event_name":"SessionStart""#,
+        )
+        .as_str(),
     )
     .unwrap();
     let mut tool: serde_json::Value =
@@ -1125,15 +1129,25 @@ fn an_opus_session_is_delayed_by_the_opus_weekly_window_and_a_sonnet_session_is_
     let server = Server::always(Reply::json(200, &body));
 
     let opus = with_token();
-    let (delay_ms, window, reason) =
-        paced_tool_call(&opus, &server.base(), Some("claude-opus-4-1-20250805"), None, &[]);
+    let (delay_ms, window, reason) = paced_tool_call(
+        &opus,
+        &server.base(),
+        Some("claude-opus-4-1-20250805"),
+        None,
+        &[],
+    );
     assert_eq!(delay_ms, 1000, "{reason}");
     assert_eq!(window.as_deref(), Some("seven_day_opus"));
     assert!(reason.contains("weekly Opus window at 90.0 %"), "{reason}");
 
     let sonnet = with_token();
-    let (delay_ms, window, reason) =
-        paced_tool_call(&sonnet, &server.base(), Some("claude-sonnet-4-5"), None, &[]);
+    let (delay_ms, window, reason) = paced_tool_call(
+        &sonnet,
+        &server.base(),
+        Some("claude-sonnet-4-5"),
+        None,
+        &[],
+    );
     assert_eq!(delay_ms, 0, "{reason}");
     assert_ne!(window.as_deref(), Some("seven_day_opus"), "{reason}");
     assert!(reason.starts_with("on pace:"), "{reason}");
@@ -1189,7 +1203,10 @@ fn with_extra_usage_allowed_an_opus_session_runs_on_until_the_spend_set() {
     );
     assert_eq!(delay_ms, 0, "{reason}");
     assert_eq!(window, None);
-    assert!(reason.starts_with("extra usage allowed: 12.50 of the 20.00"), "{reason}");
+    assert!(
+        reason.starts_with("extra usage allowed: 12.50 of the 20.00"),
+        "{reason}"
+    );
     // 12.50 spent of a 10.00 allowance: paced inside the plan again.
     let spent = with_token();
     let (delay_ms, window, reason) = paced_tool_call(
