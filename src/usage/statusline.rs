@@ -356,7 +356,16 @@ mod tests {
         assert_eq!(parsed.prompt_cache_ttl_s, Some(3600));
         // The first line comes before any response: no figures yet.
         let first = parse_input(FIXTURE.lines().next().unwrap().as_bytes(), 7);
-        assert_eq!(first, StatuslineReading::default());
+        assert_eq!(first.snapshot, None);
+        assert_eq!(first.prompt_cache_ttl_s, None);
+        // The session's model, for pacing its family's weekly window.
+        assert_eq!(
+            first.session_model,
+            Some((
+                "a59b04e0-bbec-4c1d-b2df-f0cef63833a9".to_string(),
+                "claude-opus-5-5".to_string()
+            ))
+        );
     }
 
     #[test]
