@@ -238,9 +238,7 @@ fn status_json_carries_the_per_model_windows_extra_usage_and_a_missions_wait() {
     let store = sandbox.store();
     let now = now_ms();
     let reset_s = (now + 3 * 86_400_000) / 1000;
-    let raw = format!(
-        r#"{{"five_hour":{{"utilization":10.0,"resets_at":null}},"seven_day_opus":{{"utilization":90.0,"resets_at":null}},"seven_day_sonnet":null,"seven_day_oauth_apps":{{"utilization":4.0,"resets_at":null}},"extra_usage":{{"is_enabled":true,"monthly_limit":50.0,"used_credits":12.5,"utilization":25.0}}}}"#
-    );
+    let raw = r#"{"five_hour":{"utilization":10.0,"resets_at":null},"seven_day_opus":{"utilization":90.0,"resets_at":null},"seven_day_sonnet":null,"seven_day_oauth_apps":{"utilization":4.0,"resets_at":null},"extra_usage":{"is_enabled":true,"monthly_limit":50.0,"used_credits":12.5,"utilization":25.0}}"#;
     store
         .execute(
             "INSERT INTO usage_snapshots (source, taken_at, five_hour_percent, seven_day_percent,

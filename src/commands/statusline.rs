@@ -222,6 +222,16 @@ fn segment(home: &ToolHome, loaded: &Loaded, input: &[u8]) -> String {
     )
 }
 
+/// What the store knows for the line: the current official figures (when
+/// the input had none), the latest usage-API reading (per-model windows,
+/// extra usage), the recent delay and its window, the switch.
+type Stored = (
+    Option<UsageSnapshot>,
+    Option<UsageSnapshot>,
+    Option<(i64, Option<WindowKind>)>,
+    Control,
+);
+
 /// Records the reading, and reads what the store knows: the current
 /// official figures, the recent delay, the switch.
 fn from_store(
@@ -229,12 +239,7 @@ fn from_store(
     config: &Config,
     reading: &StatuslineReading,
     now_ms: i64,
-) -> anyhow::Result<(
-    Option<UsageSnapshot>,
-    Option<UsageSnapshot>,
-    Option<(i64, Option<WindowKind>)>,
-    Control,
-)> {
+) -> anyhow::Result<Stored> {
     let busy = BUSY_TIMEOUT.min(Duration::from_millis(config.store.busy_timeout_ms));
     let mut store = Store::open(&home.store_file(), busy)?;
     if let Err(error) = statusline::record(&mut store, reading) {
