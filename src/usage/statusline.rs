@@ -512,6 +512,24 @@ mod tests {
                 "5h 60% (10 ahead) · wk 10% (40 behind)",
             ),
             (
+                "the Opus weekly window decides, extra usage on",
+                LineFacts {
+                    snapshot: Some(UsageSnapshot {
+                        seven_day_opus: Some(reading(90.0, Some(now_s + week / 2))),
+                        ..snapshot.clone()
+                    }),
+                    delay_window: Some(WindowKind::SevenDayOpus),
+                    extra_usage: Some(ExtraUsage {
+                        is_enabled: true,
+                        monthly_limit: Some(50.0),
+                        used_credits: Some(12.5),
+                        utilization: Some(25.0),
+                    }),
+                    ..facts.clone()
+                },
+                "5h 60% (10 ahead) · wk 10% (40 behind) · opus 90% (40 ahead) · extra 12.50/50.00 · delay 12s (opus)",
+            ),
+            (
                 "paused hides the delay",
                 LineFacts {
                     delay_window: None,
