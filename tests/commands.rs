@@ -1034,7 +1034,7 @@ fn mission_run_waits_for_the_reset_then_resumes_the_session() {
     assert!(ok, "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "waiting until {}",
+            "the usage limit is reached (5-hour window); waiting until {}",
             pace_maker::clock::iso(reset_s * 1000)
         )),
         "{stderr}"

@@ -537,7 +537,9 @@ fn a_mission_waits_out_a_usage_limit_and_then_finishes_its_criteria() {
         // It said what it does and until when: the reset the API gave.
         let until = pace_maker::clock::iso((reset_s + 1) * 1000);
         assert!(
-            stderr.contains(&format!("waiting until {until}")),
+            stderr.contains(&format!(
+                "the usage limit is reached (5-hour window); waiting until {until}"
+            )),
             "{stderr}"
         );
         assert!(stderr.contains("resuming the session with"), "{stderr}");

@@ -78,6 +78,8 @@ pub fn current_wait(
 #[derive(Debug, Clone, PartialEq)]
 struct RunEnd {
     session_id: Option<String>,
+    /// The window the limit entry names (`rateLimitType`: `five_hour`, ...).
+    limit_window: Option<String>,
     /// `Some` when the session ended on a usage limit: its reset, epoch s, when said.
     usage_limit: Option<Option<i64>>,
 }
@@ -141,7 +143,11 @@ pub fn run(home: &ToolHome, args: &MissionRunArgs) -> anyhow::Result<ExitCode> {
             ));
             return Ok(code);
         }
-        let window = official.map(|(kind, _)| kind);
+        let window = end
+            .limit_window
+            .as_deref()
+            .and_then(WindowKind::from_key)
+            .or(official.map(|(kind, _)| kind));
         let resume = match &end.session_id {
             Some(id) => format!("--resume {id}"),
             None => "--continue".to_string(),
@@ -306,6 +312,7 @@ fn how_it_ended(cwd: &Path, started: SystemTime) -> RunEnd {
     let Some(path) = newest else {
         return RunEnd {
             session_id: None,
+            limit_window: None,
             usage_limit: None,
         };
     };
@@ -322,10 +329,33 @@ fn how_it_ended(cwd: &Path, started: SystemTime) -> RunEnd {
             None
         }
     };
+    let limit_window = usage_limit.and_then(|_| limit_window(&path));
     RunEnd {
         session_id,
+        limit_window,
         usage_limit,
     }
+}
+
+/// The `rateLimitType` of the newest usage-limit entry in the transcript's
+/// tail (`five_hour`, `seven_day`, `seven_day_opus`, ...).
+fn limit_window(path: &Path) -> Option<String> {
+    let finder = memchr::memmem::Finder::new(b"usage_limit_reached");
+    let mut found = None;
+    let _ = transcript_tail::for_each_line_backwards(path, TAIL_BYTES, |line| {
+        if finder.find(line).is_none() {
+            return std::ops::ControlFlow::Continue(());
+        }
+        found = serde_json::from_slice::<serde_json::Value>(line)
+            .ok()
+            .and_then(|entry| {
+                entry["apiErrorParams"]["rate_limit_info"]["rateLimitType"]
+                    .as_str()
+                    .map(str::to_string)
+            });
+        std::ops::ControlFlow::Break(())
+    });
+    found
 }
 
 /// The folder Claude Code keeps a project's transcripts in: its path with
