@@ -638,6 +638,57 @@ mod tests {
     }
 
     #[test]
+    fn a_model_id_or_alias_names_its_family() {
+        let table: &[(&str, Option<ModelFamily>)] = &[
+            ("claude-opus-4-1-20250805", Some(ModelFamily::Opus)),
+            ("opus", Some(ModelFamily::Opus)),
+            ("opus[1m]", Some(ModelFamily::Opus)),
+            ("Claude-Sonnet-4-5", Some(ModelFamily::Sonnet)),
+            ("claude-3-5-haiku", None),
+            ("<synthetic>", None),
+            ("", None),
+        ];
+        for (model, family) in table {
+            assert_eq!(ModelFamily::of_model(model), *family, "{model}");
+        }
+        assert_eq!(ModelFamily::Opus.weekly(), WindowKind::SevenDayOpus);
+        for kind in WindowKind::EVERY {
+            assert_eq!(WindowKind::from_key(kind.key()), Some(kind));
+        }
+    }
+
+    #[test]
+    fn unknown_windows_and_extra_usage_are_read_from_the_raw_answer() {
+        let raw = r#"{"five_hour":{"utilization":10,"resets_at":null},"seven_day_opus":{"utilization":90,"resets_at":null},"seven_day_sonnet":null,"seven_day_oauth_apps":{"utilization":4.5,"resets_at":"2026-12-05T10:00:00+00:00"},"seven_day_cowork":null,"extra_usage":{"is_enabled":true,"monthly_limit":50,"used_credits":12.5,"utilization":25}}"#;
+        let mut reading = snapshot(SnapshotSource::Api, 0, 10.0);
+        reading.raw_json = Some(raw.to_string());
+        assert_eq!(
+            reading.other_windows(),
+            vec![(
+                "seven_day_oauth_apps".to_string(),
+                WindowReading {
+                    percent: 4.5,
+                    resets_at_s: Some(1_796_464_800)
+                }
+            )]
+        );
+        let extra = reading.extra_usage().unwrap();
+        assert_eq!(
+            extra,
+            ExtraUsage {
+                is_enabled: true,
+                monthly_limit: Some(50.0),
+                used_credits: Some(12.5),
+                utilization: Some(25.0)
+            }
+        );
+        assert_eq!(extra.describe(), "enabled, 12.50 used of 50.00");
+        reading.raw_json = Some("not json".into());
+        assert_eq!(reading.other_windows(), Vec::new());
+        assert_eq!(reading.extra_usage(), None);
+    }
+
+    #[test]
     fn a_passed_reset_reads_as_a_fresh_window() {
         let reading = WindowReading {
             percent: 100.0,
