@@ -395,8 +395,9 @@ fn session_model(store: &mut Store, session_id: &str) -> anyhow::Result<Option<M
     Ok(ModelFamily::of_model(&model))
 }
 
-/// The model of the newest assistant entry in a transcript's tail that
-/// names a model family (error entries say `<synthetic>`).
+/// The model of the newest assistant entry in a transcript's tail (error
+/// entries, which say `<synthetic>`, are passed over). Any model is kept,
+/// one of no known family too, so the transcript is read once a session.
 pub fn transcript_model(path: &std::path::Path) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Entry {
@@ -414,7 +415,7 @@ pub fn transcript_model(path: &std::path::Path) -> Option<String> {
                 if let Some(model) = serde_json::from_slice::<Entry>(line)
                     .ok()
                     .and_then(|entry| entry.message?.model)
-                    .filter(|model| ModelFamily::of_model(model).is_some())
+                    .filter(|model| !model.is_empty() && model != "<synthetic>")
                 {
                     found = Some(model);
                     return std::ops::ControlFlow::Break(());
