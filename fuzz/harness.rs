@@ -83,6 +83,8 @@ fn follow_snapshot(snapshot: Option<UsageSnapshot>, now_ms: i64) {
             stale_after_ms: 600_000,
             target_percent: 95.0,
             delay_ms: Some(12_000),
+            delay_window: Some(pace_maker::usage::snapshot::WindowKind::SevenDayOpus),
+            extra_usage: None,
             control: pace_maker::controls::Control::On,
         },
         now_ms,

@@ -61,6 +61,33 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Simulate missions and compare pacing policies (no store, no network).
     Simulate(SimulateArgs),
+    /// Run a mission that outlives a usage limit (`mission run -- claude -p ...`).
+    #[command(subcommand)]
+    Mission(MissionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MissionCommand {
+    /// Run a command (`claude -p ...`); when it ends on a usage limit, wait
+    /// for the reset and resume the session, until the mission ends
+    /// without one, the epic is done, or a bound is hit.
+    Run(MissionRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MissionRunArgs {
+    /// Stop after this many waits for a reset.
+    #[arg(long, default_value_t = 5)]
+    pub max_waits: u32,
+    /// Do not wait for a reset further away than this many hours.
+    #[arg(long, default_value_t = 170.0)]
+    pub max_wait_hours: f64,
+    /// Seconds to wait past the reset before resuming.
+    #[arg(long, default_value_t = 5)]
+    pub margin_seconds: u64,
+    /// The command and its arguments, after `--`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -53,6 +53,17 @@ pub struct PacingConfig {
     pub use_estimate: bool,
     /// Percentage points subtracted from the target when pacing on the estimate.
     pub estimate_safety_margin_percent: f64,
+    /// Whether the weekly window of the session's model family
+    /// (`seven_day_opus`, `seven_day_sonnet`) is paced too.
+    pub per_model: bool,
+    /// Whether a mission may go past the plan's limits on extra usage
+    /// (billed at API prices) while less than `extra_usage_max_spend` of it
+    /// is spent this month: pacing then holds back no window. Off by
+    /// default: pacing keeps the mission inside the plan's limits.
+    pub allow_extra_usage: bool,
+    /// The extra-usage spend (in the usage endpoint's `used_credits` unit)
+    /// up to which `allow_extra_usage` lets a mission run unpaced.
+    pub extra_usage_max_spend: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,6 +170,9 @@ impl Default for Config {
                 cache_ttl_margin_seconds: 30,
                 use_estimate: true,
                 estimate_safety_margin_percent: 5.0,
+                per_model: true,
+                allow_extra_usage: false,
+                extra_usage_max_spend: 0.0,
             },
             usage: UsageConfig {
                 api_base: "https://api.anthropic.com".to_string(),
@@ -337,6 +351,11 @@ impl Config {
             (0.0..50.0).contains(&pacing.estimate_safety_margin_percent),
             &["pacing.estimate_safety_margin_percent"],
             "`pacing.estimate_safety_margin_percent` must be in [0, 50)".into(),
+        );
+        check(
+            pacing.extra_usage_max_spend.is_finite() && pacing.extra_usage_max_spend >= 0.0,
+            &["pacing.extra_usage_max_spend"],
+            "`pacing.extra_usage_max_spend` must be a number at least 0".into(),
         );
         check(
             self.usage.poll_interval_seconds >= 30,
@@ -829,6 +848,9 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("pacing.cache_ttl_margin_seconds", "A single sleep stays this far under the cache TTL."),
     ("pacing.use_estimate", "Pace on the local transcript estimate when no official figure is fresh."),
     ("pacing.estimate_safety_margin_percent", "Points taken off the target when pacing on the estimate."),
+    ("pacing.per_model", "Pace the weekly window of the session's model family too (seven_day_opus, seven_day_sonnet)."),
+    ("pacing.allow_extra_usage", "Let a mission run past the plan's limits on extra usage (billed) while under extra_usage_max_spend; off keeps it inside the plan."),
+    ("pacing.extra_usage_max_spend", "Extra-usage spend this month (the usage API's used_credits) up to which allow_extra_usage lets a mission run unpaced."),
     ("usage.api_base", "OAuth usage API base URL (https, or http to loopback)."),
     ("usage.poll_interval_seconds", "Poll the usage API at most this often."),
     ("usage.connect_timeout_ms", "HTTP connect deadline."),

@@ -182,6 +182,10 @@ pub struct StoreFacts {
     pub api: ApiFacts,
     /// When the status line last recorded official figures.
     pub statusline_taken_at_ms: Option<i64>,
+    /// Extra usage as the usage endpoint last reported it.
+    pub extra_usage: Option<crate::usage::snapshot::ExtraUsage>,
+    /// `pacing.allow_extra_usage` and `pacing.extra_usage_max_spend`.
+    pub extra_usage_setting: (bool, f64),
     pub epic: Option<EpicFacts>,
     /// The store was found unreadable and started anew (`meta.store_recovered`).
     pub recovered: Option<Recovery>,
@@ -299,6 +303,9 @@ pub fn checks(facts: &Facts) -> Vec<Check> {
     out.push(installed_check(facts));
     out.push(credentials_check(facts));
     out.push(api_check(facts));
+    if let Some(check) = extra_usage_check(facts) {
+        out.push(check);
+    }
     out.push(status_line_check(facts));
     out.push(store_check(facts));
     if let Some(check) = recovery_check(facts) {
@@ -828,6 +835,28 @@ fn api_check(facts: &Facts) -> Check {
             .hint("`pace-maker usage refresh` tries again (respecting the backoff)")
         }
     }
+}
+
+/// Extra usage, when the usage endpoint reported it: on or off, spent and
+/// limit, and whether pacing lets a mission use it.
+fn extra_usage_check(facts: &Facts) -> Option<Check> {
+    let StoreState::Open(store) = &facts.store else {
+        return None;
+    };
+    let extra = store.extra_usage?;
+    let (allowed, max_spend) = store.extra_usage_setting;
+    let pacing = if !extra.is_enabled {
+        String::new()
+    } else if allowed {
+        format!("; pacing lets missions use it up to {max_spend:.2} (pacing.allow_extra_usage)")
+    } else {
+        "; pacing keeps missions inside the plan's limits".to_string()
+    };
+    Some(Check::new(
+        "extra usage",
+        Status::Info,
+        format!("{}{pacing}", extra.describe()),
+    ))
 }
 
 fn status_line_check(facts: &Facts) -> Check {
@@ -1360,6 +1389,15 @@ fn open_store(
             control: controls::read(connection, now_ms)?,
             api,
             statusline_taken_at_ms,
+            extra_usage: crate::usage::snapshot::latest(
+                connection,
+                crate::usage::snapshot::SnapshotSource::Api,
+            )?
+            .and_then(|api| api.extra_usage()),
+            extra_usage_setting: (
+                config.pacing.allow_extra_usage,
+                config.pacing.extra_usage_max_spend,
+            ),
             epic: find_epic(connection, project_dir)?,
             recovered: store
                 .meta(crate::store::META_STORE_RECOVERED)?
@@ -1534,6 +1572,8 @@ mod tests {
                     last_error: None,
                 },
                 statusline_taken_at_ms: Some(NOW - 3 * MINUTE),
+                extra_usage: None,
+                extra_usage_setting: (false, 0.0),
                 epic: Some(EpicFacts {
                     attached_to: "/home/dev/project".into(),
                     spec_path: "/home/dev/project/EPIC.md".into(),

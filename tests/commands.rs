@@ -976,3 +976,85 @@ fn keys_that_only_fit_together_are_in_force_together() {
         "{stderr}"
     );
 }
+
+/// A stand-in for `claude -p`: logs its arguments; on its first run it
+/// writes a session transcript that ends on Claude Code 2.1.330's
+/// usage-limit entry (reset `reset_s`) and exits 1, on later runs it
+/// appends a normal answer and exits 0.
+fn fake_claude(sandbox: &Sandbox, reset_s: i64) -> std::path::PathBuf {
+    let script = sandbox.dir.path().join("fake-claude");
+    let limit = format!(
+        r#"{{"type":"assistant","message":{{"model":"<synthetic>","role":"assistant","content":[{{"type":"text","text":"You have hit your 5-hour limit"}}]}},"apiError":"usage_limit_reached","apiErrorParams":{{"rate_limit_info":{{"status":"rejected","resetsAt":{reset_s},"rateLimitType":"five_hour"}}}},"error":"rate_limit","isApiErrorMessage":true}}"#
+    );
+    let text = format!(
+        r#"#!/bin/sh
+echo "$@" >> "$FAKE_LOG"
+dir="$CLAUDE_CONFIG_DIR/projects/$(pwd | sed 's/[^a-zA-Z0-9]/-/g')"
+mkdir -p "$dir"
+if [ ! -f "$FAKE_LOG.limited" ]; then
+  touch "$FAKE_LOG.limited"
+  echo '{limit}' > "$dir/sess-1.jsonl"
+  exit 1
+fi
+echo '{{"type":"assistant","message":{{"role":"assistant","content":[{{"type":"text","text":"done"}}]}}}}' >> "$dir/sess-1.jsonl"
+exit 0
+"#
+    );
+    std::fs::write(&script, text).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    script
+}
+
+fn mission_run(sandbox: &Sandbox, script: &Path) -> (bool, String, String, Duration) {
+    let started = Instant::now();
+    let outcome = run(sandbox
+        .command()
+        .env("CLAUDE_CONFIG_DIR", sandbox.home().join(".claude"))
+        .env("FAKE_LOG", sandbox.dir.path().join("calls.log"))
+        .args(["mission", "run", "--margin-seconds", "0", "--"])
+        .arg(script)
+        .args(["-p", "go on"]));
+    (outcome.0, outcome.1, outcome.2, started.elapsed())
+}
+
+fn calls(sandbox: &Sandbox) -> Vec<String> {
+    std::fs::read_to_string(sandbox.dir.path().join("calls.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn mission_run_waits_for_the_reset_then_resumes_the_session() {
+    let sandbox = Sandbox::new();
+    let reset_s = pace_maker::clock::now_ms() / 1000 + 2;
+    let script = fake_claude(&sandbox, reset_s);
+    let (ok, _, stderr, elapsed) = mission_run(&sandbox, &script);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the usage limit is reached (5-hour window); waiting until {}",
+            pace_maker::clock::iso(reset_s * 1000)
+        )),
+        "{stderr}"
+    );
+    assert!(elapsed >= Duration::from_millis(900), "{elapsed:?}");
+    assert!(pace_maker::clock::now_ms() / 1000 >= reset_s);
+    assert_eq!(calls(&sandbox), ["-p go on", "--resume sess-1 -p go on"]);
+}
+
+#[test]
+fn mission_run_does_not_wait_while_pace_maker_is_off() {
+    let sandbox = Sandbox::new();
+    sandbox.command().arg("off").assert().success();
+    let script = fake_claude(&sandbox, pace_maker::clock::now_ms() / 1000 + 3600);
+    let (ok, _, stderr, elapsed) = mission_run(&sandbox, &script);
+    assert!(!ok, "the run's own exit code (1) is passed on: {stderr}");
+    assert!(
+        stderr.contains("not waiting for the reset: pace-maker is off"),
+        "{stderr}"
+    );
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+    assert_eq!(calls(&sandbox), ["-p go on"]);
+}

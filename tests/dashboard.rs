@@ -397,3 +397,42 @@ fn status_json_of_a_mission_ahead_of_pace_carries_the_pace_figures() {
     assert_eq!(json["usage_api"]["state"], "ok");
     insta::assert_json_snapshot!("ahead_status_json", json);
 }
+
+#[test]
+fn watch_shows_the_per_model_weekly_window_the_usage_api_reports() {
+    let mut fixture = ahead_of_pace();
+    let opus = UsageSnapshot {
+        source: SnapshotSource::Api,
+        taken_at_ms: NOW_MS - MINUTE_MS,
+        five_hour: None,
+        seven_day: None,
+        seven_day_opus: Some(WindowReading {
+            percent: 90.0,
+            resets_at_s: Some((NOW_MS + 3 * 24 * HOUR_MS) / 1000),
+        }),
+        seven_day_sonnet: None,
+        raw_json: None,
+    };
+    fixture
+        .store
+        .write(|tx| snapshot::insert(tx, &opus))
+        .unwrap();
+    let data = fixture.gather();
+    let kinds: Vec<_> = data.windows.iter().map(|window| window.kind).collect();
+    use pace_maker::usage::snapshot::WindowKind;
+    assert_eq!(
+        kinds,
+        [
+            WindowKind::FiveHour,
+            WindowKind::SevenDay,
+            WindowKind::SevenDayOpus
+        ]
+    );
+    for (width, height) in [(80, 24), (160, 48)] {
+        let screen = draw(&data, width, height);
+        assert!(screen.contains("weekly Opus"), "{screen}");
+        assert!(screen.contains("90 %"), "{screen}");
+    }
+    let text = status_text(&data);
+    assert!(text.contains("weekly Opus"), "{text}");
+}

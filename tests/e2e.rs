@@ -465,6 +465,122 @@ fn momentum_blocks_the_first_stop_until_the_open_criterion_is_ticked() {
     });
 }
 
+/// The subscription's 5-hour window is full: the stand-in answers the
+/// mission's second request with the usage-limit error and the
+/// `anthropic-ratelimit-unified-*` headers until a reset a minute ahead,
+/// then normally. Claude Code ends the session on it (StopFailure, exit 1);
+/// `pace-maker mission run` reads the reset from the transcript, says until
+/// when it waits, sleeps, and resumes the session, which then finishes the
+/// epic's open criterion with no person acting.
+#[test]
+fn a_mission_waits_out_a_usage_limit_and_then_finishes_its_criteria() {
+    scenario("mission-lockout", |cli| {
+        let mut sandbox = sandbox(cli, under_pace());
+        // A subscription login, so the limit is a usage limit the CLI gives
+        // up on (with an API key it retries a 429 by itself).
+        sandbox.set_env("CLAUDE_CODE_OAUTH_TOKEN", "sk-ant-oat01-e2e-fake-login");
+        sandbox.set_env("ANTHROPIC_API_KEY", "");
+        let spec = sandbox.project.join("EPIC.md");
+        std::fs::write(&spec, EPIC).unwrap();
+        let spec_path = spec.to_str().unwrap().to_string();
+        let greeting = sandbox.project.join("greeting.txt");
+        let reset_s = now_s() + 60;
+        let limited = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&limited);
+        let (spec_in_script, greeting_in_script) = (spec.clone(), greeting.clone());
+        sandbox.messages.set_script(move |_conversation| {
+            let ticked = std::fs::read_to_string(&spec_in_script)
+                .unwrap_or_default()
+                .contains(&format!("- [x] {CRITERION}"));
+            if !greeting_in_script.exists() {
+                Turn::bash("echo hello > greeting.txt")
+            } else if now_s() < reset_s {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Turn::usage_limit(reset_s)
+            } else if !ticked {
+                Turn::tool(
+                    "Edit",
+                    json!({
+                        "file_path": spec_path,
+                        "old_string": format!("- [ ] {CRITERION}"),
+                        "new_string": format!("- [x] {CRITERION}")
+                    }),
+                )
+            } else {
+                Turn::text("the greeting is written and its criterion ticked")
+            }
+        });
+        sandbox.install();
+        sandbox.pace_maker(&["epic", "attach", spec.to_str().unwrap()]);
+        let started = Instant::now();
+        let output = sandbox.mission_run(
+            &["--margin-seconds", "1", "--max-waits", "3"],
+            "write the greeting and tick its criterion in EPIC.md",
+            &[],
+        );
+        let elapsed = started.elapsed();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        say(&format!(
+            "mission run took {:.1} s; it said:\n{stderr}",
+            elapsed.as_secs_f64()
+        ));
+        assert!(
+            output.status.success(),
+            "{}\n{stderr}\n{stdout}",
+            output.status
+        );
+        assert!(
+            limited.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+            "{stdout}"
+        );
+        // It said what it does and until when: the reset the API gave.
+        let until = pace_maker::clock::iso((reset_s + 1) * 1000);
+        assert!(
+            stderr.contains(&format!(
+                "the usage limit is reached (5-hour window); waiting until {until}"
+            )),
+            "{stderr}"
+        );
+        assert!(stderr.contains("resuming the session with"), "{stderr}");
+        // It waited for the reset, and not much longer.
+        let left = Duration::from_secs((reset_s - now_s()).max(0) as u64);
+        assert!(left.is_zero(), "it resumed {left:?} before the reset");
+        assert!(elapsed < Duration::from_secs(150), "{elapsed:?}");
+        // Two runs of the CLI, the second one after the reset.
+        let results = stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|value| value["type"] == "result")
+            .collect::<Vec<_>>();
+        assert_eq!(results.len(), 2, "{stdout}");
+        assert_eq!(
+            results[0]["api_error"], "usage_limit_reached",
+            "{}",
+            results[0]
+        );
+        assert_eq!(
+            results[1]["result"], "the greeting is written and its criterion ticked",
+            "{}",
+            results[1]
+        );
+        // The mission is done: the file is there, the criterion ticked.
+        assert!(greeting.exists());
+        let spec_text = std::fs::read_to_string(&spec).unwrap();
+        assert!(
+            spec_text.contains(&format!("- [x] {CRITERION}")),
+            "{spec_text}"
+        );
+        // One session, resumed, not a new one.
+        assert_eq!(results[0]["session_id"], results[1]["session_id"]);
+        // The wait is no longer shown once it is over.
+        assert_eq!(
+            sandbox.count("SELECT COUNT(*) FROM meta WHERE key = 'mission_wait'"),
+            0
+        );
+    });
+}
+
 /// An epic whose one criterion names the command that proves it.
 const CHECKED_EPIC: &str = "# Epic: greet the world\n\n## Acceptance criteria\n\n\
     - [ ] greeting.txt holds the greeting <!-- check: diff expected.txt greeting.txt -->\n";

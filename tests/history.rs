@@ -107,3 +107,58 @@ fn history_refuses_a_span_that_is_not_a_duration() {
         .stderr(predicate::str::contains("error: --since"))
         .stderr(predicate::str::contains("hint:"));
 }
+
+#[test]
+fn history_shows_the_per_model_windows_and_the_window_that_decided() {
+    let sandbox = Sandbox::new();
+    let now = seed(&sandbox);
+    let store = sandbox.store();
+    let reset_s = (now + 3 * 86_400_000) / 1000;
+    store
+        .execute(
+            "INSERT INTO usage_snapshots (source, taken_at, five_hour_percent, seven_day_percent,
+                seven_day_opus_percent, seven_day_opus_resets_at) VALUES ('api', ?1, 10.0, 20.0, 90.0, ?2)",
+            params![now - 60_000, reset_s],
+        )
+        .unwrap();
+    store
+        .execute(
+            "INSERT INTO pacing_decisions (session_id, decided_at, delay_ms, window, utilization,
+                projected_percent, target_percent, reason)
+             VALUES ('abcdef1234', ?1, 7000, 'seven_day_opus', 90.0, 157.0, 95.0,
+                'ahead: weekly Opus window at 90.0 %')",
+            [now - 30_000],
+        )
+        .unwrap();
+    let output = sandbox
+        .command()
+        .args(["history", "--since", "10m"])
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    let header = text.lines().find(|line| line.starts_with("taken")).unwrap();
+    assert!(header.contains("Opus"), "{text}");
+    assert!(!header.contains("Sonnet"), "no reading has it: {text}");
+    assert!(text.contains("90 %"), "{text}");
+    assert!(text.contains("seven_day_opus"), "{text}");
+    let output = sandbox
+        .command()
+        .args(["history", "--since", "10m", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let api = json["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|snapshot| snapshot["source"] == "api")
+        .unwrap();
+    assert_eq!(api["seven_day_opus_percent"], 90.0);
+    assert!(api.get("seven_day_sonnet_percent").is_none(), "{api}");
+    assert_eq!(
+        json["decisions"][json["decisions"].as_array().unwrap().len() - 1]["window"],
+        "seven_day_opus"
+    );
+}

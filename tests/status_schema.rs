@@ -232,6 +232,76 @@ fn status_json_when_paused_and_backing_off_matches_the_schema() {
 }
 
 #[test]
+fn status_json_carries_the_per_model_windows_extra_usage_and_a_missions_wait() {
+    let sandbox = Sandbox::new();
+    seed_busy(&sandbox);
+    let store = sandbox.store();
+    let now = now_ms();
+    let reset_s = (now + 3 * 86_400_000) / 1000;
+    let raw = r#"{"five_hour":{"utilization":10.0,"resets_at":null},"seven_day_opus":{"utilization":90.0,"resets_at":null},"seven_day_sonnet":null,"seven_day_oauth_apps":{"utilization":4.0,"resets_at":null},"extra_usage":{"is_enabled":true,"monthly_limit":50.0,"used_credits":12.5,"utilization":25.0}}"#;
+    store
+        .execute(
+            "INSERT INTO usage_snapshots (source, taken_at, five_hour_percent, seven_day_percent,
+                seven_day_resets_at, seven_day_opus_percent, seven_day_opus_resets_at, raw_json)
+             VALUES ('api', ?1, 10.0, 20.0, ?2, 90.0, ?2, ?3)",
+            params![now - 30_000, reset_s, raw],
+        )
+        .unwrap();
+    store
+        .execute(
+            "INSERT INTO pacing_decisions (session_id, decided_at, delay_ms, window, utilization,
+                projected_percent, target_percent, reason)
+             VALUES ('s-1234567890', ?1, 7000, 'seven_day_opus', 90.0, 157.0, 95.0,
+                'ahead: weekly Opus window at 90.0 %')",
+            [now - 5_000],
+        )
+        .unwrap();
+    store
+        .execute(
+            "INSERT INTO meta (key, value) VALUES ('mission_wait', ?1)",
+            [format!(
+                r#"{{"until_ms":{},"session_id":"s-1","window":"five_hour","wait":1,"max_waits":5,"pid":42}}"#,
+                now + 600_000
+            )],
+        )
+        .unwrap();
+    let json = status_json(&sandbox);
+    assert_eq!(errors_of(&json), Vec::<String>::new(), "{json:#}");
+    let opus = &json["windows"]["seven_day_opus"];
+    assert_eq!(opus["label"], "weekly Opus", "{opus}");
+    assert_eq!(opus["percent"], 90.0, "{opus}");
+    assert_eq!(opus["source"], "api", "{opus}");
+    // Null in the answer: no Sonnet window to show.
+    assert!(
+        json["windows"].get("seven_day_sonnet").is_none(),
+        "{json:#}"
+    );
+    assert_eq!(json["windows"]["other"][0]["key"], "seven_day_oauth_apps");
+    assert_eq!(json["pacing"]["last_delay"]["window"], "seven_day_opus");
+    assert_eq!(json["extra_usage"]["is_enabled"], true);
+    assert_eq!(json["extra_usage"]["used_credits"], 12.5);
+    assert_eq!(json["extra_usage"]["allowed_by_pacing"], false);
+    assert_eq!(json["mission_wait"]["wait"], 1);
+    // The text view shows them too, and names the window that decided.
+    let text = sandbox.command().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("weekly Opus"), "{text}");
+    assert!(
+        text.contains("ahead: weekly Opus window at 90.0 %"),
+        "{text}"
+    );
+    assert!(text.contains("seven_day_oauth_apps: 4 %"), "{text}");
+    assert!(
+        text.contains("extra usage: enabled, 12.50 used of 50.00"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mission waiting for a usage limit to reset"),
+        "{text}"
+    );
+}
+
+#[test]
 fn the_schema_check_rejects_missing_retyped_and_undocumented_fields() {
     let sandbox = Sandbox::new();
     seed_busy(&sandbox);

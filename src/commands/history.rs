@@ -16,7 +16,7 @@ use crate::clock::{self, human_duration};
 use crate::dashboard::data::{self, Decision};
 use crate::dashboard::paint::Paint;
 use crate::paths::ToolHome;
-use crate::usage::snapshot::{self, UsageSnapshot, WindowReading};
+use crate::usage::snapshot::{self, UsageSnapshot, WindowKind, WindowReading};
 
 /// The version of the `history --json` schema.
 pub const HISTORY_SCHEMA_VERSION: u32 = 1;
@@ -38,6 +38,15 @@ pub struct SnapshotEntry {
     pub five_hour_resets_at: Option<String>,
     pub seven_day_percent: Option<f64>,
     pub seven_day_resets_at: Option<String>,
+    /// The per-model weekly windows, only when the source reported them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seven_day_opus_percent: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seven_day_opus_resets_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seven_day_sonnet_percent: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seven_day_sonnet_resets_at: Option<String>,
 }
 
 impl SnapshotEntry {
@@ -54,6 +63,10 @@ impl SnapshotEntry {
             five_hour_resets_at: reset(snapshot.five_hour),
             seven_day_percent: snapshot.seven_day.map(|reading| reading.percent),
             seven_day_resets_at: reset(snapshot.seven_day),
+            seven_day_opus_percent: snapshot.seven_day_opus.map(|reading| reading.percent),
+            seven_day_opus_resets_at: reset(snapshot.seven_day_opus),
+            seven_day_sonnet_percent: snapshot.seven_day_sonnet.map(|reading| reading.percent),
+            seven_day_sonnet_resets_at: reset(snapshot.seven_day_sonnet),
         }
     }
 }
@@ -219,14 +232,22 @@ pub fn write_text(
         ))
     )?;
     if !history.snapshots.is_empty() {
-        writeln!(
-            out,
+        // The per-model weekly windows get columns when any reading has them.
+        let per_model: Vec<WindowKind> = WindowKind::PER_MODEL
+            .into_iter()
+            .filter(|kind| history.snapshots.iter().any(|s| s.window(*kind).is_some()))
+            .collect();
+        let mut header = format!(
             "{:<16} {:<10} {:>6} {:<13} {:>6} {:<13}",
             "taken", "source", "5-hour", "resets", "weekly", "resets"
-        )?;
+        );
+        for kind in &per_model {
+            let name = kind.family().map_or("", |family| family.label());
+            header.push_str(&format!(" {name:>6} {:<13}", "resets"));
+        }
+        writeln!(out, "{}", header.trim_end())?;
         for snapshot in &history.snapshots {
-            writeln!(
-                out,
+            let mut line = format!(
                 "{:<16} {:<10} {:>6} {:<13} {:>6} {:<13}",
                 local(snapshot.taken_at_ms, time_zone),
                 snapshot.source.as_str(),
@@ -234,7 +255,15 @@ pub fn write_text(
                 reset(snapshot.five_hour, time_zone),
                 figure(snapshot.seven_day),
                 reset(snapshot.seven_day, time_zone),
-            )?;
+            );
+            for kind in &per_model {
+                line.push_str(&format!(
+                    " {:>6} {:<13}",
+                    figure(snapshot.window(*kind)),
+                    reset(snapshot.window(*kind), time_zone)
+                ));
+            }
+            writeln!(out, "{}", line.trim_end())?;
         }
     }
     writeln!(out)?;
@@ -251,7 +280,7 @@ pub fn write_text(
     if !history.decisions.is_empty() {
         writeln!(
             out,
-            "{:<16} {:<8} {:>8} {:<9} {:>6} {:>9} {:>6}  reason",
+            "{:<16} {:<8} {:>8} {:<16} {:>6} {:>9} {:>6}  reason",
             "decided", "session", "delay", "window", "usage", "projected", "target"
         )?;
         let percent = |value: Option<f64>| {
@@ -268,7 +297,7 @@ pub fn write_text(
             };
             writeln!(
                 out,
-                "{:<16} {:<8} {delay} {:<9} {:>6} {:>9} {:>6}  {}",
+                "{:<16} {:<8} {delay} {:<16} {:>6} {:>9} {:>6}  {}",
                 local(decision.decided_at_ms, time_zone),
                 decision
                     .session_id

@@ -8,6 +8,7 @@ pub mod epic;
 pub mod history;
 pub mod install;
 pub mod logs;
+pub mod mission;
 pub mod report;
 pub mod simulate;
 pub mod status;
@@ -73,6 +74,7 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
         Command::Uninstall(args) => install::uninstall(home, &args),
         Command::Doctor(args) => crate::doctor::run(home, &args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Mission(crate::cli::MissionCommand::Run(args)) => mission::run(home, &args),
     }
 }
 

@@ -44,6 +44,37 @@ pub struct StatusReport {
     pub pacing: PacingStatus,
     pub usage_api: UsageApiStatus,
     pub estimate: EstimateStatus,
+    /// Extra usage (work past the plan's limits, billed), when the usage
+    /// endpoint reported it; and whether pacing lets a mission use it.
+    pub extra_usage: Option<ExtraUsageStatus>,
+    /// A `mission run` waiting for a usage limit to reset, if one is.
+    pub mission_wait: Option<MissionWaitStatus>,
+}
+
+/// `extra_usage` as the usage endpoint reported it, and the setting.
+#[derive(Debug, Serialize)]
+pub struct ExtraUsageStatus {
+    pub is_enabled: bool,
+    pub monthly_limit: Option<f64>,
+    pub used_credits: Option<f64>,
+    pub utilization: Option<f64>,
+    /// `pacing.allow_extra_usage`: pacing lets a mission run past the
+    /// plan's limits while `used_credits` is under `max_spend`.
+    pub allowed_by_pacing: bool,
+    /// `pacing.extra_usage_max_spend`.
+    pub max_spend: f64,
+}
+
+/// A `mission run` waiting out a usage limit.
+#[derive(Debug, Serialize)]
+pub struct MissionWaitStatus {
+    pub until: String,
+    pub in_s: i64,
+    pub session_id: Option<String>,
+    pub window: Option<String>,
+    pub wait: u32,
+    pub max_waits: u32,
+    pub pid: u32,
 }
 
 /// The local estimate pacing falls back on when no official figure is fresh.
@@ -99,6 +130,23 @@ impl SessionStatus {
 pub struct WindowsStatus {
     pub five_hour: WindowStatus,
     pub seven_day: WindowStatus,
+    /// The Opus weekly window, when the usage endpoint reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seven_day_opus: Option<WindowStatus>,
+    /// The Sonnet weekly window, when the usage endpoint reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seven_day_sonnet: Option<WindowStatus>,
+    /// Windows the endpoint reported that this build does not pace.
+    pub other: Vec<OtherWindowStatus>,
+}
+
+/// A window the usage endpoint reported under a key this build does not
+/// know (`seven_day_oauth_apps`, ...): shown, not paced.
+#[derive(Debug, Serialize)]
+pub struct OtherWindowStatus {
+    pub key: String,
+    pub percent: f64,
+    pub resets_at: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -248,6 +296,21 @@ impl StatusReport {
             windows: WindowsStatus {
                 five_hour: window(WindowKind::FiveHour),
                 seven_day: window(WindowKind::SevenDay),
+                seven_day_opus: data
+                    .window(WindowKind::SevenDayOpus)
+                    .map(|view| WindowStatus::from_view(view, data.now_ms)),
+                seven_day_sonnet: data
+                    .window(WindowKind::SevenDaySonnet)
+                    .map(|view| WindowStatus::from_view(view, data.now_ms)),
+                other: data
+                    .other_windows
+                    .iter()
+                    .map(|(key, reading)| OtherWindowStatus {
+                        key: key.clone(),
+                        percent: round(reading.percent),
+                        resets_at: reading.resets_at_s.map(|s| clock::iso(s * 1000)),
+                    })
+                    .collect(),
             },
             pacing: PacingStatus::from_view(&data.pacing),
             usage_api: UsageApiStatus::from_view(&data.api, data.now_ms),
@@ -263,6 +326,23 @@ impl StatusReport {
                 five_hour_calibration_samples: data.estimate.five_hour_calibration_samples,
                 seven_day_calibration_samples: data.estimate.seven_day_calibration_samples,
             },
+            extra_usage: data.extra_usage.map(|extra| ExtraUsageStatus {
+                is_enabled: extra.is_enabled,
+                monthly_limit: extra.monthly_limit,
+                used_credits: extra.used_credits,
+                utilization: extra.utilization,
+                allowed_by_pacing: data.pacing.allow_extra_usage,
+                max_spend: data.pacing.extra_usage_max_spend,
+            }),
+            mission_wait: data.mission_wait.as_ref().map(|wait| MissionWaitStatus {
+                until: clock::iso(wait.until_ms),
+                in_s: ((wait.until_ms - data.now_ms) / 1000).max(0),
+                session_id: wait.session_id.clone(),
+                window: wait.window.clone(),
+                wait: wait.wait,
+                max_waits: wait.max_waits,
+                pid: wait.pid,
+            }),
         }
     }
 }
@@ -357,6 +437,48 @@ fn write_text_with(
     writeln!(out)?;
     for window in &data.windows {
         write_window(out, data, window, paint)?;
+    }
+    for (key, reading) in &data.other_windows {
+        writeln!(
+            out,
+            "{key}: {} (not paced){}",
+            describe::percent(reading.percent),
+            reading
+                .resets_at_s
+                .map(|s| format!(", resets {}", data.date_clock(s * 1000)))
+                .unwrap_or_default()
+        )?;
+    }
+    if let Some(extra) = &data.extra_usage {
+        writeln!(
+            out,
+            "extra usage: {}{}",
+            extra.describe(),
+            if !extra.is_enabled {
+                String::new()
+            } else if data.pacing.allow_extra_usage {
+                format!(
+                    " · pacing lets missions use it up to {:.2}",
+                    data.pacing.extra_usage_max_spend
+                )
+            } else {
+                " · pacing keeps missions inside the plan's limits".to_string()
+            }
+        )?;
+    }
+    if let Some(wait) = &data.mission_wait {
+        writeln!(
+            out,
+            "{}",
+            paint.yellow(&format!(
+                "mission waiting for a usage limit to reset until {} (in {}), then resuming (wait {} of {}, pid {})",
+                data.date_clock(wait.until_ms),
+                human_duration((wait.until_ms - data.now_ms) / 1000),
+                wait.wait,
+                wait.max_waits,
+                wait.pid
+            ))
+        )?;
     }
     writeln!(out)?;
     let last = match &data.pacing.last_delay {

@@ -20,7 +20,7 @@ use crate::config::{Config, Loaded};
 use crate::controls::{self, Control};
 use crate::paths::{self, ToolHome};
 use crate::store::Store;
-use crate::usage::snapshot::{self, UsageSnapshot};
+use crate::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowKind};
 use crate::usage::statusline::{self, LineFacts, StatuslineReading};
 
 /// Longest wait for the store's write lock: a status line must not hang.
@@ -185,31 +185,52 @@ fn segment(home: &ToolHome, loaded: &Loaded, input: &[u8]) -> String {
     let config = &loaded.config;
     let now_ms = crate::clock::now_ms();
     let reading = statusline::parse_input(input, now_ms);
-    let (stored, delay_ms, control) = match from_store(home, config, &reading, now_ms) {
+    let (stored, api, delay, control) = match from_store(home, config, &reading, now_ms) {
         Ok(found) => found,
         Err(error) => {
             // The input's own figures can still be shown.
             tracing::warn!("statusline: {error:#}");
-            (None, None, Control::On)
+            (None, None, None, Control::On)
         }
     };
     paths::test_panic("statusline");
     // The input's own figures are the freshest; without them, the store's.
-    let shown = match reading.snapshot {
+    let mut shown = match reading.snapshot {
         Some(snapshot) => Some(snapshot.at(now_ms.div_euclid(1000))),
         None => stored,
     };
+    // The per-model weekly windows come only from the usage endpoint (the
+    // status-line input carries the 5-hour and weekly ones): its freshest
+    // reading fills in what the input left out.
+    if let (Some(shown), Some(api)) = (shown.as_mut(), api.as_ref()) {
+        let api = api.at(now_ms.div_euclid(1000));
+        shown.seven_day_opus = shown.seven_day_opus.or(api.seven_day_opus);
+        shown.seven_day_sonnet = shown.seven_day_sonnet.or(api.seven_day_sonnet);
+    }
+    let extra_usage = api.as_ref().and_then(UsageSnapshot::extra_usage);
     statusline::render(
         &LineFacts {
             snapshot: shown,
             stale_after_ms: config.pacing.stale_after_seconds as i64 * 1000,
             target_percent: config.pacing.target_percent,
-            delay_ms,
+            delay_ms: delay.map(|(delay_ms, _)| delay_ms),
+            delay_window: delay.and_then(|(_, window)| window),
+            extra_usage,
             control,
         },
         now_ms,
     )
 }
+
+/// What the store knows for the line: the current official figures (when
+/// the input had none), the latest usage-API reading (per-model windows,
+/// extra usage), the recent delay and its window, the switch.
+type Stored = (
+    Option<UsageSnapshot>,
+    Option<UsageSnapshot>,
+    Option<(i64, Option<WindowKind>)>,
+    Control,
+);
 
 /// Records the reading, and reads what the store knows: the current
 /// official figures, the recent delay, the switch.
@@ -218,7 +239,7 @@ fn from_store(
     config: &Config,
     reading: &StatuslineReading,
     now_ms: i64,
-) -> anyhow::Result<(Option<UsageSnapshot>, Option<i64>, Control)> {
+) -> anyhow::Result<Stored> {
     let busy = BUSY_TIMEOUT.min(Duration::from_millis(config.store.busy_timeout_ms));
     let mut store = Store::open(&home.store_file(), busy)?;
     if let Err(error) = statusline::record(&mut store, reading) {
@@ -230,9 +251,11 @@ fn from_store(
         Some(_) => None,
         None => snapshot::current_official(connection, now_ms)?,
     };
+    let api = snapshot::latest(connection, SnapshotSource::Api)?;
     Ok((
         stored,
-        statusline::recent_delay_ms(connection, now_ms)?,
+        api,
+        statusline::recent_delay(connection, now_ms)?,
         controls::read(connection, now_ms)?,
     ))
 }

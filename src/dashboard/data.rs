@@ -20,7 +20,9 @@ use crate::momentum;
 use crate::pacing::policy::{self, PacingSettings, PolicyInput};
 use crate::sessions::{self, SessionRow};
 use crate::usage::poll::{ApiState, ApiStatus};
-use crate::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowKind, WindowReading};
+use crate::usage::snapshot::{
+    self, ExtraUsage, SnapshotSource, UsageSnapshot, WindowKind, WindowReading,
+};
 
 /// How far back "recent" sessions reach.
 pub const RECENT_SESSIONS_MS: i64 = 24 * 3_600_000;
@@ -169,6 +171,9 @@ pub struct PacingView {
     pub enabled: bool,
     /// `pacing.use_estimate` in the config.
     pub use_estimate: bool,
+    /// `pacing.allow_extra_usage` and `pacing.extra_usage_max_spend`.
+    pub allow_extra_usage: bool,
+    pub extra_usage_max_spend: f64,
     /// The runtime switch.
     pub control: Control,
     /// The newest decision that added a delay.
@@ -190,6 +195,13 @@ pub struct DashboardData {
     pub api: ApiView,
     /// The local estimate: its latest figure and what calibrates it.
     pub estimate: crate::local_usage::estimate::EstimateStatus,
+    /// Extra usage as the usage endpoint last reported it.
+    pub extra_usage: Option<ExtraUsage>,
+    /// Windows the usage endpoint reported that this build does not pace
+    /// (`seven_day_oauth_apps`, new keys), as they stand now.
+    pub other_windows: Vec<(String, WindowReading)>,
+    /// A `mission run` waiting for a usage limit to reset.
+    pub mission_wait: Option<crate::commands::mission::MissionWait>,
 }
 
 impl DashboardData {
@@ -260,6 +272,45 @@ pub fn gather(
             options,
         )?);
     }
+    // The per-model weekly windows come from the usage endpoint only (the
+    // status line carries the 5-hour and weekly ones): shown when its
+    // latest reading has them.
+    let api = snapshot::latest(connection, SnapshotSource::Api)?;
+    if let Some(api) = &api {
+        for kind in WindowKind::PER_MODEL {
+            if api.window(kind).is_some() {
+                windows.push(window_view(
+                    connection,
+                    config,
+                    kind,
+                    Some(api),
+                    &history,
+                    now_ms,
+                    options,
+                )?);
+            }
+        }
+    }
+    let now_s = now_ms.div_euclid(1000);
+    let other_windows = api
+        .as_ref()
+        .map(|api| {
+            api.other_windows()
+                .into_iter()
+                .map(|(key, reading)| {
+                    let current = match reading.resets_at_s {
+                        Some(reset) if reset <= now_s => WindowReading {
+                            percent: 0.0,
+                            resets_at_s: None,
+                        },
+                        _ => reading,
+                    };
+                    (key, current)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let extra_usage = api.as_ref().and_then(UsageSnapshot::extra_usage);
     let mut specs = HashMap::new();
     let sessions = sessions::recent(connection, now_ms - RECENT_SESSIONS_MS, MAX_SESSIONS)?
         .into_iter()
@@ -276,6 +327,8 @@ pub fn gather(
     let pacing = PacingView {
         enabled: config.pacing.enabled,
         use_estimate: config.pacing.use_estimate,
+        allow_extra_usage: config.pacing.allow_extra_usage,
+        extra_usage_max_spend: config.pacing.extra_usage_max_spend,
         control: controls::read(connection, now_ms)?,
         last_delay,
         delay_ms_today: delay_since(connection, day_start_ms(now_ms, time_zone))?,
@@ -293,6 +346,9 @@ pub fn gather(
             &crate::local_usage::estimate::plan_key(),
             now_ms,
         )?,
+        extra_usage,
+        other_windows,
+        mission_wait: crate::commands::mission::current_wait(connection, now_ms)?,
     })
 }
 
@@ -342,6 +398,7 @@ fn window_view(
     let paced = match kind {
         WindowKind::FiveHour => config.pacing.five_hour,
         WindowKind::SevenDay => config.pacing.seven_day,
+        WindowKind::SevenDayOpus | WindowKind::SevenDaySonnet => config.pacing.per_model,
     };
     let target_percent = config.pacing.target_percent;
     let Some((snapshot, raw)) =
@@ -494,6 +551,8 @@ fn columns(kind: WindowKind) -> (&'static str, &'static str) {
     match kind {
         WindowKind::FiveHour => ("five_hour_percent", "five_hour_resets_at"),
         WindowKind::SevenDay => ("seven_day_percent", "seven_day_resets_at"),
+        WindowKind::SevenDayOpus => ("seven_day_opus_percent", "seven_day_opus_resets_at"),
+        WindowKind::SevenDaySonnet => ("seven_day_sonnet_percent", "seven_day_sonnet_resets_at"),
     }
 }
 

@@ -36,9 +36,11 @@ const DIM: Style = Style::new().fg(Color::DarkGray);
 pub fn draw(frame: &mut Frame<'_>, data: &DashboardData) {
     let area = frame.area();
     let bottom_height = if area.height >= 36 { 12 } else { 6 };
+    // Two lines a window (the per-model weekly ones when reported), and the frame.
+    let windows_height = 2 + 2 * data.windows.len().clamp(2, 4) as u16;
     let [header, windows, chart, bottom, footer] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(6),
+        Constraint::Length(windows_height),
         Constraint::Min(6),
         Constraint::Length(bottom_height),
         Constraint::Length(1),

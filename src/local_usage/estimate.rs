@@ -66,10 +66,7 @@ pub struct Calibration {
 }
 
 fn window_name(kind: WindowKind) -> &'static str {
-    match kind {
-        WindowKind::FiveHour => "five_hour",
-        WindowKind::SevenDay => "seven_day",
-    }
+    kind.key()
 }
 
 /// The stored calibration of a plan and window.
@@ -441,6 +438,8 @@ pub fn estimate_from(
                 basis.seven_day_calibration_samples = calibration.samples;
                 basis.seven_day_used_dollars = used;
             }
+            // Transcripts are not split by plan window per model here.
+            WindowKind::SevenDayOpus | WindowKind::SevenDaySonnet => {}
         }
     }
     estimate.raw_json = Some(serde_json::to_string(&basis)?);

@@ -180,11 +180,15 @@ impl Scan {
     }
 
     fn visit_assistant(&mut self, entry: WireEntry) {
+        let limit = usage_limit_of(&entry);
         let Some(message) = entry.message else { return };
         let text = message.text();
         if !self.seen_assistant {
             self.seen_assistant = true;
-            self.facts.api_error = classify_error(&entry.is_api_error_message, &message, &text);
+            self.facts.api_error = match limit {
+                Some(limit) => Some(limit),
+                None => classify_error(&entry.is_api_error_message, &message, &text),
+            };
         }
         if self.facts.last_assistant_text.is_none() && !text.is_empty() {
             self.facts.last_assistant_text = Some(text);
@@ -227,6 +231,7 @@ fn classify_error(
     if lower.contains("usage limit")
         || lower.contains("limit reached")
         || lower.contains("hit your limit")
+        || (lower.contains("hit your") && lower.contains(" limit"))
     {
         // `Claude AI usage limit reached|1752800400`
         let resets_at = text
@@ -254,6 +259,44 @@ struct WireEntry {
     message: Option<WireMessage>,
     #[serde(rename = "isApiErrorMessage")]
     is_api_error_message: Option<bool>,
+    /// `usage_limit_reached` on a usage-limit entry (Claude Code 2.1.330).
+    #[serde(rename = "apiError")]
+    api_error: Option<String>,
+    /// `{"rate_limit_info": {"resetsAt": <epoch s>, "rateLimitType": ...}}`.
+    #[serde(rename = "apiErrorParams")]
+    api_error_params: Option<WireErrorParams>,
+}
+
+#[derive(Deserialize)]
+struct WireErrorParams {
+    rate_limit_info: Option<WireRateLimitInfo>,
+}
+
+#[derive(Deserialize)]
+struct WireRateLimitInfo {
+    #[serde(rename = "resetsAt")]
+    resets_at: Option<f64>,
+}
+
+/// A usage-limit entry as Claude Code 2.1.330 writes it: `apiError:
+/// "usage_limit_reached"` and the reset, epoch seconds, in
+/// `apiErrorParams.rate_limit_info.resetsAt` (its text, "You've hit your
+/// 5-hour limit · resets 1:24pm (UTC)", gives only the minute).
+fn usage_limit_of(entry: &WireEntry) -> Option<ApiError> {
+    if entry.is_api_error_message != Some(true)
+        || entry.api_error.as_deref() != Some("usage_limit_reached")
+    {
+        return None;
+    }
+    let resets_at = entry
+        .api_error_params
+        .as_ref()
+        .and_then(|params| params.rate_limit_info.as_ref())
+        .and_then(|info| info.resets_at)
+        .filter(|seconds| seconds.is_finite())
+        .map(|seconds| seconds as i64)
+        .and_then(crate::usage::snapshot::plausible_reset_s);
+    Some(ApiError::UsageLimit { resets_at })
 }
 
 impl WireEntry {
@@ -470,6 +513,25 @@ mod tests {
             assistant_text("back"),
         ]);
         assert_eq!(facts.api_error, None);
+    }
+
+    #[test]
+    fn the_usage_limit_entry_of_claude_code_2_1_330_gives_its_exact_reset() {
+        // Written by the real CLI on a 429 with `anthropic-ratelimit-unified-status: rejected`.
+        let line = r#"{"parentUuid": "be8a79c0-b91c-4264-a875-5a16562fc7f6", "isSidechain": false, "type": "assistant", "uuid": "87501b65-77cd-4eac-9b6c-b402625a1409", "timestamp": "2026-12-03T13:23:41.418Z", "message": {"diagnostics": null, "id": "c5b7a0e5-96a2-48e4-80e2-d73002dfeae2", "container": null, "model": "<synthetic>", "role": "assistant", "stop_details": null, "stop_reason": "stop_sequence", "stop_sequence": "", "type": "message", "content": [{"type": "text", "text": "You've hit your 5-hour limit \u00b7 resets 1:24pm (UTC)"}], "context_management": null}, "requestId": "req_x", "apiError": "usage_limit_reached", "apiErrorParams": {"rate_limit_info": {"status": "rejected", "resetsAt": 1796304279, "rateLimitType": "five_hour", "isUsingOverage": false}}, "quotaLimits": {"status": "rejected", "resetsAt": 1796304279, "unifiedRateLimitFallbackAvailable": false, "rateLimitType": "five_hour", "isUsingOverage": false}, "error": "rate_limit", "isApiErrorMessage": true, "apiErrorStatus": 429, "apiErrorType": "rate_limit_error", "perTurnEffort": "medium", "failedResponseHadNoToolCall": true, "madeBy": "model", "userType": "external", "entrypoint": "sdk-cli", "sessionId": "0bc1f48a-6b68-43d2-8c46-08ecf52bbc9e", "version": "2.1.330", "gitBranch": "HEAD"}"#;
+        let facts = facts_of(&[assistant_text("working"), line.to_string()]);
+        assert_eq!(
+            facts.api_error,
+            Some(ApiError::UsageLimit {
+                resets_at: Some(1_796_304_279)
+            })
+        );
+        // The text alone (the transcript lagging) still reads as a limit.
+        let text_only = serde_json::json!({"type":"assistant","isApiErrorMessage":true,"message":{"role":"assistant","content":[{"type":"text","text":"You've hit your 5-hour limit · resets 1:24pm (UTC)"}]}}).to_string();
+        assert_eq!(
+            facts_of(&[text_only]).api_error,
+            Some(ApiError::UsageLimit { resets_at: None })
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::hook::event::SessionContext;
 use crate::hook::{HookContext, Reply};
 use crate::store::Store;
-use crate::usage::snapshot::{self, UsageSnapshot, WindowKind, META_PROMPT_CACHE_TTL_SECONDS};
+use crate::usage::snapshot::{self, ModelFamily, UsageSnapshot, META_PROMPT_CACHE_TTL_SECONDS};
 
 /// The longest stretch of history the policy reads.
 const HISTORY_MS: i64 = policy::SEVEN_DAY_LOOKBACK_SECONDS * 1000;
@@ -47,6 +47,13 @@ pub fn post_tool_use(
     }
     let now_ms = context.now_ms;
     let config = context.config;
+    if config.pacing.allow_extra_usage {
+        if let Some(reason) = extra_usage_allows(context.store.connection(), config)? {
+            record_without_window(context.store, &session.session_id, now_ms, &reason)?;
+            tracing::debug!(session = session.session_id, "pacing: {reason}");
+            return Ok(Reply::Nothing);
+        }
+    }
     let decision = decide(
         context.store,
         config,
@@ -90,7 +97,10 @@ pub fn decide(
     tool_duration_ms: Option<u64>,
     estimate: &mut Estimator<'_>,
 ) -> anyhow::Result<Decision> {
-    let settings = PacingSettings::from_config(config);
+    let mut settings = PacingSettings::from_config(config);
+    if settings.per_model {
+        settings.model = session_model(store, session_id)?;
+    }
     let stale_ms = settings.stale_after_seconds as i64 * 1000;
     let mut inputs = load_inputs(store.connection(), session_id, now_ms, stale_ms)?;
     if settings.use_estimate && !has_fresh_official(&inputs.snapshots, now_ms, stale_ms) {
@@ -300,11 +310,120 @@ pub fn cache_ttl_seconds(reported: Option<String>, default_seconds: u64) -> u64 
         .unwrap_or(default_seconds)
 }
 
-fn window_name(kind: WindowKind) -> &'static str {
-    match kind {
-        WindowKind::FiveHour => "five_hour",
-        WindowKind::SevenDay => "seven_day",
+/// With `pacing.allow_extra_usage`, why no window is held back: the usage
+/// endpoint's latest reading says extra usage is on, and less than
+/// `pacing.extra_usage_max_spend` of it is spent (and its monthly limit,
+/// when it has one, is not reached). `None` means pace as usual.
+pub fn extra_usage_allows(
+    connection: &Connection,
+    config: &Config,
+) -> anyhow::Result<Option<String>> {
+    let Some(extra) = snapshot::latest(connection, snapshot::SnapshotSource::Api)
+        .context("cannot read the usage snapshot")?
+        .and_then(|api| api.extra_usage())
+    else {
+        return Ok(None);
+    };
+    let spent = extra.used_credits.unwrap_or(0.0);
+    let cap = config.pacing.extra_usage_max_spend;
+    let limit_left = extra.utilization.is_none_or(|percent| percent < 100.0);
+    Ok((extra.is_enabled && spent < cap && limit_left).then(|| {
+        format!(
+            "extra usage allowed: {spent:.2} of the {cap:.2} set spent (pacing.allow_extra_usage): no delay"
+        )
+    }))
+}
+
+/// A decision without a window (no delay), with its reason.
+fn record_without_window(
+    store: &mut Store,
+    session_id: &str,
+    now_ms: i64,
+    reason: &str,
+) -> anyhow::Result<()> {
+    store
+        .write(|transaction| {
+            transaction.execute(
+                "INSERT INTO pacing_decisions (session_id, decided_at, delay_ms, reason)
+                 VALUES (?1, ?2, 0, ?3)",
+                params![session_id, now_ms, reason],
+            )?;
+            Ok(())
+        })
+        .context("cannot record the pacing decision")
+}
+
+/// How much of a transcript's end is read for the session's model.
+const MODEL_TAIL_BYTES: u64 = 64 * 1024;
+
+/// The model family of a session: the model SessionStart or the status
+/// line stored for it (one indexed lookup), else, once, the newest
+/// assistant entry in the last 64 KiB of its transcript (`claude -p`
+/// sends no model at SessionStart and runs no status line), stored for the
+/// next calls. A tool call inside a subagent is paced as its session: the
+/// hook input does not say the subagent's model.
+fn session_model(store: &mut Store, session_id: &str) -> anyhow::Result<Option<ModelFamily>> {
+    let row: Option<(Option<String>, String)> = store
+        .connection()
+        .query_row(
+            "SELECT model, transcript_path FROM sessions WHERE id = ?1",
+            params![session_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .context("cannot read the session's model")?;
+    let Some((model, transcript)) = row else {
+        return Ok(None);
+    };
+    if let Some(model) = model {
+        return Ok(ModelFamily::of_model(&model));
     }
+    if transcript.is_empty() {
+        return Ok(None);
+    }
+    let Some(model) = transcript_model(std::path::Path::new(&transcript)) else {
+        return Ok(None);
+    };
+    store
+        .write(|transaction| {
+            transaction.execute(
+                "UPDATE sessions SET model = ?2 WHERE id = ?1 AND model IS NULL",
+                params![session_id, model],
+            )
+        })
+        .context("cannot store the session's model")?;
+    Ok(ModelFamily::of_model(&model))
+}
+
+/// The model of the newest assistant entry in a transcript's tail (error
+/// entries, which say `<synthetic>`, are passed over). Any model is kept,
+/// one of no known family too, so the transcript is read once a session.
+pub fn transcript_model(path: &std::path::Path) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        message: Option<Message>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Message {
+        model: Option<String>,
+    }
+    let finder = memchr::memmem::Finder::new(b"\"model\"");
+    let mut found = None;
+    let _ =
+        crate::momentum::transcript_tail::for_each_line_backwards(path, MODEL_TAIL_BYTES, |line| {
+            if finder.find(line).is_some() {
+                if let Some(model) = serde_json::from_slice::<Entry>(line)
+                    .ok()
+                    .and_then(|entry| entry.message?.model)
+                    .filter(|model| !model.is_empty() && model != "<synthetic>")
+                {
+                    found = Some(model);
+                    return std::ops::ControlFlow::Break(());
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+    found
 }
 
 /// One `pacing_decisions` row, and the session's delay total, in one transaction.
@@ -326,7 +445,7 @@ pub fn record(
                     session_id,
                     now_ms,
                     decision.delay_ms,
-                    window.map(|window| window_name(window.kind)),
+                    window.map(|window| window.kind.key()),
                     window.map(|window| window.utilization_percent),
                     window.map(|window| window.projected_percent),
                     window.map(|window| window.target_percent),

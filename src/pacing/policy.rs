@@ -1,8 +1,9 @@
 //! The pacing policy: a pure function from usage history, the session's own
 //! recent tool calls, settings and `now` to a delay and the reason for it.
 //!
-//! The idea, per window (5-hour and weekly; the one needing the longer delay
-//! decides):
+//! The idea, per window (5-hour, weekly, and the weekly window of the
+//! session's model family when the endpoint reports one; the one needing
+//! the longer delay decides):
 //! - The *observed* burn rate `b` is the least-squares slope of the
 //!   readings over a lookback span (30 minutes for the 5-hour window, a
 //!   day for the weekly one, never before the window's start). The
@@ -72,7 +73,9 @@
 use serde::Serialize;
 
 use crate::config::{Config, HOOK_TIMEOUT_MARGIN_SECONDS};
-use crate::usage::snapshot::{SnapshotSource, UsageSnapshot, WindowKind, WindowReading};
+use crate::usage::snapshot::{
+    ModelFamily, SnapshotSource, UsageSnapshot, WindowKind, WindowReading,
+};
 
 /// How far back the burn rate of the 5-hour window is measured (see the
 /// module documentation for why 30 minutes).
@@ -146,6 +149,11 @@ pub struct PacingSettings {
     pub cache_ttl_margin_seconds: u64,
     pub use_estimate: bool,
     pub estimate_safety_margin_percent: f64,
+    /// Whether the weekly window of the session's model family is paced.
+    pub per_model: bool,
+    /// The session's model family, when known: its weekly window
+    /// (`seven_day_opus`, ...) is paced with the account-wide ones.
+    pub model: Option<ModelFamily>,
 }
 
 impl PacingSettings {
@@ -161,6 +169,8 @@ impl PacingSettings {
             cache_ttl_margin_seconds: pacing.cache_ttl_margin_seconds,
             use_estimate: pacing.use_estimate,
             estimate_safety_margin_percent: pacing.estimate_safety_margin_percent,
+            per_model: pacing.per_model,
+            model: None,
         }
     }
 
@@ -178,6 +188,7 @@ impl PacingSettings {
         match kind {
             WindowKind::FiveHour => self.five_hour,
             WindowKind::SevenDay => self.seven_day,
+            per_model => self.per_model && per_model.family() == self.model,
         }
     }
 }
@@ -397,7 +408,14 @@ pub fn decide(input: &PolicyInput<'_>) -> Decision {
     let mut assessments = Vec::with_capacity(2);
     let mut skipped = Vec::new();
     let work_ms = mean_work_per_cycle(input.calls, input.now_ms);
-    for kind in WindowKind::ALL {
+    for kind in WindowKind::EVERY {
+        // Another family's window, or the session's own left unused this
+        // week (the endpoint reports null), is no part of the decision.
+        if kind.family().is_some()
+            && (!settings.paces(kind) || input.snapshots.iter().all(|s| s.window(kind).is_none()))
+        {
+            continue;
+        }
         if !settings.paces(kind) {
             skipped.push((kind, Skip::Disabled));
             continue;
@@ -617,7 +635,7 @@ fn lookback_ms(kind: WindowKind) -> (i64, i64) {
             FIVE_HOUR_LOOKBACK_SECONDS * 1000,
             FIVE_HOUR_MIN_SPAN_SECONDS * 1000,
         ),
-        WindowKind::SevenDay => (
+        WindowKind::SevenDay | WindowKind::SevenDayOpus | WindowKind::SevenDaySonnet => (
             SEVEN_DAY_LOOKBACK_SECONDS * 1000,
             SEVEN_DAY_MIN_SPAN_SECONDS * 1000,
         ),
@@ -740,7 +758,9 @@ pub fn assess(
             );
             (long.unpaced, long.active)
         }
-        WindowKind::SevenDay => (unpaced_per_ms, unpaced_per_ms),
+        WindowKind::SevenDay | WindowKind::SevenDayOpus | WindowKind::SevenDaySonnet => {
+            (unpaced_per_ms, unpaced_per_ms)
+        }
     };
     // The recent rate governs the near term only: a burst is slowed at once,
     // but a half hour of it is not projected over the hours to the reset,

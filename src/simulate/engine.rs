@@ -44,7 +44,9 @@ use super::scenario::{Scenario, SessionSpec};
 use crate::hook::event::SessionContext;
 use crate::pacing::policy::{ToolCall, OTHER_SESSIONS_HISTORY_MS};
 use crate::store::Store;
-use crate::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowKind, WindowReading};
+use crate::usage::snapshot::{
+    self, ModelFamily, SnapshotSource, UsageSnapshot, WindowKind, WindowReading,
+};
 use crate::usage::statusline::{self, StatuslineReading};
 
 pub const MINUTE_MS: i64 = 60_000;
@@ -79,6 +81,8 @@ struct State {
     five_ends_ms: Option<i64>,
     week_percent: f64,
     week_ends_ms: i64,
+    opus_percent: f64,
+    opus_ends_ms: Option<i64>,
 }
 
 /// The account: both windows and how they moved.
@@ -93,10 +97,19 @@ pub struct Account {
     five_percent: f64,
     week_ends_ms: i64,
     week_percent: f64,
+    /// Percent of the Opus weekly window per unit of usage: 0 unless the
+    /// scenario has that window and its sessions run Opus.
+    pub opus_per_unit: f64,
+    /// The Opus weekly window's first reset, when the scenario has one.
+    opus_first_reset_ms: Option<i64>,
+    opus_ends_ms: Option<i64>,
+    opus_percent: f64,
     /// Every 5-hour window, in order (the one open at the start first).
     pub five_hour_windows: Vec<WindowSpan>,
     /// Every weekly period, in order.
     pub weekly_periods: Vec<WindowSpan>,
+    /// Every period of the Opus weekly window, in order (none without it).
+    pub opus_periods: Vec<WindowSpan>,
     history: Vec<State>,
 }
 
@@ -109,6 +122,10 @@ impl Account {
         let five_ends_ms = start_ms + minutes(five.resets_in_minutes);
         let weekly_first_reset_ms = start_ms + minutes(week.resets_in_minutes);
         let open = five.initial_percent > 0.0 && five_ends_ms > start_ms;
+        let opus = scenario.windows.seven_day_opus.as_ref();
+        let opus_first_reset_ms = opus.map(|opus| start_ms + minutes(opus.resets_in_minutes));
+        let runs_opus =
+            scenario.model.as_deref().and_then(ModelFamily::of_model) == Some(ModelFamily::Opus);
         let mut account = Self {
             start_ms,
             weekly_per_unit: 1.0 / scenario.weekly_capacity_in_five_hour_windows,
@@ -117,6 +134,25 @@ impl Account {
             five_percent: if open { five.initial_percent } else { 0.0 },
             week_ends_ms: weekly_first_reset_ms,
             week_percent: week.initial_percent,
+            opus_per_unit: if runs_opus && opus.is_some() {
+                1.0 / scenario.opus_capacity_in_five_hour_windows
+            } else {
+                0.0
+            },
+            opus_first_reset_ms,
+            opus_ends_ms: opus_first_reset_ms,
+            opus_percent: opus.map_or(0.0, |opus| opus.initial_percent),
+            opus_periods: opus
+                .zip(opus_first_reset_ms)
+                .map(|(opus, ends_ms)| WindowSpan {
+                    kind: WindowKind::SevenDayOpus,
+                    opened_ms: ends_ms - WEEK_MS,
+                    ends_ms,
+                    initial_percent: opus.initial_percent,
+                    peak_percent: opus.initial_percent,
+                })
+                .into_iter()
+                .collect(),
             five_hour_windows: Vec::new(),
             weekly_periods: vec![WindowSpan {
                 kind: WindowKind::SevenDay,
@@ -143,12 +179,13 @@ impl Account {
 
     /// The end of the weekly period that holds `at_ms`.
     fn week_end_at(&self, at_ms: i64) -> i64 {
-        if at_ms < self.weekly_first_reset_ms {
-            self.weekly_first_reset_ms
-        } else {
-            self.weekly_first_reset_ms
-                + ((at_ms - self.weekly_first_reset_ms) / WEEK_MS + 1) * WEEK_MS
-        }
+        period_end_at(self.weekly_first_reset_ms, at_ms)
+    }
+
+    /// The end of the Opus weekly period that holds `at_ms`.
+    fn opus_end_at(&self, at_ms: i64) -> Option<i64> {
+        self.opus_first_reset_ms
+            .map(|first| period_end_at(first, at_ms))
     }
 
     /// Applies the resets due by `now_ms`.
@@ -169,6 +206,18 @@ impl Account {
                 peak_percent: 0.0,
             });
         }
+        let opus_ends = self.opus_end_at(now_ms);
+        if let (Some(ends), true) = (opus_ends, opus_ends != self.opus_ends_ms) {
+            self.opus_ends_ms = Some(ends);
+            self.opus_percent = 0.0;
+            self.opus_periods.push(WindowSpan {
+                kind: WindowKind::SevenDayOpus,
+                opened_ms: ends - WEEK_MS,
+                ends_ms: ends,
+                initial_percent: 0.0,
+                peak_percent: 0.0,
+            });
+        }
     }
 
     fn remember(&mut self, at_ms: i64) {
@@ -178,6 +227,8 @@ impl Account {
             five_ends_ms: self.five_ends_ms,
             week_percent: self.week_percent,
             week_ends_ms: self.week_ends_ms,
+            opus_percent: self.opus_percent,
+            opus_ends_ms: self.opus_ends_ms,
         };
         match self.history.last_mut() {
             Some(last) if last.at_ms == at_ms => *last = state,
@@ -207,6 +258,10 @@ impl Account {
         if let Some(period) = self.weekly_periods.last_mut() {
             period.peak_percent = period.peak_percent.max(self.week_percent);
         }
+        self.opus_percent += units * self.opus_per_unit;
+        if let Some(period) = self.opus_periods.last_mut() {
+            period.peak_percent = period.peak_percent.max(self.opus_percent);
+        }
         self.remember(now_ms);
     }
 
@@ -215,7 +270,8 @@ impl Account {
         self.settle(now_ms);
         let five = self.five_ends_ms.filter(|_| self.five_percent >= 100.0);
         let week = (self.week_percent >= 100.0).then_some(self.week_ends_ms);
-        five.max(week)
+        let opus = self.opus_ends_ms.filter(|_| self.opus_percent >= 100.0);
+        five.max(week).max(opus)
     }
 
     /// For the oracle: until when a request of `units` must wait so that no
@@ -228,12 +284,19 @@ impl Account {
         let week = (self.week_percent > 0.0
             && self.week_percent + units * self.weekly_per_unit > target)
             .then_some(self.week_ends_ms);
-        five.max(week)
+        let opus = self.opus_ends_ms.filter(|_| {
+            self.opus_per_unit > 0.0
+                && self.opus_percent > 0.0
+                && self.opus_percent + units * self.opus_per_unit > target
+        });
+        five.max(week).max(opus)
     }
 
-    /// Whether both windows are at or under `target` now.
+    /// Whether every window the sessions spend is at or under `target` now.
     fn within(&self, target: f64) -> bool {
-        self.five_percent <= target && self.week_percent <= target
+        self.five_percent <= target
+            && self.week_percent <= target
+            && (self.opus_per_unit <= 0.0 || self.opus_percent <= target)
     }
 
     fn state_at(&self, at_ms: i64) -> State {
@@ -247,6 +310,10 @@ impl Account {
             state.week_ends_ms = self.week_end_at(at_ms);
             state.week_percent = 0.0;
         }
+        if self.opus_end_at(at_ms) != state.opus_ends_ms {
+            state.opus_ends_ms = self.opus_end_at(at_ms);
+            state.opus_percent = 0.0;
+        }
         state
     }
 
@@ -256,6 +323,8 @@ impl Account {
         match kind {
             WindowKind::FiveHour => state.five_percent,
             WindowKind::SevenDay => state.week_percent,
+            WindowKind::SevenDayOpus => state.opus_percent,
+            WindowKind::SevenDaySonnet => 0.0,
         }
     }
 
@@ -266,7 +335,19 @@ impl Account {
         match kind {
             WindowKind::FiveHour => state.five_ends_ms,
             WindowKind::SevenDay => Some(state.week_ends_ms),
+            WindowKind::SevenDayOpus => state.opus_ends_ms,
+            WindowKind::SevenDaySonnet => None,
         }
+    }
+}
+
+/// The end of the weekly period that holds `at_ms`, for a window that
+/// first resets at `first_reset_ms` and every week after.
+fn period_end_at(first_reset_ms: i64, at_ms: i64) -> i64 {
+    if at_ms < first_reset_ms {
+        first_reset_ms
+    } else {
+        first_reset_ms + ((at_ms - first_reset_ms) / WEEK_MS + 1) * WEEK_MS
     }
 }
 
@@ -539,7 +620,10 @@ fn official_reading(
         taken_at_ms: at_ms,
         five_hour: Some(reading(WindowKind::FiveHour)),
         seven_day: Some(reading(WindowKind::SevenDay)),
-        seven_day_opus: None,
+        // As the endpoint reports it: only when the account has the window.
+        seven_day_opus: account
+            .opus_first_reset_ms
+            .map(|_| reading(WindowKind::SevenDayOpus)),
         seven_day_sonnet: None,
         raw_json: None,
     }
@@ -715,7 +799,7 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                                     transaction,
                                     &context,
                                     "startup",
-                                    None,
+                                    scenario.model.as_deref(),
                                     now,
                                 )?;
                                 crate::sessions::record_prompt(transaction, &context, now)
@@ -811,12 +895,15 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                         granularity,
                     );
                     snapshot.taken_at_ms = reply_ms;
+                    // The status line carries the 5-hour and weekly windows only.
+                    snapshot.seven_day_opus = None;
                     if let Some(store) = &mut machine.store {
                         statusline::record(
                             store,
                             &StatuslineReading {
                                 snapshot: Some(snapshot.clone()),
                                 prompt_cache_ttl_s: Some(ttl_seconds),
+                                session_model: None,
                             },
                         )
                         .expect("the store takes a status line");

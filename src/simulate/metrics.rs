@@ -168,11 +168,22 @@ pub fn allowance(free: &Trace, oracle: &Trace, target: f64) -> Allowance {
                 .rev()
                 .find(|period| period.opened_ms <= request.at_ms)
                 .map_or(request.at_ms, |period| period.opened_ms);
+            let opus = account
+                .opus_periods
+                .iter()
+                .rev()
+                .find(|period| period.opened_ms <= request.at_ms)
+                .map_or(request.at_ms, |period| period.opened_ms);
+            let mut from = five;
             if account.percent(WindowKind::SevenDay, request.at_ms) > target {
-                week.min(five)
-            } else {
-                five
+                from = from.min(week);
             }
+            if account.opus_per_unit > 0.0
+                && account.percent(WindowKind::SevenDayOpus, request.at_ms) > target
+            {
+                from = from.min(opus);
+            }
+            from
         });
     let budget = |spans: &[WindowSpan]| -> f64 {
         spans
@@ -196,6 +207,12 @@ pub fn allowance(free: &Trace, oracle: &Trace, target: f64) -> Allowance {
     } else {
         0.0
     };
+    let opus_budget = budget(&account.opus_periods);
+    let ratio_opus = if account.opus_per_unit > 0.0 && opus_budget > 0.0 {
+        used * account.opus_per_unit / opus_budget
+    } else {
+        0.0
+    };
     let allowed = cycles_within(oracle) as f64;
     Allowance {
         free_cycles: free.requests.len() as u64,
@@ -203,7 +220,7 @@ pub fn allowance(free: &Trace, oracle: &Trace, target: f64) -> Allowance {
         budget_cycles: [allowed, allowed],
         allowed_cycles: allowed,
         demand_exceeds_budget: first_over_ms.is_some(),
-        demand_ratio: ratio_five.max(ratio_week),
+        demand_ratio: ratio_five.max(ratio_week).max(ratio_opus),
         first_over_ms,
         oracle_requests_ms: oracle
             .requests
@@ -221,6 +238,12 @@ fn resets(trace: &Trace) -> Vec<ResetReading> {
         .five_hour_windows
         .iter()
         .chain(&account.weekly_periods)
+        .chain(
+            account
+                .opus_periods
+                .iter()
+                .filter(|_| account.opus_per_unit > 0.0),
+        )
         .filter(|span| span.ends_ms > trace.start_ms && span.ends_ms <= trace.stop_ms)
         .map(|span| ResetReading {
             window: span.kind,
@@ -229,7 +252,7 @@ fn resets(trace: &Trace) -> Vec<ResetReading> {
             percent: account.percent(span.kind, span.ends_ms - 1),
         })
         .collect();
-    readings.sort_by_key(|reading| (reading.at.clone(), reading.window == WindowKind::SevenDay));
+    readings.sort_by_key(|reading| (reading.at.clone(), reading.window != WindowKind::FiveHour));
     readings
 }
 
@@ -288,11 +311,19 @@ fn efficiency(trace: &Trace, target: f64) -> (f64, u64) {
         account.weekly_per_unit,
         target,
     ));
-    if week.1 > 0 && week.0 > five.0 {
-        week
-    } else {
-        five
-    }
+    let opus = share(budget_share(
+        trace,
+        &account.opus_periods,
+        account.opus_per_unit,
+        target,
+    ));
+    [week, opus]
+        .into_iter()
+        .filter(|(_, windows)| *windows > 0)
+        .fold(
+            five,
+            |best, other| if other.0 > best.0 { other } else { best },
+        )
 }
 
 /// The figures of a run against the scenario's frame.

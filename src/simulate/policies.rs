@@ -221,7 +221,7 @@ impl Reference {
                         elapsed_share
                     }
                 }
-                WindowKind::SevenDay => {
+                WindowKind::SevenDay | WindowKind::SevenDayOpus | WindowKind::SevenDaySonnet => {
                     if elapsed_s < 12 * 3600 {
                         10.0
                     } else {

@@ -27,6 +27,14 @@ pub struct Scenario {
     /// How many full 5-hour windows fill the weekly window.
     #[serde(default = "default_weekly_capacity")]
     pub weekly_capacity_in_five_hour_windows: f64,
+    /// The model every session runs (`claude-opus-4-1`); none by default.
+    /// With `windows.seven_day_opus` and an Opus model, every request also
+    /// spends the Opus weekly window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// How many full 5-hour windows fill the Opus weekly window.
+    #[serde(default = "default_opus_capacity")]
+    pub opus_capacity_in_five_hour_windows: f64,
     #[serde(default)]
     pub reporting: Reporting,
     #[serde(default)]
@@ -80,12 +88,20 @@ fn default_weekly_capacity() -> f64 {
     20.0
 }
 
+fn default_opus_capacity() -> f64 {
+    10.0
+}
+
 /// The state of both windows when the run starts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Windows {
     pub five_hour: WindowStart,
     pub seven_day: WindowStart,
+    /// The Opus weekly window (`seven_day_opus`), on its own reset
+    /// schedule; absent by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seven_day_opus: Option<WindowStart>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -327,10 +343,18 @@ impl Scenario {
         if granularity.is_nan() || granularity < 0.0 {
             return Err("`reporting.granularity_percent` must not be negative".into());
         }
+        positive(
+            self.opus_capacity_in_five_hour_windows,
+            "opus_capacity_in_five_hour_windows",
+        )?;
         for (name, window) in [
-            ("five_hour", &self.windows.five_hour),
-            ("seven_day", &self.windows.seven_day),
-        ] {
+            ("five_hour", Some(&self.windows.five_hour)),
+            ("seven_day", Some(&self.windows.seven_day)),
+            ("seven_day_opus", self.windows.seven_day_opus.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(name, window)| Some((name, window?)))
+        {
             if !(0.0..=100.0).contains(&window.initial_percent) {
                 return Err(format!(
                     "`windows.{name}.initial_percent` must be in [0, 100]"
@@ -456,6 +480,7 @@ fn fresh_windows(weekly_percent: f64, weekly_resets_in_hours: f64) -> Windows {
             initial_percent: weekly_percent,
             resets_in_minutes: weekly_resets_in_hours * 60.0,
         },
+        seven_day_opus: None,
     }
 }
 
@@ -477,6 +502,8 @@ fn base(name: &str, description: &str, hours: f64, sessions: Vec<SessionSpec>) -
         duration_hours: hours,
         windows: fresh_windows(10.0, 40.0),
         weekly_capacity_in_five_hour_windows: default_weekly_capacity(),
+        model: None,
+        opus_capacity_in_five_hour_windows: default_opus_capacity(),
         reporting: Reporting::default(),
         cache: Cache::default(),
         sessions,
@@ -571,6 +598,26 @@ pub fn built_in() -> Vec<Scenario> {
         resets_in_minutes: 24.0 * 60.0,
     };
     scenarios.push(weekly);
+
+    // About 11 %/h of the 5-hour window (0.6x its budget), a tenth of that
+    // on the Opus weekly window: 27 points a day on a window at 80 %.
+    let mut opus = base(
+        "opus-weekly-bound",
+        "an Opus mission for 24 h at 0.6x the 5-hour budget; the Opus weekly window at 80 % resets in 24 h, the account-wide one at 20 %",
+        24.0,
+        vec![session(0.0, 1440.0, vec![heavy_phase(1440.0, heavy * 0.25)])],
+    );
+    opus.model = Some("claude-opus-4-1".to_string());
+    opus.windows.five_hour = an_hour_into_a_window();
+    opus.windows.seven_day = WindowStart {
+        initial_percent: 20.0,
+        resets_in_minutes: 3.0 * 24.0 * 60.0,
+    };
+    opus.windows.seven_day_opus = Some(WindowStart {
+        initial_percent: 80.0,
+        resets_in_minutes: 24.0 * 60.0,
+    });
+    scenarios.push(opus);
 
     let mut coarse = base(
         "coarse-stale",

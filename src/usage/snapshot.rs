@@ -54,31 +54,125 @@ impl std::fmt::Display for SnapshotSource {
     }
 }
 
-/// The two windows that are paced.
+/// A model family some windows are reserved for (`seven_day_opus`,
+/// `seven_day_sonnet`): a session running that family's model spends that
+/// window as well as the account-wide ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelFamily {
+    Opus,
+    Sonnet,
+}
+
+impl ModelFamily {
+    pub const ALL: [ModelFamily; 2] = [ModelFamily::Opus, ModelFamily::Sonnet];
+
+    /// The family's name as it appears in model ids and usage keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelFamily::Opus => "opus",
+            ModelFamily::Sonnet => "sonnet",
+        }
+    }
+
+    /// How people call it: `Opus`, `Sonnet`.
+    pub fn label(self) -> &'static str {
+        match self {
+            ModelFamily::Opus => "Opus",
+            ModelFamily::Sonnet => "Sonnet",
+        }
+    }
+
+    /// The family a model id or alias names (`claude-opus-4-1-20250805`,
+    /// `opus`, `claude-3-5-sonnet`, `opus[1m]`), if it names one.
+    pub fn of_model(model: &str) -> Option<ModelFamily> {
+        let model = model.to_ascii_lowercase();
+        ModelFamily::ALL
+            .into_iter()
+            .find(|family| model.contains(family.as_str()))
+    }
+
+    /// The family's weekly window.
+    pub fn weekly(self) -> WindowKind {
+        match self {
+            ModelFamily::Opus => WindowKind::SevenDayOpus,
+            ModelFamily::Sonnet => WindowKind::SevenDaySonnet,
+        }
+    }
+}
+
+/// The windows that are paced: the account-wide 5-hour and weekly ones,
+/// and the weekly windows of one model family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WindowKind {
     FiveHour,
     SevenDay,
+    SevenDayOpus,
+    SevenDaySonnet,
 }
 
 impl WindowKind {
+    /// The account-wide windows, which every session spends.
     pub const ALL: [WindowKind; 2] = [WindowKind::FiveHour, WindowKind::SevenDay];
+    /// The per-model weekly windows, each spent only by its family's sessions.
+    pub const PER_MODEL: [WindowKind; 2] = [WindowKind::SevenDayOpus, WindowKind::SevenDaySonnet];
+    /// Every window, the account-wide ones first.
+    pub const EVERY: [WindowKind; 4] = [
+        WindowKind::FiveHour,
+        WindowKind::SevenDay,
+        WindowKind::SevenDayOpus,
+        WindowKind::SevenDaySonnet,
+    ];
 
     /// Length of the window in seconds.
     pub fn length_s(self) -> i64 {
         match self {
             WindowKind::FiveHour => 5 * 3600,
-            WindowKind::SevenDay => 7 * 24 * 3600,
+            WindowKind::SevenDay | WindowKind::SevenDayOpus | WindowKind::SevenDaySonnet => {
+                7 * 24 * 3600
+            }
         }
     }
 
-    /// How people call it: `5-hour`, `weekly`.
+    /// How people call it: `5-hour`, `weekly`, `weekly Opus`.
     pub fn label(self) -> &'static str {
         match self {
             WindowKind::FiveHour => "5-hour",
             WindowKind::SevenDay => "weekly",
+            WindowKind::SevenDayOpus => "weekly Opus",
+            WindowKind::SevenDaySonnet => "weekly Sonnet",
         }
+    }
+
+    /// The usage endpoint's key for it (`five_hour`, `seven_day_opus`):
+    /// also its name in the store, JSON output and the configuration.
+    pub fn key(self) -> &'static str {
+        match self {
+            WindowKind::FiveHour => "five_hour",
+            WindowKind::SevenDay => "seven_day",
+            WindowKind::SevenDayOpus => "seven_day_opus",
+            WindowKind::SevenDaySonnet => "seven_day_sonnet",
+        }
+    }
+
+    /// The window a key names, if it is one of these.
+    pub fn from_key(key: &str) -> Option<WindowKind> {
+        WindowKind::EVERY.into_iter().find(|kind| kind.key() == key)
+    }
+
+    /// The model family the window is reserved for, if any.
+    pub fn family(self) -> Option<ModelFamily> {
+        match self {
+            WindowKind::FiveHour | WindowKind::SevenDay => None,
+            WindowKind::SevenDayOpus => Some(ModelFamily::Opus),
+            WindowKind::SevenDaySonnet => Some(ModelFamily::Sonnet),
+        }
+    }
+
+    /// Whether it is a weekly window (account-wide or per model).
+    pub fn is_weekly(self) -> bool {
+        self != WindowKind::FiveHour
     }
 }
 
@@ -127,6 +221,55 @@ impl WindowReading {
     }
 }
 
+/// Extra usage as the usage endpoint reports it (`extra_usage`): whether
+/// work past the plan's limits goes on, billed at API prices, and how much
+/// of the monthly limit is spent. Amounts are in the endpoint's own unit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ExtraUsage {
+    pub is_enabled: bool,
+    pub monthly_limit: Option<f64>,
+    pub used_credits: Option<f64>,
+    /// Share of the monthly limit spent, 0-100.
+    pub utilization: Option<f64>,
+}
+
+impl ExtraUsage {
+    /// Reads `extra_usage` out of a raw answer of the usage endpoint.
+    pub fn from_raw(raw: &str) -> Option<ExtraUsage> {
+        let value: serde_json::Value = serde_json::from_str(raw).ok()?;
+        let extra = value.get("extra_usage")?.as_object()?;
+        let number = |key: &str| extra.get(key).and_then(serde_json::Value::as_f64);
+        Some(ExtraUsage {
+            is_enabled: extra
+                .get("is_enabled")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
+            monthly_limit: number("monthly_limit"),
+            used_credits: number("used_credits"),
+            utilization: number("utilization"),
+        })
+    }
+
+    /// One line: `enabled, 12.50 used of 50.00` / `off`.
+    pub fn describe(&self) -> String {
+        if !self.is_enabled {
+            return "off".to_string();
+        }
+        let amount = |value: Option<f64>| value.map_or("?".to_string(), |v| format!("{v:.2}"));
+        match self.monthly_limit {
+            Some(_) => format!(
+                "enabled, {} used of {}",
+                amount(self.used_credits),
+                amount(self.monthly_limit)
+            ),
+            None => format!(
+                "enabled, {} used (no monthly limit)",
+                amount(self.used_credits)
+            ),
+        }
+    }
+}
+
 /// One reading of the windows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageSnapshot {
@@ -146,7 +289,50 @@ impl UsageSnapshot {
         match kind {
             WindowKind::FiveHour => self.five_hour,
             WindowKind::SevenDay => self.seven_day,
+            WindowKind::SevenDayOpus => self.seven_day_opus,
+            WindowKind::SevenDaySonnet => self.seven_day_sonnet,
         }
+    }
+
+    /// Extra usage, when the source reported it (the usage endpoint does).
+    pub fn extra_usage(&self) -> Option<ExtraUsage> {
+        self.raw_json.as_deref().and_then(ExtraUsage::from_raw)
+    }
+
+    /// The windows the source reported that this build does not know
+    /// (`seven_day_oauth_apps`, keys that appear later), read from the raw
+    /// answer: stored verbatim with the snapshot, shown, never paced (they
+    /// name no model family this build knows). A null window or one without
+    /// a `utilization` is left out.
+    pub fn other_windows(&self) -> Vec<(String, WindowReading)> {
+        let Some(raw) = self.raw_json.as_deref() else {
+            return Vec::new();
+        };
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(raw)
+        else {
+            return Vec::new();
+        };
+        map.iter()
+            .filter(|(key, _)| {
+                (key.starts_with("seven_day_") || key.starts_with("five_hour_"))
+                    && WindowKind::from_key(key).is_none()
+            })
+            .filter_map(|(key, value)| {
+                let percent = value.get("utilization")?.as_f64()?;
+                let resets_at_s = value
+                    .get("resets_at")
+                    .and_then(|reset| reset.as_str())
+                    .and_then(|text| text.parse::<jiff::Timestamp>().ok())
+                    .and_then(|at| plausible_reset_s(at.as_second()));
+                Some((
+                    key.clone(),
+                    WindowReading {
+                        percent,
+                        resets_at_s,
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// The snapshot as it stands at `now_s`: each window whose reset has
@@ -449,6 +635,57 @@ mod tests {
                 (SnapshotSource::Statusline, 14 * 60_000),
             ]
         );
+    }
+
+    #[test]
+    fn a_model_id_or_alias_names_its_family() {
+        let table: &[(&str, Option<ModelFamily>)] = &[
+            ("claude-opus-4-1-20250805", Some(ModelFamily::Opus)),
+            ("opus", Some(ModelFamily::Opus)),
+            ("opus[1m]", Some(ModelFamily::Opus)),
+            ("Claude-Sonnet-4-5", Some(ModelFamily::Sonnet)),
+            ("claude-3-5-haiku", None),
+            ("<synthetic>", None),
+            ("", None),
+        ];
+        for (model, family) in table {
+            assert_eq!(ModelFamily::of_model(model), *family, "{model}");
+        }
+        assert_eq!(ModelFamily::Opus.weekly(), WindowKind::SevenDayOpus);
+        for kind in WindowKind::EVERY {
+            assert_eq!(WindowKind::from_key(kind.key()), Some(kind));
+        }
+    }
+
+    #[test]
+    fn unknown_windows_and_extra_usage_are_read_from_the_raw_answer() {
+        let raw = r#"{"five_hour":{"utilization":10,"resets_at":null},"seven_day_opus":{"utilization":90,"resets_at":null},"seven_day_sonnet":null,"seven_day_oauth_apps":{"utilization":4.5,"resets_at":"2026-12-05T10:00:00+00:00"},"seven_day_cowork":null,"extra_usage":{"is_enabled":true,"monthly_limit":50,"used_credits":12.5,"utilization":25}}"#;
+        let mut reading = snapshot(SnapshotSource::Api, 0, 10.0);
+        reading.raw_json = Some(raw.to_string());
+        assert_eq!(
+            reading.other_windows(),
+            vec![(
+                "seven_day_oauth_apps".to_string(),
+                WindowReading {
+                    percent: 4.5,
+                    resets_at_s: Some(1_796_464_800)
+                }
+            )]
+        );
+        let extra = reading.extra_usage().unwrap();
+        assert_eq!(
+            extra,
+            ExtraUsage {
+                is_enabled: true,
+                monthly_limit: Some(50.0),
+                used_credits: Some(12.5),
+                utilization: Some(25.0)
+            }
+        );
+        assert_eq!(extra.describe(), "enabled, 12.50 used of 50.00");
+        reading.raw_json = Some("not json".into());
+        assert_eq!(reading.other_windows(), Vec::new());
+        assert_eq!(reading.extra_usage(), None);
     }
 
     #[test]

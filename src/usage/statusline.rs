@@ -19,7 +19,8 @@ use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::snapshot::{
-    self, SnapshotSource, UsageSnapshot, WindowKind, WindowReading, META_PROMPT_CACHE_TTL_SECONDS,
+    self, ExtraUsage, SnapshotSource, UsageSnapshot, WindowKind, WindowReading,
+    META_PROMPT_CACHE_TTL_SECONDS,
 };
 use crate::controls::Control;
 use crate::store::{self, Store};
@@ -38,6 +39,9 @@ pub struct StatuslineReading {
     pub snapshot: Option<UsageSnapshot>,
     /// From `prompt_cache.ttl` (`5m`, `1h`).
     pub prompt_cache_ttl_s: Option<i64>,
+    /// `session_id` and `model.id`: the session's model, which pacing
+    /// reads to pace the weekly window of its family.
+    pub session_model: Option<(String, String)>,
 }
 
 /// Reads the status-line JSON. Anything that is not a JSON object reads as
@@ -53,9 +57,21 @@ pub fn parse_input(bytes: &[u8], now_ms: i64) -> StatuslineReading {
         .get("prompt_cache")
         .and_then(|cache| cache.get("ttl"))
         .and_then(ttl_seconds);
+    let session_model = input
+        .get("session_id")
+        .and_then(Value::as_str)
+        .zip(
+            input
+                .get("model")
+                .and_then(|model| model.get("id").or(Some(model)))
+                .and_then(Value::as_str),
+        )
+        .filter(|(session, model)| !session.is_empty() && !model.is_empty())
+        .map(|(session, model)| (session.to_string(), model.to_string()));
     StatuslineReading {
         snapshot,
         prompt_cache_ttl_s,
+        session_model,
     }
 }
 
@@ -143,10 +159,30 @@ pub fn record(store: &mut Store, reading: &StatuslineReading) -> rusqlite::Resul
         Some(text) => store.meta(META_PROMPT_CACHE_TTL_SECONDS)?.as_ref() != Some(text),
         None => false,
     };
-    if !snapshot_due && !ttl_due {
+    // The model is written only when it changed (`/model`), so a refresh
+    // costs a read, not a write.
+    let model_due = match &reading.session_model {
+        Some((session, model)) => store
+            .connection()
+            .query_row(
+                "SELECT model IS NOT ?2 FROM sessions WHERE id = ?1",
+                rusqlite::params![session, model],
+                |row| row.get::<_, bool>(0),
+            )
+            .optional()?
+            .unwrap_or(false),
+        None => false,
+    };
+    if !snapshot_due && !ttl_due && !model_due {
         return Ok(false);
     }
     store.write(|transaction| {
+        if let (true, Some((session, model))) = (model_due, &reading.session_model) {
+            transaction.execute(
+                "UPDATE sessions SET model = ?2 WHERE id = ?1",
+                rusqlite::params![session, model],
+            )?;
+        }
         if let (true, Some(snapshot)) = (snapshot_due, &reading.snapshot) {
             snapshot::insert(transaction, snapshot)?;
         }
@@ -160,12 +196,27 @@ pub fn record(store: &mut Store, reading: &StatuslineReading) -> rusqlite::Resul
 
 /// The delay of the latest pacing decision, if one was made recently.
 pub fn recent_delay_ms(connection: &Connection, now_ms: i64) -> rusqlite::Result<Option<i64>> {
+    Ok(recent_delay(connection, now_ms)?.map(|(delay_ms, _)| delay_ms))
+}
+
+/// The latest recent pacing decision: its delay and the window that
+/// decided it (`None` when no window did).
+pub fn recent_delay(
+    connection: &Connection,
+    now_ms: i64,
+) -> rusqlite::Result<Option<(i64, Option<WindowKind>)>> {
     connection
         .query_row(
-            "SELECT delay_ms FROM pacing_decisions WHERE decided_at >= ?1
+            "SELECT delay_ms, window FROM pacing_decisions WHERE decided_at >= ?1
              ORDER BY decided_at DESC, id DESC LIMIT 1",
             [now_ms - RECENT_DECISION_MS],
-            |row| row.get(0),
+            |row| {
+                let window: Option<String> = row.get(1)?;
+                Ok((
+                    row.get(0)?,
+                    window.as_deref().and_then(WindowKind::from_key),
+                ))
+            },
         )
         .optional()
 }
@@ -193,15 +244,25 @@ pub struct LineFacts {
     pub stale_after_ms: i64,
     pub target_percent: f64,
     pub delay_ms: Option<i64>,
+    /// The window that decided the delay.
+    pub delay_window: Option<WindowKind>,
+    /// Extra usage, when the usage endpoint reported it enabled.
+    pub extra_usage: Option<ExtraUsage>,
     pub control: Control,
 }
 
-/// The one compact line: `5h 42% (3 ahead) · wk 17% (on pace) · delay 12s`.
+/// The one compact line: `5h 42% (3 ahead) · wk 17% (on pace) · opus 80%
+/// · extra 12.50/50.00 · delay 12s (opus)`.
 pub fn render(facts: &LineFacts, now_ms: i64) -> String {
     let now_s = now_ms.div_euclid(1000);
     let mut parts: Vec<String> = Vec::new();
     if let Some(snapshot) = &facts.snapshot {
-        for (kind, short) in [(WindowKind::FiveHour, "5h"), (WindowKind::SevenDay, "wk")] {
+        for (kind, short) in [
+            (WindowKind::FiveHour, "5h"),
+            (WindowKind::SevenDay, "wk"),
+            (WindowKind::SevenDayOpus, "opus"),
+            (WindowKind::SevenDaySonnet, "sonnet"),
+        ] {
             let Some(reading) = snapshot.window(kind) else {
                 continue;
             };
@@ -223,16 +284,41 @@ pub fn render(facts: &LineFacts, now_ms: i64) -> String {
     if parts.is_empty() {
         parts.push("pace-maker: no usage figures".to_string());
     }
+    if let Some(extra) = facts.extra_usage.filter(|extra| extra.is_enabled) {
+        let amount = |value: Option<f64>| value.map_or("?".to_string(), |v| format!("{v:.2}"));
+        parts.push(match extra.monthly_limit {
+            Some(limit) => format!(
+                "extra {}/{}",
+                amount(extra.used_credits),
+                amount(Some(limit))
+            ),
+            None => format!("extra {}", amount(extra.used_credits)),
+        });
+    }
     match facts.control {
         Control::Off => parts.push("pacing off".to_string()),
         Control::Paused { .. } => parts.push("paused".to_string()),
         Control::On => {
             if let Some(delay_ms) = facts.delay_ms.filter(|delay| *delay > 0) {
-                parts.push(format!("delay {}", compact_duration(delay_ms / 1000)));
+                let mut part = format!("delay {}", compact_duration(delay_ms / 1000));
+                if let Some(window) = facts.delay_window {
+                    part.push_str(&format!(" ({})", short_label(window)));
+                }
+                parts.push(part);
             }
         }
     }
     parts.join(" · ")
+}
+
+/// The window's name on the line: `5h`, `wk`, `opus`, `sonnet`.
+fn short_label(kind: WindowKind) -> &'static str {
+    match kind {
+        WindowKind::FiveHour => "5h",
+        WindowKind::SevenDay => "wk",
+        WindowKind::SevenDayOpus => "opus",
+        WindowKind::SevenDaySonnet => "sonnet",
+    }
 }
 
 /// `12s`, `4m05s`, `2h10m`.
@@ -270,7 +356,16 @@ mod tests {
         assert_eq!(parsed.prompt_cache_ttl_s, Some(3600));
         // The first line comes before any response: no figures yet.
         let first = parse_input(FIXTURE.lines().next().unwrap().as_bytes(), 7);
-        assert_eq!(first, StatuslineReading::default());
+        assert_eq!(first.snapshot, None);
+        assert_eq!(first.prompt_cache_ttl_s, None);
+        // The session's model, for pacing its family's weekly window.
+        assert_eq!(
+            first.session_model,
+            Some((
+                "a59b04e0-bbec-4c1d-b2df-f0cef63833a9".to_string(),
+                "claude-opus-5-5".to_string()
+            ))
+        );
     }
 
     #[test]
@@ -398,6 +493,8 @@ mod tests {
             stale_after_ms: 900_000,
             target_percent: 100.0,
             delay_ms: Some(12_400),
+            delay_window: None,
+            extra_usage: None,
             control: Control::On,
         };
         let table = [
@@ -415,8 +512,28 @@ mod tests {
                 "5h 60% (10 ahead) · wk 10% (40 behind)",
             ),
             (
+                "the Opus weekly window decides, extra usage on",
+                LineFacts {
+                    snapshot: Some(UsageSnapshot {
+                        seven_day_opus: Some(reading(90.0, Some(now_s + week / 2))),
+                        ..snapshot.clone()
+                    }),
+                    delay_window: Some(WindowKind::SevenDayOpus),
+                    extra_usage: Some(ExtraUsage {
+                        is_enabled: true,
+                        monthly_limit: Some(50.0),
+                        used_credits: Some(12.5),
+                        utilization: Some(25.0),
+                    }),
+                    ..facts.clone()
+                },
+                "5h 60% (10 ahead) · wk 10% (40 behind) · opus 90% (40 ahead) · extra 12.50/50.00 · delay 12s (opus)",
+            ),
+            (
                 "paused hides the delay",
                 LineFacts {
+                    delay_window: None,
+                    extra_usage: None,
                     control: Control::Paused { until_ms: 0 },
                     ..facts.clone()
                 },

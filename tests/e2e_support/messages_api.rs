@@ -30,13 +30,26 @@ pub enum Block {
 #[derive(Debug, Clone)]
 pub struct Turn {
     pub blocks: Vec<Block>,
+    /// Instead of a reply: the subscription's usage limit, reset at this
+    /// epoch second (HTTP 429, `anthropic-ratelimit-unified-status:
+    /// rejected`, as the real API answers a full 5-hour window).
+    pub usage_limit_until: Option<i64>,
 }
 
 impl Turn {
+    /// The usage-limit error until `resets_at` (epoch seconds).
+    pub fn usage_limit(resets_at: i64) -> Self {
+        Self {
+            blocks: Vec::new(),
+            usage_limit_until: Some(resets_at),
+        }
+    }
+
     /// A reply that is only text: the end of a turn.
     pub fn text(text: &str) -> Self {
         Self {
             blocks: vec![Block::Text(text.to_string())],
+            usage_limit_until: None,
         }
     }
 
@@ -47,6 +60,7 @@ impl Turn {
                 name: name.to_string(),
                 input,
             }],
+            usage_limit_until: None,
         }
     }
 
@@ -254,6 +268,9 @@ fn respond(
             let body = request.json();
             let turn = script(&Conversation { body: &body });
             let model = body["model"].as_str().unwrap_or("claude-e2e").to_string();
+            if let Some(resets_at) = turn.usage_limit_until {
+                return usage_limit_reply(resets_at).with_header("request-id", request_id);
+            }
             if body["stream"] == Value::Bool(true) {
                 stream_reply(&turn, &model, number)
             } else {
@@ -269,6 +286,32 @@ fn respond(
     let mut response = response.with_header("request-id", request_id);
     if let Some(limits) = rate_limits {
         response.headers.extend(limits.headers());
+    }
+    response
+}
+
+/// The 429 the API gives when the subscription's 5-hour window is full.
+fn usage_limit_reply(resets_at: i64) -> Response {
+    let mut response = Response::json(
+        429,
+        &json!({"type": "error", "error": {"type": "rate_limit_error",
+            "message": "This request would exceed your account's rate limit. Please try again later."}}),
+    );
+    let reset = resets_at.to_string();
+    for (name, value) in [
+        ("anthropic-ratelimit-unified-status", "rejected"),
+        ("anthropic-ratelimit-unified-reset", reset.as_str()),
+        (
+            "anthropic-ratelimit-unified-representative-claim",
+            "five_hour",
+        ),
+        ("anthropic-ratelimit-unified-5h-status", "rejected"),
+        ("anthropic-ratelimit-unified-5h-utilization", "1.0"),
+        ("anthropic-ratelimit-unified-5h-reset", reset.as_str()),
+        ("anthropic-ratelimit-unified-7d-status", "allowed"),
+        ("anthropic-ratelimit-unified-7d-utilization", "0.3"),
+    ] {
+        response = response.with_header(name, value.to_string());
     }
     response
 }

@@ -255,6 +255,33 @@ impl Sandbox {
         run_to_end(command)
     }
 
+    /// `pace-maker mission run OPTIONS -- claude -p PROMPT ...` (stream-json
+    /// output, permissions skipped) with the CLI's environment plus
+    /// `extra`, run to its end inside the namespace.
+    pub fn mission_run(&self, options: &[&str], prompt: &str, extra: &[(&str, &str)]) -> Output {
+        namespace::verify_loopback_only();
+        Command::new(PACE_MAKER)
+            .args(["mission", "run"])
+            .args(options)
+            .arg("--")
+            .arg(&self.cli.path)
+            .args([
+                "-p",
+                prompt,
+                "--output-format",
+                "stream-json",
+                "--verbose",
+                "--dangerously-skip-permissions",
+            ])
+            .current_dir(&self.project)
+            .env_clear()
+            .envs(self.claude_environment())
+            .envs(extra.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run pace-maker mission run")
+    }
+
     /// `claude ARGS...` run to its end (a `plugin` command, not a
     /// session), inside the namespace; asserts it succeeded.
     pub fn claude(&self, arguments: &[&str]) -> Output {

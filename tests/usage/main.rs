@@ -1036,3 +1036,189 @@ fn a_broken_store_still_shows_the_inputs_figures() {
     );
     assert!(output.stderr.is_empty());
 }
+
+/// The usage API's answer of the per-model acceptance: 5-hour 10 %, weekly
+/// 20 %, Opus weekly 90 % with 3 days to its reset, Sonnet unused (null),
+/// extra usage on, and a window this build does not know.
+fn opus_bound_body() -> String {
+    let now_s = clock::now_ms() / 1000;
+    let at = |seconds: i64| {
+        jiff::Timestamp::from_second(now_s + seconds)
+            .unwrap()
+            .strftime("%Y-%m-%dT%H:%M:%S+00:00")
+            .to_string()
+    };
+    format!(
+        r#"{{"five_hour":{{"utilization":10.0,"resets_at":"{}"}},"seven_day":{{"utilization":20.0,"resets_at":"{}"}},"seven_day_opus":{{"utilization":90.0,"resets_at":"{}"}},"seven_day_sonnet":null,"seven_day_cowork":{{"utilization":4.0,"resets_at":null}},"extra_usage":{{"is_enabled":true,"monthly_limit":50.0,"used_credits":12.5,"utilization":25.0}}}}"#,
+        at(3 * 3600),
+        at(3 * 86_400),
+        at(3 * 86_400),
+    )
+}
+
+/// A session's SessionStart (with `model` when given) and one PostToolUse
+/// through the built binary, pacing on, against the usage API at `base`;
+/// returns the recorded decision `(delay_ms, window, reason)`.
+fn paced_tool_call(
+    sandbox: &Sandbox,
+    base: &str,
+    model: Option<&str>,
+    transcript: Option<&std::path::Path>,
+    env: &[(&str, &str)],
+) -> (i64, Option<String>, String) {
+    let mut start: serde_json::Value = serde_json::from_str(
+        fixture_line(
+            "hook-inputs-basic.jsonl",
+            r#""hook_event_name":"SessionStart""#,
+        )
+        .as_str(),
+    )
+    .unwrap();
+    let mut tool: serde_json::Value =
+        serde_json::from_str(&sandbox::post_tool_use_payload()).unwrap();
+    if let Some(model) = model {
+        start["model"] = serde_json::json!(model);
+    }
+    if let Some(transcript) = transcript {
+        for payload in [&mut start, &mut tool] {
+            payload["transcript_path"] = serde_json::json!(transcript.to_str().unwrap());
+        }
+    }
+    let run = |args: &[&str], payload: &serde_json::Value| {
+        let mut command = sandbox.command(base);
+        command
+            .args(args)
+            .env("PACE_MAKER_PACING_ENABLED", "true")
+            .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "1")
+            .env("PACE_MAKER_PACING_MESSAGE_THRESHOLD_SECONDS", "1")
+            .envs(env.iter().copied());
+        let output = run_with_stdin(command, &payload.to_string());
+        assert!(output.status.success(), "{output:?}");
+        assert!(output.stderr.is_empty(), "{output:?}");
+        output
+    };
+    run(&["hook", "session-start"], &start);
+    let output = run(&["hook", "post-tool-use"], &tool);
+    let store = sandbox.store();
+    let (delay_ms, window, reason) = store
+        .connection()
+        .query_row(
+            "SELECT delay_ms, window, reason FROM pacing_decisions ORDER BY id DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .unwrap();
+    if delay_ms > 0 {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("weekly Opus window"), "{stdout}");
+    }
+    (delay_ms, window, reason)
+}
+
+fn fixture_line(name: &str, containing: &str) -> String {
+    sandbox::fixture(name)
+        .lines()
+        .find(|line| line.contains(containing))
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn an_opus_session_is_delayed_by_the_opus_weekly_window_and_a_sonnet_session_is_not() {
+    let body = opus_bound_body();
+    let server = Server::always(Reply::json(200, &body));
+
+    let opus = with_token();
+    let (delay_ms, window, reason) = paced_tool_call(
+        &opus,
+        &server.base(),
+        Some("claude-opus-4-1-20250805"),
+        None,
+        &[],
+    );
+    assert_eq!(delay_ms, 1000, "{reason}");
+    assert_eq!(window.as_deref(), Some("seven_day_opus"));
+    assert!(reason.contains("weekly Opus window at 90.0 %"), "{reason}");
+
+    let sonnet = with_token();
+    let (delay_ms, window, reason) = paced_tool_call(
+        &sonnet,
+        &server.base(),
+        Some("claude-sonnet-4-5"),
+        None,
+        &[],
+    );
+    assert_eq!(delay_ms, 0, "{reason}");
+    assert_ne!(window.as_deref(), Some("seven_day_opus"), "{reason}");
+    assert!(reason.starts_with("on pace:"), "{reason}");
+
+    // `claude -p` sends no model at SessionStart: the transcript's newest
+    // assistant entry names it.
+    let transcript_session = with_token();
+    let transcript = transcript_session.project_dir().join("transcript.jsonl");
+    std::fs::write(
+        &transcript,
+        concat!(
+            r#"{"type":"user","message":{"role":"user","content":"go"}}"#,
+            "\n",
+            r#"{"type":"assistant","message":{"id":"m1","model":"claude-opus-4-1-20250805","role":"assistant","content":[{"type":"tool_use","id":"t","name":"Bash","input":{}}]}}"#,
+            "\n",
+            r#"{"type":"assistant","message":{"id":"m2","model":"<synthetic>","role":"assistant","content":[]}}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let (delay_ms, window, reason) = paced_tool_call(
+        &transcript_session,
+        &server.base(),
+        None,
+        Some(&transcript),
+        &[],
+    );
+    assert_eq!(delay_ms, 1000, "{reason}");
+    assert_eq!(window.as_deref(), Some("seven_day_opus"));
+    let model: Option<String> = transcript_session
+        .store()
+        .connection()
+        .query_row("SELECT model FROM sessions", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(model.as_deref(), Some("claude-opus-4-1-20250805"));
+}
+
+#[test]
+fn with_extra_usage_allowed_an_opus_session_runs_on_until_the_spend_set() {
+    let body = opus_bound_body();
+    let server = Server::always(Reply::json(200, &body));
+    // 12.50 spent of a 20.00 allowance: no window holds the mission back.
+    let allowed = with_token();
+    let (delay_ms, window, reason) = paced_tool_call(
+        &allowed,
+        &server.base(),
+        Some("claude-opus-4-1"),
+        None,
+        &[
+            ("PACE_MAKER_PACING_ALLOW_EXTRA_USAGE", "true"),
+            ("PACE_MAKER_PACING_EXTRA_USAGE_MAX_SPEND", "20"),
+        ],
+    );
+    assert_eq!(delay_ms, 0, "{reason}");
+    assert_eq!(window, None);
+    assert!(
+        reason.starts_with("extra usage allowed: 12.50 of the 20.00"),
+        "{reason}"
+    );
+    // 12.50 spent of a 10.00 allowance: paced inside the plan again.
+    let spent = with_token();
+    let (delay_ms, window, reason) = paced_tool_call(
+        &spent,
+        &server.base(),
+        Some("claude-opus-4-1"),
+        None,
+        &[
+            ("PACE_MAKER_PACING_ALLOW_EXTRA_USAGE", "true"),
+            ("PACE_MAKER_PACING_EXTRA_USAGE_MAX_SPEND", "10"),
+        ],
+    );
+    assert_eq!(delay_ms, 1000, "{reason}");
+    assert_eq!(window.as_deref(), Some("seven_day_opus"));
+}
