@@ -37,9 +37,7 @@
 //! - The utilization now, `U`, is the freshest reading carried forward at
 //!   `N` times the share of the time since that the session did not sleep
 //!   (a reading up to a poll interval old still sees a lull in the
-//!   delays), or, when higher, by the requests sent since at the recent
-//!   rise per request: requests cost what they cost however quickly they
-//!   come, and a run of quick cycles before a reset must not go unseen.
+//!   delays).
 //! - The projection at reset is `U + N * min(T, 30 min) + F * (rest of T)`.
 //!   `F` is `L` when `L` rests on a span as long as half the far future,
 //!   or asks for a stretch of 1.75 or more; below that it leans toward the
@@ -126,8 +124,6 @@ const RESET_SLACK_SECONDS: i64 = 300;
 /// A window's delay lasts at most until its reset, plus this much (reset
 /// times are whole seconds and clocks differ a little).
 const RESET_MARGIN_MS: i64 = 1000;
-/// The fewest requests a span needs before its rise per request is used.
-const MIN_CYCLES_PER_REQUEST_COST: i64 = 5;
 /// The active rate assumes at most this share of time was spent away.
 const MAX_IDLE_SHARE: f64 = 0.75;
 /// The unpaced rate assumes at most this share of time was spent asleep.
@@ -777,18 +773,8 @@ pub fn assess(
     // a lull in the delays shows up before the next reading does.
     let age_ms = (now_ms - taken_at_ms).max(0);
     let slept_since = activity(input.calls, taken_at_ms, now_ms).sleep_share();
-    let by_time = near_per_ms * (1.0 - slept_since) * age_ms as f64;
-    // Requests cost what they cost, however fast they come: the requests
-    // sent since the reading at the recent rise per request, when that is
-    // higher (a run of quick cycles the time-based carry underrates).
-    let by_requests = recent.per_request.map_or(0.0, |per_request| {
-        let mut sent = requests_since(input.calls, taken_at_ms, now_ms);
-        for other in input.other_sessions {
-            sent += requests_since(other, taken_at_ms, now_ms);
-        }
-        per_request * sent as f64
-    });
-    let utilization = (reading.percent + by_time.max(by_requests)).min(100.0);
+    let utilization =
+        (reading.percent + near_per_ms * (1.0 - slept_since) * age_ms as f64).min(100.0);
     let near_rise = near_per_ms * near_ms;
     let far_ms = left_ms - near_ms;
     // The rise that lands on the target, spread over the far future.
@@ -895,7 +881,6 @@ fn unpaced_rate(
         span.work_ms += theirs.work_ms;
         span.sleep_ms += theirs.sleep_ms;
         span.idle_ms += theirs.idle_ms;
-        span.cycles += theirs.cycles;
         if let Some(first) = other.first() {
             earliest_known =
                 Some(earliest_known.map_or(first.at_ms, |known| known.min(first.at_ms)));
@@ -904,15 +889,10 @@ fn unpaced_rate(
     let known_from = earliest_known.unwrap_or(taken_at_ms).min(taken_at_ms);
     span.work_ms += (known_from - then_ms).max(0);
     let unpaced = burn_per_ms / (1.0 - span.sleep_share());
-    // Per request, only where every request of the span is known: a rise
-    // from before the sessions' first calls is not theirs to share.
-    let per_request = (known_from <= then_ms && span.cycles >= MIN_CYCLES_PER_REQUEST_COST)
-        .then(|| burn_per_ms * (taken_at_ms - then_ms) as f64 / span.cycles as f64);
     Rates {
         burn: burn_per_ms,
         unpaced,
         active: unpaced / (1.0 - span.idle_share()),
-        per_request,
     }
 }
 
@@ -925,24 +905,6 @@ struct Rates {
     unpaced: f64,
     /// The unpaced rise while the sessions work (idle gaps left out).
     active: f64,
-    /// The mean rise per request of the sessions this machine knows, when
-    /// they made every request of the span.
-    per_request: Option<f64>,
-}
-
-/// Requests (tool cycles, parallel calls as one) of `calls` sent after
-/// `from_ms`: each call's sleep ends in the next request.
-fn requests_since(calls: &[ToolCall], from_ms: i64, now_ms: i64) -> i64 {
-    let mut count = 0;
-    let mut previous: Option<i64> = None;
-    for call in calls.iter().filter(|call| call.at_ms < now_ms) {
-        let parallel = previous.is_some_and(|at| call.at_ms - at < PARALLEL_CALL_GAP_MS);
-        previous = Some(call.at_ms);
-        if !parallel && call.at_ms + call.delay_ms.max(0) > from_ms {
-            count += 1;
-        }
-    }
-    count
 }
 
 /// The share of the delay a calm stretch takes. Sleeping through cheap
