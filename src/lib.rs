@@ -25,7 +25,6 @@ pub mod commands;
 pub mod config;
 pub mod controls;
 pub mod dashboard;
-pub mod doctor;
 pub mod fsutil;
 pub mod hook;
 pub mod install;

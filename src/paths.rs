@@ -492,3 +492,15 @@ mod tests {
         }
     }
 }
+
+/// The absolute path of the running binary, as the entries will call it.
+pub fn current_binary() -> anyhow::Result<String> {
+    use anyhow::Context;
+    let path = std::env::current_exe().context("cannot tell where this binary is")?;
+    path.to_str().map(str::to_string).ok_or_else(|| {
+        anyhow::anyhow!(
+            "the binary's path {} is not valid UTF-8 (hint: move pace-maker to a plain path)",
+            path.display()
+        )
+    })
+}

@@ -58,17 +58,6 @@ impl Target {
     }
 }
 
-/// The absolute path of the running binary, as the entries will call it.
-pub fn current_binary() -> anyhow::Result<String> {
-    let path = std::env::current_exe().context("cannot tell where this binary is")?;
-    path.to_str().map(str::to_string).ok_or_else(|| {
-        anyhow::anyhow!(
-            "the binary's path {} is not valid UTF-8 (hint: move pace-maker to a plain path)",
-            path.display()
-        )
-    })
-}
-
 pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> {
     let target = Target::from_args(&args.target);
     let project =
@@ -85,7 +74,7 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
     let shared = target.scope == Some(Scope::Project);
     // The shared file names no path of this machine, so only the other
     // scopes need this binary's (the plugin's record is a nicety).
-    let binary = current_binary();
+    let binary = paths::current_binary();
     let options = InstallOptions {
         binary: if shared {
             merge::PROGRAM_FILE_NAME.to_string()

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod controls;
+pub mod doctor;
 pub mod epic;
 pub mod history;
 pub mod install;
@@ -71,7 +72,7 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
         Command::Epic(command) => epic::run(home, command),
         Command::Install(args) => install::install(home, &args),
         Command::Uninstall(args) => install::uninstall(home, &args),
-        Command::Doctor(args) => crate::doctor::run(home, &args),
+        Command::Doctor(args) => doctor::run(home, &args),
         Command::Simulate(args) => simulate::run(&args),
     }
 }
