@@ -25,6 +25,7 @@ pub mod commands;
 pub mod config;
 pub mod controls;
 pub mod dashboard;
+pub mod event;
 pub mod fsutil;
 pub mod hook;
 pub mod install;

@@ -8,7 +8,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
-use crate::hook::event::SessionContext;
+use crate::event::SessionContext;
 
 /// Creates the session if it is new and marks it active.
 pub fn touch(

@@ -7,19 +7,16 @@
 //! logged and ends in exit 0 with nothing on stdout: a hook never breaks a
 //! Claude Code session. Only a deliberate Stop decision prints a reply.
 
-pub mod event;
-pub mod wire;
-
 use std::io::Read;
 
 use anyhow::Context;
 
 use crate::config::Config;
 use crate::controls::{self, Control};
+use crate::event::{wire, Event, EventKind};
 use crate::paths::ToolHome;
 use crate::sessions;
 use crate::store::Store;
-use event::{Event, EventKind};
 
 /// What the hook prints on stdout (nothing, or one JSON object).
 #[derive(Debug, Clone, PartialEq)]

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::shell;
-use crate::hook::event::EventKind;
+use crate::event::EventKind;
 
 /// The binary's file name, by which its entries are recognised wherever it lives.
 pub const PROGRAM_FILE_NAME: &str = "pace-maker";

@@ -28,7 +28,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::json;
 
 use crate::config::{MomentumConfig, HOOK_TIMEOUT_MARGIN_SECONDS};
-use crate::hook::event::{Event, SessionContext};
+use crate::event::{Event, SessionContext};
 use crate::hook::{HookContext, Reply};
 use check_store::{Approved, CheckResult};
 use checks::{Unmet, Why};

@@ -14,7 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::policy::{self, Decision, PacingSettings, PolicyInput, Skip, ToolCall, Verdict};
 use crate::config::Config;
-use crate::hook::event::SessionContext;
+use crate::event::SessionContext;
 use crate::hook::{HookContext, Reply};
 use crate::store::Store;
 use crate::usage::snapshot::{self, UsageSnapshot, WindowKind, META_PROMPT_CACHE_TTL_SECONDS};

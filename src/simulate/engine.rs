@@ -41,7 +41,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::policies::{HookSide, Pacer, View};
 use super::scenario::{Scenario, SessionSpec};
-use crate::hook::event::SessionContext;
+use crate::event::SessionContext;
 use crate::pacing::policy::{ToolCall, OTHER_SESSIONS_HISTORY_MS};
 use crate::store::Store;
 use crate::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowKind, WindowReading};

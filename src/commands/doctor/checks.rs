@@ -7,7 +7,7 @@ use super::facts::*;
 use crate::clock;
 use crate::config::HOOK_TIMEOUT_MARGIN_SECONDS;
 use crate::controls::Control;
-use crate::hook::event::EventKind;
+use crate::event::EventKind;
 use crate::install::merge::{FoundHook, StatusLineState};
 use crate::install::plugin::{self, Enablement};
 use crate::install::settings_file::Scope;
