@@ -889,7 +889,15 @@ pub fn doc_of(key: &str) -> Option<&'static str> {
 }
 
 /// Writes `config set` into the file, keeping comments and layout.
-pub fn set_in_file(path: &Path, key: &str, raw: &str) -> anyhow::Result<toml::Value> {
+/// `check_more` checks what this module cannot on its own (the usage
+/// API base URL, which the usage module checks) on the config as it
+/// would be; an error refuses the value.
+pub fn set_in_file(
+    path: &Path,
+    key: &str,
+    raw: &str,
+    check_more: impl Fn(&Config) -> anyhow::Result<()>,
+) -> anyhow::Result<toml::Value> {
     let value = parse_value(raw);
     // Validate against the file's current effective content first.
     let mut check = Config::default();
@@ -920,10 +928,7 @@ pub fn set_in_file(path: &Path, key: &str, raw: &str) -> anyhow::Result<toml::Va
     {
         bail!("{}", problem.message);
     }
-    if key == "usage.api_base" {
-        crate::usage::api::usage_url(&check.usage.api_base)
-            .map_err(|error| anyhow::anyhow!("{error}"))?;
-    }
+    check_more(&check)?;
     let stored = check.get(key).unwrap_or(value);
     let (section, name) = key.split_once('.').expect("validated key has a section");
     let mut document = document;

@@ -15,9 +15,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::paths::ToolHome;
 
-/// File name prefix of the daily log files: `pace-maker.log.2026-11-25`
-/// (the day in UTC).
-pub const LOG_PREFIX: &str = "pace-maker.log";
+use crate::paths::LOG_PREFIX;
 
 /// The day's log file, opened on first use.
 ///

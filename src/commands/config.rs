@@ -36,7 +36,14 @@ pub fn run(home: &ToolHome, command: ConfigCommand) -> anyhow::Result<ExitCode> 
         }
         ConfigCommand::Set { key, value } => {
             let path = home.config_file();
-            let stored = config::set_in_file(&path, &key, &value).map_err(|error| {
+            let check_more = |config: &Config| {
+                if key == "usage.api_base" {
+                    crate::usage::api::usage_url(&config.usage.api_base)
+                        .map_err(|error| anyhow::anyhow!("{error}"))?;
+                }
+                Ok(())
+            };
+            let stored = config::set_in_file(&path, &key, &value, check_more).map_err(|error| {
                 anyhow::anyhow!("{error:#} (hint: `pace-maker config list --resolved` shows every key and its value)")
             })?;
             println!("{key} = {stored}");

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::fsutil;
 use crate::paths;
+pub use crate::paths::backup_stamp;
 
 /// Where a settings file lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
@@ -215,25 +216,6 @@ pub fn backup_prefix(settings: &Path) -> String {
             (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
         });
     format!("{}.{hash:016x}.", readable.trim_start_matches('.'))
-}
-
-/// Whether `rest` (what follows a backup's prefix) is a stamp as
-/// [`backup`] writes it, `20260101T120000Z` or `20260101T120000Z-<n>`:
-/// its sort key (stamp, then attempt) if so.
-pub fn backup_stamp(rest: &str) -> Option<(String, u32)> {
-    let (stamp, attempt) = match rest.split_once('-') {
-        Some((stamp, attempt)) => (stamp, attempt.parse::<u32>().ok()?),
-        None => (rest, 1),
-    };
-    let bytes = stamp.as_bytes();
-    let is_stamp = bytes.len() == 16
-        && bytes[8] == b'T'
-        && bytes[15] == b'Z'
-        && bytes[..8]
-            .iter()
-            .chain(&bytes[9..15])
-            .all(u8::is_ascii_digit);
-    is_stamp.then(|| (stamp.to_string(), attempt))
 }
 
 /// Copies `text` (the settings file's current content) into `folder` (the
