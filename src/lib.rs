@@ -28,6 +28,7 @@ pub mod dashboard;
 pub mod event;
 pub mod fsutil;
 pub mod hook;
+pub mod hook_context;
 pub mod install;
 pub mod local_usage;
 pub mod logging;

@@ -25,11 +25,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde_json::json;
 
 use crate::config::{MomentumConfig, HOOK_TIMEOUT_MARGIN_SECONDS};
 use crate::event::{Event, SessionContext};
-use crate::hook::{HookContext, Reply};
+use crate::hook_context::HookContext;
 use check_store::{Approved, CheckResult};
 use checks::{Unmet, Why};
 use spec::Spec;
@@ -155,11 +154,15 @@ fn mission_epic(
     Ok(find_epic(context.store.connection(), &session.project_dir)?)
 }
 
-/// SessionStart: tells the model about the mission.
-pub fn on_session_start(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply> {
+/// SessionStart: tells the model about the mission. Returns the context
+/// to add (the hook sends it as `additionalContext`), if any.
+pub fn on_session_start(
+    context: &mut HookContext<'_>,
+    event: &Event,
+) -> anyhow::Result<Option<String>> {
     let session = event.session();
     let Some(epic) = mission_epic(context, session)? else {
-        return Ok(Reply::Nothing);
+        return Ok(None);
     };
     let spec = match spec::read(&epic.spec_path) {
         Ok(spec) => spec,
@@ -168,7 +171,7 @@ pub fn on_session_start(context: &mut HookContext<'_>, event: &Event) -> anyhow:
                 session = session.session_id,
                 "mission mode without context: {error}"
             );
-            return Ok(Reply::Nothing);
+            return Ok(None);
         }
     };
     let mut text = session_start_context(
@@ -186,12 +189,7 @@ pub fn on_session_start(context: &mut HookContext<'_>, event: &Event) -> anyhow:
         open = spec.open(),
         "mission mode: context injected"
     );
-    Ok(Reply::Json(json!({
-        "hookSpecificOutput": {
-            "hookEventName": "SessionStart",
-            "additionalContext": text,
-        }
-    })))
+    Ok(Some(text))
 }
 
 /// The `additionalContext` of a mission's SessionStart.
@@ -221,18 +219,30 @@ pub fn checks_context(checks: usize) -> String {
     )
 }
 
+/// What the Stop hook answers; the hook turns it into Claude Code's JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReply {
+    /// Let the session stop, saying nothing.
+    Allow,
+    /// Let it stop, and tell the person why (a breaker let it go with
+    /// criteria open).
+    AllowSaying(String),
+    /// Send the session back to work, for this reason (the model reads it).
+    Block(String),
+}
+
 /// Stop: allow, or send the session back to work.
-pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply> {
+pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<StopReply> {
     let Event::Stop {
         session,
         stop_hook_active,
         last_assistant_message,
     } = event
     else {
-        return Ok(Reply::Nothing);
+        return Ok(StopReply::Allow);
     };
     let Some(epic) = mission_epic(context, session)? else {
-        return Ok(Reply::Nothing);
+        return Ok(StopReply::Allow);
     };
     let config = &context.config.momentum;
     let parsed = spec::read(&epic.spec_path);
@@ -319,9 +329,7 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<R
                 open = verdict.counters.last_open_criteria,
                 "momentum: stop blocked"
             );
-            Ok(Reply::Json(
-                json!({ "decision": "block", "reason": reason }),
-            ))
+            Ok(StopReply::Block(reason))
         }
         Decision::Allow(allow) => {
             tracing::info!(
@@ -332,14 +340,12 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<R
             );
             if allow.is_breaker() {
                 let open = verdict.counters.last_open_criteria.unwrap_or(0);
-                return Ok(Reply::Json(json!({
-                    "systemMessage": format!(
-                        "pace-maker let the session stop with {open} acceptance criteria open: {}.",
-                        allow.describe()
-                    )
-                })));
+                return Ok(StopReply::AllowSaying(format!(
+                    "pace-maker let the session stop with {open} acceptance criteria open: {}.",
+                    allow.describe()
+                )));
             }
-            Ok(Reply::Nothing)
+            Ok(StopReply::Allow)
         }
     }
 }

@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::policy::{self, Decision, PacingSettings, PolicyInput, Skip, ToolCall, Verdict};
 use crate::config::Config;
 use crate::event::SessionContext;
-use crate::hook::{HookContext, Reply};
+use crate::hook_context::HookContext;
 use crate::store::Store;
 use crate::usage::snapshot::{self, UsageSnapshot, WindowKind, META_PROMPT_CACHE_TTL_SECONDS};
 
@@ -36,14 +36,15 @@ const CALLS_IN_FULL_MS: i64 = policy::CYCLE_WORK_LOOKBACK_MS;
 const THINNED_STEP_MS: i64 = 600_000;
 
 /// Runs pacing for one PostToolUse. Inactive (paused, or `pacing.enabled`
-/// off) means no delay and nothing recorded.
+/// off) means no delay and nothing recorded. Returns the message for the
+/// person when the delay was long enough to explain; the hook shows it.
 pub fn post_tool_use(
     context: &mut HookContext<'_>,
     session: &SessionContext,
     tool_duration_ms: Option<u64>,
-) -> anyhow::Result<Reply> {
+) -> anyhow::Result<Option<String>> {
     if !context.control.is_active() || !context.config.pacing.enabled {
-        return Ok(Reply::Nothing);
+        return Ok(None);
     }
     let now_ms = context.now_ms;
     let config = context.config;
@@ -58,20 +59,14 @@ pub fn post_tool_use(
     record(context.store, &session.session_id, now_ms, &decision)?;
     log(&session.session_id, &decision);
     if decision.delay_ms <= 0 {
-        return Ok(Reply::Nothing);
+        return Ok(None);
     }
     // On a test build's virtual clock the sleep is recorded, not taken.
     if crate::clock::virtual_now_ms().is_none() {
         std::thread::sleep(Duration::from_millis(decision.delay_ms as u64));
     }
     let threshold_ms = context.config.pacing.message_threshold_seconds as i64 * 1000;
-    if decision.delay_ms >= threshold_ms {
-        Ok(Reply::Json(
-            serde_json::json!({ "systemMessage": decision.user_message() }),
-        ))
-    } else {
-        Ok(Reply::Nothing)
-    }
+    Ok((decision.delay_ms >= threshold_ms).then(|| decision.user_message()))
 }
 
 /// The local estimate, asked for only when no fresh official figure is in
