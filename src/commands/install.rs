@@ -44,8 +44,8 @@ impl Target {
                 path: file.clone(),
             },
             None => Self {
-                scope: Some(args.scope),
-                path: args.scope.path(&paths::claude_dir(), &paths::project_dir()),
+                scope: Some(args.scope.into()),
+                path: Scope::from(args.scope).path(&paths::claude_dir(), &paths::project_dir()),
             },
         }
     }
@@ -87,7 +87,7 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
         post_tool_use_timeout_seconds: loaded.config.hooks.post_tool_use_timeout_seconds,
         stop_timeout_seconds: loaded.config.hooks.stop_timeout_seconds,
         other_timeout_seconds: loaded.config.hooks.other_timeout_seconds,
-        status_line: match (shared, args.statusline) {
+        status_line: match (shared, StatusLineMode::from(args.statusline)) {
             (true, StatusLineMode::Auto) => StatusLineMode::Skip,
             (_, mode) => mode,
         },
@@ -268,7 +268,7 @@ pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCo
     let uninstalled = merge::uninstall(
         &file.value,
         receipt.as_ref().map(|receipt| &receipt.merge),
-        args.statusline,
+        args.statusline.into(),
     )
     .map_err(|error| {
         anyhow::anyhow!(

@@ -20,7 +20,7 @@ use crate::paths;
 pub use crate::paths::backup_stamp;
 
 /// Where a settings file lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
     /// `<claude dir>/settings.json`: every project of this user.
