@@ -41,6 +41,9 @@ pub mod store;
 pub mod subprocess;
 pub mod usage;
 
+#[cfg(test)]
+mod import_graph;
+
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -107,7 +110,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run_hook(event: &str, home: &ToolHome) -> ExitCode {
-    fail_open_process();
+    logging::fail_open_process();
     // A tool home someone else controls is not read (its config could send
     // the token elsewhere) nor written (a planted log link): the hook ends
     // here. `doctor` says why.
@@ -133,23 +136,6 @@ fn run_hook(event: &str, home: &ToolHome) -> ExitCode {
         let _ = stdout.flush();
     }
     ExitCode::SUCCESS
-}
-
-/// Sets up a process that Claude Code runs (a hook, the status line),
-/// whose stderr is shown to the user or the model and whose failure must
-/// not disturb the session: a panic message goes to the log file, not
-/// stderr; and past a file size limit (`ulimit -f`) a write fails with
-/// EFBIG and is handled like any failed write, instead of SIGXFSZ killing
-/// the process.
-pub fn fail_open_process() {
-    std::panic::set_hook(Box::new(|info| {
-        let backtrace = std::backtrace::Backtrace::force_capture();
-        tracing::error!("internal error, a bug (please report it): {info}\n{backtrace}");
-    }));
-    // SAFETY: setting a signal's disposition to "ignore" is always sound.
-    unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-    }
 }
 
 /// Prints `error: ...` (and `hint: ...` lines) to stderr.

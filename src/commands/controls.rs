@@ -68,8 +68,8 @@ pub fn resume(home: &ToolHome) -> anyhow::Result<ExitCode> {
 }
 
 fn open(home: &ToolHome) -> anyhow::Result<Store> {
-    let config = super::load_config(home);
-    super::open_store(home, &config)
+    let config = super::common::load_config(home);
+    super::common::open_store(home, &config)
 }
 
 fn read(store: &Store, now_ms: i64) -> anyhow::Result<Control> {

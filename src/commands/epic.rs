@@ -84,8 +84,8 @@ fn attach(home: &ToolHome, project_dir: &Path, spec_path: &Path) -> anyhow::Resu
     // gets no check approved, so it cannot choose what the Stop hook runs.
     let inside_claude_code = paths::env(paths::ENV_CLAUDECODE).is_some();
     let approved: &[Approved] = if inside_claude_code { &[] } else { &requested };
-    let config = super::load_config(home);
-    let mut store = super::open_store(home, &config)?;
+    let config = super::common::load_config(home);
+    let mut store = super::common::open_store(home, &config)?;
     let key = project_dir.to_string_lossy();
     store
         .write(|transaction| {
@@ -123,8 +123,8 @@ fn attach(home: &ToolHome, project_dir: &Path, spec_path: &Path) -> anyhow::Resu
 }
 
 fn detach(home: &ToolHome, project_dir: &Path) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(home);
-    let mut store = super::open_store(home, &config)?;
+    let config = super::common::load_config(home);
+    let mut store = super::common::open_store(home, &config)?;
     let removed = store
         .write(|transaction| momentum::detach_epic(transaction, project_dir))
         .context("cannot remove the epic from the store")?;
@@ -298,8 +298,8 @@ fn describe_check(check: &CheckReport, now_ms: i64) -> String {
 }
 
 fn show(home: &ToolHome, project_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(home);
-    let store = super::open_store(home, &config)?;
+    let config = super::common::load_config(home);
+    let store = super::common::open_store(home, &config)?;
     let Some(epic) = momentum::find_epic(store.connection(), project_dir)? else {
         bail!(
             "no epic is attached to {} (hint: pace-maker epic attach SPEC)",

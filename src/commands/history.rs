@@ -143,8 +143,8 @@ pub fn run(home: &ToolHome, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
             args.since
         );
     }
-    let config = super::load_config(home);
-    let store = super::open_store(home, &config)?;
+    let config = super::common::load_config(home);
+    let store = super::common::open_store(home, &config)?;
     let history = History::read(store.connection(), since_ms, now_ms + 1)?;
     if let Some(path) = &args.svg {
         let svg = crate::dashboard::history_chart::history_chart(

@@ -2,6 +2,7 @@
 //! home and returns an exit code; errors bubble up as `anyhow` with context
 //! and are printed as `error:`/`hint:` by `lib.rs`.
 
+pub mod common;
 pub mod config;
 pub mod controls;
 pub mod doctor;
@@ -19,9 +20,7 @@ pub mod watch;
 use std::process::ExitCode;
 
 use crate::cli::Command;
-use crate::config::Config;
 use crate::paths::{self, ToolHome};
-use crate::store::Store;
 
 /// Dispatches a command other than `hook`.
 pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
@@ -75,18 +74,4 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(home, &args),
         Command::Simulate(args) => simulate::run(&args),
     }
-}
-
-/// Loads config for a command, printing its warnings to stderr.
-pub fn load_config(home: &ToolHome) -> Config {
-    let loaded = Config::load(home, Some(&paths::project_dir()));
-    for warning in &loaded.warnings {
-        eprintln!("warning: config: {warning}");
-    }
-    loaded.config
-}
-
-/// Opens the store for a command.
-pub fn open_store(home: &ToolHome, config: &Config) -> anyhow::Result<Store> {
-    Store::open_home(home, config)
 }

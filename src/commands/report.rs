@@ -49,8 +49,8 @@ pub fn run(home: &ToolHome, args: &ReportArgs) -> anyhow::Result<ExitCode> {
         since,
         until,
     };
-    let config = super::load_config(home);
-    let mut store = super::open_store(home, &config)?;
+    let config = super::common::load_config(home);
+    let mut store = super::common::open_store(home, &config)?;
     let options = ScanOptions::from_env();
     scanner::scan(&mut store, &options, now_ms).context("cannot read the transcripts")?;
     let filter = LoadFilter {

@@ -269,7 +269,7 @@ impl StatusReport {
 
 /// Gathers what `status` shows from the store.
 pub fn gather(home: &ToolHome, config: &Config, now_ms: i64) -> anyhow::Result<DashboardData> {
-    let store = super::open_store(home, config)?;
+    let store = super::common::open_store(home, config)?;
     let data = data::gather(
         store.connection(),
         config,
@@ -281,7 +281,7 @@ pub fn gather(home: &ToolHome, config: &Config, now_ms: i64) -> anyhow::Result<D
 }
 
 pub fn run(home: &ToolHome, args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(home);
+    let config = super::common::load_config(home);
     let data = gather(home, &config, clock::now_ms())?;
     let mut stdout = std::io::stdout().lock();
     if args.json {

@@ -34,7 +34,7 @@ const SEPARATOR: &str = " · ";
 pub const INTERNAL_ERROR_SEGMENT: &str = "pace-maker: internal error (see pace-maker logs)";
 
 pub fn run(home: &ToolHome, args: &StatuslineArgs) -> anyhow::Result<ExitCode> {
-    crate::fail_open_process();
+    crate::logging::fail_open_process();
     let input = read_stdin();
     let loaded = Config::load(home, Some(&paths::project_dir()));
     let deadline = Duration::from_millis(loaded.config.statusline.chain_timeout_ms);
