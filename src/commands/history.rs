@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::cli::HistoryArgs;
 use crate::clock::{self, human_duration};
-use crate::dashboard::data::{self, Decision};
+use crate::dashboard::data::{self, DecisionRow};
 use crate::dashboard::paint::Paint;
 use crate::paths::ToolHome;
 use crate::usage::snapshot::{self, UsageSnapshot, WindowReading};
@@ -71,7 +71,7 @@ pub struct DecisionEntry {
 }
 
 impl DecisionEntry {
-    fn from_decision(decision: &Decision) -> Self {
+    fn from_decision(decision: &DecisionRow) -> Self {
         Self {
             decided_at: clock::iso(decision.decided_at_ms),
             session_id: decision.session_id.clone(),
@@ -90,7 +90,7 @@ pub struct History {
     pub since_ms: i64,
     pub until_ms: i64,
     pub snapshots: Vec<UsageSnapshot>,
-    pub decisions: Vec<Decision>,
+    pub decisions: Vec<DecisionRow>,
 }
 
 impl History {

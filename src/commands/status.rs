@@ -18,8 +18,8 @@ use crate::clock::{self, human_duration};
 use crate::config::Config;
 use crate::controls::Control;
 use crate::dashboard::data::{
-    self, ApiView, DashboardData, Decision, EpicProgress, GatherOptions, PacingView, SessionView,
-    WindowView,
+    self, ApiView, DashboardData, DecisionRow, EpicProgress, GatherOptions, PacingView,
+    SessionView, WindowView,
 };
 use crate::dashboard::describe;
 use crate::dashboard::pace::{PaceState, Projection};
@@ -189,7 +189,7 @@ pub struct DecisionStatus {
 }
 
 impl DecisionStatus {
-    fn from_decision(decision: &Decision) -> Self {
+    fn from_decision(decision: &DecisionRow) -> Self {
         Self {
             decided_at: clock::iso(decision.decided_at_ms),
             delay_ms: decision.delay_ms,

@@ -122,7 +122,7 @@ pub struct EpicProgress {
 
 /// One pacing decision.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Decision {
+pub struct DecisionRow {
     pub session_id: Option<String>,
     pub decided_at_ms: i64,
     pub delay_ms: i64,
@@ -172,11 +172,11 @@ pub struct PacingView {
     /// The runtime switch.
     pub control: Control,
     /// The newest decision that added a delay.
-    pub last_delay: Option<Decision>,
+    pub last_delay: Option<DecisionRow>,
     /// Delay added since local midnight.
     pub delay_ms_today: i64,
     /// The newest decisions, newest first.
-    pub recent: Vec<Decision>,
+    pub recent: Vec<DecisionRow>,
 }
 
 /// Everything the dashboard shows at one moment.
@@ -500,8 +500,8 @@ fn columns(kind: WindowKind) -> (&'static str, &'static str) {
 const DECISION_COLUMNS: &str = "session_id, decided_at, delay_ms, window, utilization,
     projected_percent, target_percent, reason";
 
-fn decision_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Decision> {
-    Ok(Decision {
+fn decision_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<DecisionRow> {
+    Ok(DecisionRow {
         session_id: row.get(0)?,
         decided_at_ms: row.get(1)?,
         delay_ms: row.get(2)?,
@@ -514,7 +514,10 @@ fn decision_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Decision> {
 }
 
 /// The newest decisions, newest first.
-pub fn recent_decisions(connection: &Connection, limit: usize) -> rusqlite::Result<Vec<Decision>> {
+pub fn recent_decisions(
+    connection: &Connection,
+    limit: usize,
+) -> rusqlite::Result<Vec<DecisionRow>> {
     let mut statement = connection.prepare_cached(&format!(
         "SELECT {DECISION_COLUMNS} FROM pacing_decisions ORDER BY decided_at DESC, id DESC LIMIT ?1"
     ))?;
@@ -527,7 +530,7 @@ pub fn decisions_between(
     connection: &Connection,
     since_ms: i64,
     until_ms: i64,
-) -> rusqlite::Result<Vec<Decision>> {
+) -> rusqlite::Result<Vec<DecisionRow>> {
     let mut statement = connection.prepare_cached(&format!(
         "SELECT {DECISION_COLUMNS} FROM pacing_decisions
          WHERE decided_at >= ?1 AND decided_at < ?2 ORDER BY decided_at, id"
@@ -537,7 +540,7 @@ pub fn decisions_between(
 }
 
 /// The newest decision that added a delay.
-fn last_delay(connection: &Connection) -> rusqlite::Result<Option<Decision>> {
+fn last_delay(connection: &Connection) -> rusqlite::Result<Option<DecisionRow>> {
     connection
         .prepare_cached(&format!(
             "SELECT {DECISION_COLUMNS} FROM pacing_decisions WHERE delay_ms > 0

@@ -33,7 +33,7 @@ use check_store::{Approved, CheckResult};
 use checks::{Unmet, Why};
 use spec::Spec;
 use transcript_tail::TranscriptFacts;
-use verdict::{Allow, Counters, Decision, Limits, Mission, Phrases, SpecState, StopInput};
+use verdict::{Allow, BlockLimits, Counters, Mission, Phrases, SpecState, StopDecision, StopInput};
 
 /// An epic attached to a project directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,7 +270,7 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<S
         _ => TranscriptFacts::default(),
     };
     let spec_path = epic.spec_path.to_string_lossy();
-    let limits = Limits {
+    let limits = BlockLimits {
         max_consecutive_blocks: config.max_consecutive_blocks,
         max_blocks_per_session: config.max_blocks_per_session,
         max_blocking_ms: i64::try_from(config.max_blocking_minutes.saturating_mul(60_000))
@@ -320,7 +320,7 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<S
         Ok(verdict)
     })?;
     match verdict.decision {
-        Decision::Block { reason } => {
+        StopDecision::Block { reason } => {
             tracing::info!(
                 session = session.session_id,
                 stop_hook_active,
@@ -331,7 +331,7 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<S
             );
             Ok(StopReply::Block(reason))
         }
-        Decision::Allow(allow) => {
+        StopDecision::Allow(allow) => {
             tracing::info!(
                 session = session.session_id,
                 stop_hook_active,
@@ -360,7 +360,7 @@ fn checks_at_stop(
     spec: &Spec,
     approved: &[Approved],
     message: &str,
-    would: impl Fn(&[Unmet]) -> Decision,
+    would: impl Fn(&[Unmet]) -> StopDecision,
 ) -> anyhow::Result<(Vec<Unmet>, Vec<CheckResult>)> {
     let config = &context.config.momentum;
     let connection = context.store.connection();
@@ -392,7 +392,7 @@ fn checks_at_stop(
         return Ok((unmet, Vec::new()));
     }
     // A stop the verdict allows whatever the checks say needs none of them.
-    if let Decision::Allow(allow) = would(&unmet) {
+    if let StopDecision::Allow(allow) = would(&unmet) {
         if allow != Allow::AllCriteriaMet {
             tracing::info!(
                 "checks not run: the stop is allowed anyway ({})",

@@ -208,7 +208,7 @@ fn scope_check(scope: &ScopeFacts, facts: &Facts) -> Check {
 /// longest sleep, a narrowed matcher, entries in events it does not use.
 fn hook_problems(
     hooks: &[FoundHook],
-    limits: &Limits,
+    limits: &ConfigLimits,
     failures: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) {

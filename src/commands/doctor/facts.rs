@@ -27,14 +27,14 @@ pub struct Facts {
     /// The tool home, and why it may not be used if it may not.
     pub home: String,
     pub home_refused: Option<String>,
-    pub limits: Limits,
+    pub limits: ConfigLimits,
     pub kill_switch: bool,
     pub project_dir: String,
 }
 
 /// The config values the checks compare against.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Limits {
+pub struct ConfigLimits {
     pub max_delay_seconds: u64,
     pub post_tool_use_timeout_seconds: u64,
     pub stop_timeout_seconds: u64,
@@ -44,7 +44,7 @@ pub struct Limits {
     pub momentum_enabled: bool,
 }
 
-impl Limits {
+impl ConfigLimits {
     pub(super) fn from_config(config: &Config) -> Self {
         Self {
             max_delay_seconds: config.pacing.max_delay_seconds,

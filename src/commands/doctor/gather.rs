@@ -78,7 +78,7 @@ pub fn gather(home: &ToolHome, now_ms: i64) -> Facts {
         config_refused: loaded.refused,
         home: home.root().display().to_string(),
         home_refused,
-        limits: Limits::from_config(&loaded.config),
+        limits: ConfigLimits::from_config(&loaded.config),
         kill_switch: paths::kill_switch(),
         project_dir: project_dir.display().to_string(),
     }

@@ -101,7 +101,7 @@ fn healthy() -> Facts {
         config_refused: Vec::new(),
         home: "/home/dev/.claude-pace-maker".into(),
         home_refused: None,
-        limits: Limits::from_config(&Config::default()),
+        limits: ConfigLimits::from_config(&Config::default()),
         kill_switch: false,
         project_dir: "/home/dev/project".into(),
     }
