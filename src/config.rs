@@ -965,11 +965,14 @@ pub fn set_in_file(
 /// The file's text as an editable document; a parse error names its line and column.
 fn parse_document(path: &Path, text: &str) -> anyhow::Result<toml_edit::DocumentMut> {
     if let Err(error) = text.parse::<toml::Table>() {
-        bail!(
-            "{} is not valid TOML ({}) (hint: fix it first, or move it aside)",
-            path.display(),
-            toml_error_text(text, &error)
-        );
+        return Err(crate::hint::hinted(
+            format!(
+                "{} is not valid TOML ({})",
+                path.display(),
+                toml_error_text(text, &error)
+            ),
+            "fix it first, or move it aside",
+        ));
     }
     text.parse()
         .with_context(|| format!("{} is not valid TOML; fix it first", path.display()))
@@ -1076,10 +1079,10 @@ pub fn unset_in_file(path: &Path, key: &str) -> anyhow::Result<Unset> {
         .into_iter()
         .find(|problem| problem.keys.contains(&key))
     {
-        bail!(
-            "without it, {} (hint: change the other key first)",
-            problem.message
-        );
+        return Err(crate::hint::hinted(
+            format!("without it, {}", problem.message),
+            "change the other key first",
+        ));
     }
     crate::fsutil::write_atomic(path, remaining.as_bytes(), Some(0o600))?;
     Ok(Unset::Removed)

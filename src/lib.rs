@@ -27,6 +27,7 @@ pub mod controls;
 pub mod dashboard;
 pub mod event;
 pub mod fsutil;
+pub mod hint;
 pub mod hook;
 pub mod hook_context;
 pub mod install;
@@ -138,51 +139,36 @@ fn run_hook(event: &str, home: &ToolHome) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Prints `error: ...` (and `hint: ...` lines) to stderr.
+/// Prints `error: ...` to stderr, then the hints of the error's chain
+/// ([`hint::hints`]), each once, after it.
 fn report_error(error: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(error) {
         return ExitCode::SUCCESS;
     }
-    let mut stderr = std::io::stderr().lock();
-    let (what, hint) = split_hint(&format!("{error:#}"));
-    let _ = writeln!(stderr, "error: {what}");
-    if let Some(hint) = hint {
-        let _ = writeln!(stderr, "hint: {hint}");
-    }
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(render_error(error).as_bytes());
     ExitCode::FAILURE
 }
 
-/// `what (hint: how): cause` into `what: cause` and `how`: a hint in
-/// parentheses may sit anywhere in the chain, and what follows it (the
-/// cause a context was added to) belongs to the error, not the hint.
-fn split_hint(text: &str) -> (String, Option<String>) {
-    let Some(start) = text.find("hint: ") else {
-        return (text.to_string(), None);
-    };
-    let before = &text[..start];
-    let after = &text[start + "hint: ".len()..];
-    if !before.ends_with('(') {
-        let what = before.trim_end_matches([' ', ';', ',']).to_string();
-        return (what, Some(after.trim_end_matches(')').to_string()));
+/// `error: what: cause` and a `hint: ...` line per hint.
+fn render_error(error: &anyhow::Error) -> String {
+    let mut out = format!("error: {}\n", hint::describe(error));
+    for hint in hint::hints(error, other_hint) {
+        out.push_str(&format!("hint: {hint}\n"));
     }
-    // The parenthesis that closes the hint's own.
-    let mut depth = 1;
-    let close = after.char_indices().find_map(|(at, character)| {
-        match character {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            _ => {}
-        }
-        (depth == 0).then_some(at)
-    });
-    let what = before.trim_end_matches([' ', '(', ';', ',']);
-    match close {
-        Some(at) => (
-            format!("{what}{}", &after[at + 1..]),
-            Some(after[..at].to_string()),
-        ),
-        None => (what.to_string(), Some(after.to_string())),
+    out
+}
+
+/// The hint of an error type that carries its own.
+fn other_hint(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(error) = error.downcast_ref::<usage::api::UsageApiError>() {
+        return error.hint().map(str::to_string);
     }
+    if let Some(error) = error.downcast_ref::<install::settings_file::SettingsError>() {
+        return error.hint().map(str::to_string);
+    }
+    None
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -195,21 +181,27 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::split_hint;
+    use super::*;
+    use anyhow::Context;
+    use hint::HintExt;
 
     #[test]
-    fn a_hint_is_cut_out_of_the_middle_of_an_error() {
-        assert_eq!(
-            split_hint("unknown time zone `X` (hint: use an IANA name (UTC)): not in the database"),
-            (
-                "unknown time zone `X`: not in the database".to_string(),
-                Some("use an IANA name (UTC)".to_string())
+    fn a_hinted_error_inside_a_context_prints_its_hint_once_at_the_end() {
+        let migration: anyhow::Result<()> = Err(anyhow::anyhow!(
+            "near \"CREATE\": syntax error in CREATE TABLE t (x)"
+        ));
+        let error = migration
+            .context_hint(
+                "cannot prepare the store /h/store.db",
+                "raise store.busy_timeout_ms if it is busy",
             )
-        );
+            .context("cannot open the store")
+            .unwrap_err();
         assert_eq!(
-            split_hint("bad (hint: do this)"),
-            ("bad".to_string(), Some("do this".to_string()))
+            render_error(&error),
+            "error: cannot open the store: cannot prepare the store /h/store.db: \
+             near \"CREATE\": syntax error in CREATE TABLE t (x)\n\
+             hint: raise store.busy_timeout_ms if it is busy\n"
         );
-        assert_eq!(split_hint("plain"), ("plain".to_string(), None));
     }
 }

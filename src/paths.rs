@@ -485,6 +485,18 @@ pub fn home_entries(root: &Path) -> std::io::Result<HomeEntries> {
     Ok(found)
 }
 
+/// The absolute path of the running binary, as the entries will call it.
+pub fn current_binary() -> anyhow::Result<String> {
+    use anyhow::Context;
+    let path = std::env::current_exe().context("cannot tell where this binary is")?;
+    path.to_str().map(str::to_string).ok_or_else(|| {
+        crate::hint::hinted(
+            format!("the binary's path {} is not valid UTF-8", path.display()),
+            "move pace-maker to a plain path",
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,16 +526,4 @@ mod tests {
             assert!(!is_own_backup_file(not), "{not}");
         }
     }
-}
-
-/// The absolute path of the running binary, as the entries will call it.
-pub fn current_binary() -> anyhow::Result<String> {
-    use anyhow::Context;
-    let path = std::env::current_exe().context("cannot tell where this binary is")?;
-    path.to_str().map(str::to_string).ok_or_else(|| {
-        anyhow::anyhow!(
-            "the binary's path {} is not valid UTF-8 (hint: move pace-maker to a plain path)",
-            path.display()
-        )
-    })
 }

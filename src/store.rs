@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
+use crate::hint::HintExt;
 use crate::paths;
 
 /// The schema, one entry per version. Append only: never edit a released step.
@@ -344,12 +345,10 @@ impl Store {
             path: path.to_path_buf(),
             busy_timeout,
         };
-        store.prepare(opening).with_context(|| {
-            format!(
-                "cannot prepare the store {} (hint: raise store.busy_timeout_ms if it is busy)",
-                path.display()
-            )
-        })?;
+        store.prepare(opening).context_hint(
+            format!("cannot prepare the store {}", path.display()),
+            "raise store.busy_timeout_ms if it is busy",
+        )?;
         Ok(store)
     }
 

@@ -136,12 +136,12 @@ pub fn run(home: &ToolHome, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let time_zone = jiff::tz::TimeZone::system();
     let since_ms = clock::Since::parse(&args.since)
         .and_then(|since| since.start_ms(now_ms, &time_zone))
-        .map_err(|error| anyhow::anyhow!("--since: {error}"))?;
+        .map_err(|error| anyhow::Error::from(error).context("--since"))?;
     if since_ms > now_ms {
-        anyhow::bail!(
-            "--since: `{}` is in the future (hint: a date like 2026-01-31 starts that day, local time)",
-            args.since
-        );
+        return Err(crate::hint::hinted(
+            format!("--since: `{}` is in the future", args.since),
+            "a date like 2026-01-31 starts that day, local time",
+        ));
     }
     let config = super::common::load_config(home);
     let store = super::common::open_store(home, &config)?;

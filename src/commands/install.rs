@@ -19,6 +19,7 @@ use crate::clock;
 use crate::config::{self, Config};
 use crate::event::EventKind;
 use crate::fsutil;
+use crate::hint::HintExt;
 use crate::install::diff;
 use crate::install::layout;
 use crate::install::merge::{self, InstallOptions, StatusLineMode};
@@ -93,14 +94,17 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
         },
     };
     if args.statusline_only && options.status_line == StatusLineMode::Skip {
-        anyhow::bail!(
-            "--statusline-only has nothing to do with the status line left alone{} (hint: --statusline auto, chain or force)",
-            if shared {
-                " (at the project scope `auto` leaves each person's own)"
-            } else {
-                ""
-            }
-        );
+        return Err(crate::hint::hinted(
+            format!(
+                "--statusline-only has nothing to do with the status line left alone{}",
+                if shared {
+                    " (at the project scope `auto` leaves each person's own)"
+                } else {
+                    ""
+                }
+            ),
+            "--statusline auto, chain or force",
+        ));
     }
     let file = settings_file::read(&target.path)?;
     let merged = if args.statusline_only {
@@ -109,9 +113,9 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
         merge::install(&file.value, &options)
     };
     let installed = merged.map_err(|error| {
-        anyhow::anyhow!(
-            "{}: {error} (hint: fix the file by hand; it was not changed)",
-            target.path.display()
+        crate::hint::hinted(
+            format!("{}: {error}", target.path.display()),
+            "fix the file by hand; it was not changed",
         )
     })?;
     let changed = !file.exists() || !layout::same_value(&installed.settings, &file.value);
@@ -271,9 +275,9 @@ pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCo
         args.statusline.into(),
     )
     .map_err(|error| {
-        anyhow::anyhow!(
-            "{}: {error} (hint: fix the file by hand; it was not changed)",
-            target.path.display()
+        crate::hint::hinted(
+            format!("{}: {error}", target.path.display()),
+            "fix the file by hand; it was not changed",
         )
     })?;
     // A file that install created goes away again once nothing else is in it.
@@ -525,9 +529,12 @@ const NAMED_ENTRIES: usize = 5;
 fn plan_purge(home: &ToolHome, settings: &Path) -> anyhow::Result<PurgePlan> {
     let root = home.root();
     let refuse = |why: String| {
-        anyhow::anyhow!(
-            "{} does not look like pace-maker's home: {why}; nothing was deleted (hint: check PACE_MAKER_HOME)",
-            root.display()
+        crate::hint::hinted(
+            format!(
+                "{} does not look like pace-maker's home: {why}; nothing was deleted",
+                root.display()
+            ),
+            "check PACE_MAKER_HOME",
         )
     };
     let entries = match std::fs::symlink_metadata(root) {
@@ -696,12 +703,10 @@ fn purge(home: &ToolHome, settings: &Path) -> anyhow::Result<()> {
                 }
             }
             drop(home_dir);
-            std::fs::remove_dir(root).with_context(|| {
-                format!(
-                    "{} (hint: something appeared in it meanwhile; run the purge again)",
-                    cannot(root)
-                )
-            })?;
+            std::fs::remove_dir(root).context_hint(
+                cannot(root),
+                "something appeared in it meanwhile; run the purge again",
+            )?;
             eprintln!(
                 "removed {} ({} files of pace-maker's)",
                 root.display(),

@@ -38,20 +38,12 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
         paths::env(paths::ENV_HOME).is_none() && paths::env(paths::ENV_HOME_DIR).is_none();
     if no_home && (uses_home || matches!(command, Command::Config(_))) {
         // Nothing is written anywhere, not even under `/` (as root).
-        anyhow::bail!(
-            "neither {} nor {} is set, so there is no tool home to keep pace-maker's config and store in \
-             (hint: run it with HOME set, or set {} to a folder of your own)",
-            paths::ENV_HOME_DIR,
-            paths::ENV_HOME,
-            paths::ENV_HOME
-        );
+        return Err(crate::hint::hinted(format!("neither {} nor {} is set, so there is no tool home to keep pace-maker's config and store in", paths::ENV_HOME_DIR, paths::ENV_HOME), format!("run it with HOME set, or set {} to a folder of your own", paths::ENV_HOME)));
     }
     if uses_home {
         if let Err(why) = home.trust() {
-            anyhow::bail!(
-                "{why} (hint: the tool home holds the config that says where your token goes; \
-                 point PACE_MAKER_HOME at a folder of your own, or fix its owner and mode; `pace-maker doctor` checks it)"
-            );
+            return Err(crate::hint::hinted(why.to_string(), "the tool home holds the config that says where your token goes; \
+                 point PACE_MAKER_HOME at a folder of your own, or fix its owner and mode; `pace-maker doctor` checks it"));
         }
     }
     match command {

@@ -62,22 +62,37 @@ impl std::fmt::Display for Scope {
 /// Why a settings file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("{path} is not valid JSON: {message} at line {line}, column {column} (hint: fix the file by hand; it was not changed)", path = .path.display())]
+    #[error("{path} is not valid JSON: {message} at line {line}, column {column}", path = .path.display())]
     InvalidJson {
         path: PathBuf,
         message: String,
         line: usize,
         column: usize,
     },
-    #[error("{path} holds {found} at the top level, not a JSON object (hint: fix the file by hand; it was not changed)", path = .path.display())]
+    #[error("{path} holds {found} at the top level, not a JSON object", path = .path.display())]
     NotAnObject { path: PathBuf, found: &'static str },
     #[error("cannot read {path}: {source}", path = .path.display())]
     Unreadable {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is read-only (hint: make it writable with `chmod u+w`, or choose another --scope; it was not changed)", path = .path.display())]
+    #[error("{path} is read-only", path = .path.display())]
     ReadOnly { path: PathBuf },
+}
+
+impl SettingsError {
+    /// What the person can do about it (shown after the error).
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            SettingsError::InvalidJson { .. } | SettingsError::NotAnObject { .. } => {
+                Some("fix the file by hand; it was not changed")
+            }
+            SettingsError::ReadOnly { .. } => Some(
+                "make it writable with `chmod u+w`, or choose another --scope; it was not changed",
+            ),
+            SettingsError::Unreadable { .. } => None,
+        }
+    }
 }
 
 /// A settings file as read.

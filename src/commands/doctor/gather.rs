@@ -50,7 +50,7 @@ pub fn gather(home: &ToolHome, now_ms: i64) -> Facts {
                 }
             }
             Err(error) => SettingsFacts::Broken {
-                error: strip_hint(&error.to_string()),
+                error: error.to_string(),
             },
         };
         scopes.push(ScopeFacts {
@@ -120,13 +120,6 @@ fn read_plugin(claude_dir: &Path, settings: &[(Scope, String, serde_json::Value)
         copies,
         binary,
         binary_is_this,
-    }
-}
-
-fn strip_hint(message: &str) -> String {
-    match message.find(" (hint:") {
-        Some(index) => message[..index].to_string(),
-        None => message.to_string(),
     }
 }
 
