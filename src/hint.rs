@@ -10,10 +10,13 @@ use std::fmt;
 /// message alone; the hint is read with [`Hinted::hint`] (see [`hints`]).
 /// A message may be empty (a hint added to an error that says enough), and
 /// so may a hint (an error of a kind that has hints, this one without).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Added to an error (as [`HintExt`] does) it holds that error as its
+/// source, so the chain goes through it and [`hints`] finds it there.
+#[derive(Debug)]
 pub struct Hinted {
     message: String,
     hint: String,
+    source: Option<anyhow::Error>,
 }
 
 impl Hinted {
@@ -21,6 +24,19 @@ impl Hinted {
         Self {
             message: message.into(),
             hint: hint.into(),
+            source: None,
+        }
+    }
+
+    /// This message and hint over `source`, the error they explain.
+    pub fn over(
+        source: impl Into<anyhow::Error>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Self {
+            source: Some(source.into()),
+            ..Self::new(message, hint)
         }
     }
 
@@ -33,13 +49,26 @@ impl Hinted {
     }
 }
 
+/// Two are equal when they say the same (their sources aside).
+impl PartialEq for Hinted {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message && self.hint == other.hint
+    }
+}
+
 impl fmt::Display for Hinted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for Hinted {}
+impl std::error::Error for Hinted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|source| source.as_ref() as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// An `anyhow` error of a message and a hint.
 pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
@@ -57,7 +86,7 @@ pub trait HintExt<T> {
 
 impl<T, E: Into<anyhow::Error>> HintExt<T> for Result<T, E> {
     fn hint(self, hint: impl Into<String>) -> anyhow::Result<T> {
-        self.map_err(|error| error.into().context(Hinted::new(String::new(), hint)))
+        self.map_err(|error| Hinted::over(error, String::new(), hint).into())
     }
 
     fn context_hint(
@@ -65,7 +94,7 @@ impl<T, E: Into<anyhow::Error>> HintExt<T> for Result<T, E> {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) -> anyhow::Result<T> {
-        self.map_err(|error| error.into().context(Hinted::new(message, hint)))
+        self.map_err(|error| Hinted::over(error, message, hint).into())
     }
 }
 
