@@ -291,6 +291,25 @@ pub fn recent(
     rows.collect()
 }
 
+/// Adds a pacing delay to the session's total and to its tool call at
+/// `at_ms` (the call the PostToolUse hook runs for).
+pub fn add_delay(
+    transaction: &Transaction<'_>,
+    session_id: &str,
+    at_ms: i64,
+    delay_ms: i64,
+) -> rusqlite::Result<()> {
+    transaction.execute(
+        "UPDATE sessions SET delay_ms_total = delay_ms_total + ?2 WHERE id = ?1",
+        params![session_id, delay_ms],
+    )?;
+    transaction.execute(
+        "UPDATE tool_calls SET delay_ms = ?3 WHERE session_id = ?1 AND at = ?2",
+        params![session_id, at_ms, delay_ms],
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

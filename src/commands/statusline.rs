@@ -232,7 +232,10 @@ fn from_store(
     };
     Ok((
         stored,
-        statusline::recent_delay_ms(connection, now_ms)?,
+        crate::pacing::decisions::latest_delay_since(
+            connection,
+            now_ms - statusline::RECENT_DECISION_MS,
+        )?,
         controls::read(connection, now_ms)?,
     ))
 }

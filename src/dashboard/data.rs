@@ -11,12 +11,14 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use jiff::tz::TimeZone;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use super::pace::{PaceState, Projection};
 use crate::config::Config;
 use crate::controls::{self, Control};
 use crate::momentum;
+pub use crate::pacing::decisions::{decisions_between, recent_decisions, DecisionRow};
+use crate::pacing::decisions::{delay_since, last_delay};
 use crate::pacing::policy::{self, PacingSettings, PolicyInput};
 use crate::sessions::{self, SessionRow};
 use crate::usage::poll::{ApiState, ApiStatus};
@@ -118,19 +120,6 @@ pub struct EpicProgress {
     /// Ticked criteria whose every check passed at its last run; `None`
     /// when no criterion has a check (or the spec cannot be read).
     pub verified: Option<usize>,
-}
-
-/// One pacing decision.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct DecisionRow {
-    pub session_id: Option<String>,
-    pub decided_at_ms: i64,
-    pub delay_ms: i64,
-    pub window: Option<String>,
-    pub utilization: Option<f64>,
-    pub projected_percent: Option<f64>,
-    pub target_percent: Option<f64>,
-    pub reason: String,
 }
 
 /// The usage API's state (the `api_state` row, as the poller keeps it).
@@ -497,67 +486,6 @@ fn columns(kind: WindowKind) -> (&'static str, &'static str) {
     }
 }
 
-const DECISION_COLUMNS: &str = "session_id, decided_at, delay_ms, window, utilization,
-    projected_percent, target_percent, reason";
-
-fn decision_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<DecisionRow> {
-    Ok(DecisionRow {
-        session_id: row.get(0)?,
-        decided_at_ms: row.get(1)?,
-        delay_ms: row.get(2)?,
-        window: row.get(3)?,
-        utilization: row.get(4)?,
-        projected_percent: row.get(5)?,
-        target_percent: row.get(6)?,
-        reason: row.get(7)?,
-    })
-}
-
-/// The newest decisions, newest first.
-pub fn recent_decisions(
-    connection: &Connection,
-    limit: usize,
-) -> rusqlite::Result<Vec<DecisionRow>> {
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT {DECISION_COLUMNS} FROM pacing_decisions ORDER BY decided_at DESC, id DESC LIMIT ?1"
-    ))?;
-    let rows = statement.query_map([limit as i64], decision_from_row)?;
-    rows.collect()
-}
-
-/// Decisions in `[since_ms, until_ms)`, oldest first.
-pub fn decisions_between(
-    connection: &Connection,
-    since_ms: i64,
-    until_ms: i64,
-) -> rusqlite::Result<Vec<DecisionRow>> {
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT {DECISION_COLUMNS} FROM pacing_decisions
-         WHERE decided_at >= ?1 AND decided_at < ?2 ORDER BY decided_at, id"
-    ))?;
-    let rows = statement.query_map([since_ms, until_ms], decision_from_row)?;
-    rows.collect()
-}
-
-/// The newest decision that added a delay.
-fn last_delay(connection: &Connection) -> rusqlite::Result<Option<DecisionRow>> {
-    connection
-        .prepare_cached(&format!(
-            "SELECT {DECISION_COLUMNS} FROM pacing_decisions WHERE delay_ms > 0
-             ORDER BY decided_at DESC, id DESC LIMIT 1"
-        ))?
-        .query_row([], decision_from_row)
-        .optional()
-}
-
-fn delay_since(connection: &Connection, since_ms: i64) -> rusqlite::Result<i64> {
-    connection
-        .prepare_cached(
-            "SELECT COALESCE(SUM(delay_ms), 0) FROM pacing_decisions WHERE decided_at >= ?1",
-        )?
-        .query_row([since_ms], |row| row.get(0))
-}
-
 /// The epic attached to the project (or an ancestor) and its progress;
 /// each spec is read once per gathering.
 fn epic_progress(
@@ -754,27 +682,6 @@ mod tests {
                 .map(|point| point.percent)
                 .collect::<Vec<_>>(),
             vec![2.0, 6.0]
-        );
-    }
-
-    #[test]
-    fn the_last_delay_is_found_through_the_partial_index() {
-        let (_dir, store) = store();
-        let plan: Vec<String> = store
-            .connection()
-            .prepare(&format!(
-                "EXPLAIN QUERY PLAN SELECT {DECISION_COLUMNS} FROM pacing_decisions WHERE delay_ms > 0
-                 ORDER BY decided_at DESC, id DESC LIMIT 1"
-            ))
-            .unwrap()
-            .query_map([], |row| row.get::<_, String>(3))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        assert!(
-            plan.iter()
-                .any(|step| step.contains("pacing_decisions_delayed")),
-            "{plan:?}"
         );
     }
 

@@ -313,31 +313,22 @@ pub fn record(
     let reason = decision.reason.to_string();
     store
         .write(|transaction| {
-            transaction.execute(
-                "INSERT INTO pacing_decisions (session_id, decided_at, delay_ms, window,
-                    utilization, projected_percent, target_percent, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
+            super::decisions::insert(
+                transaction,
+                &super::decisions::NewDecision {
                     session_id,
-                    now_ms,
-                    decision.delay_ms,
-                    window.map(|window| window_name(window.kind)),
-                    window.map(|window| window.utilization_percent),
-                    window.map(|window| window.projected_percent),
-                    window.map(|window| window.target_percent),
-                    reason
-                ],
+                    decided_at_ms: now_ms,
+                    delay_ms: decision.delay_ms,
+                    window: window.map(|window| window_name(window.kind)),
+                    utilization: window.map(|window| window.utilization_percent),
+                    projected_percent: window.map(|window| window.projected_percent),
+                    target_percent: window.map(|window| window.target_percent),
+                    reason: &reason,
+                },
             )?;
             if decision.delay_ms > 0 {
-                transaction.execute(
-                    "UPDATE sessions SET delay_ms_total = delay_ms_total + ?2 WHERE id = ?1",
-                    params![session_id, decision.delay_ms],
-                )?;
                 // The call this hook runs for was recorded at the same `now`.
-                transaction.execute(
-                    "UPDATE tool_calls SET delay_ms = ?3 WHERE session_id = ?1 AND at = ?2",
-                    params![session_id, now_ms, decision.delay_ms],
-                )?;
+                crate::sessions::add_delay(transaction, session_id, now_ms, decision.delay_ms)?;
             }
             Ok(())
         })

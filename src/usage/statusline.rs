@@ -15,7 +15,6 @@
 //! command around them (stdin, `--chain`, printing) is
 //! `commands::statusline`.
 
-use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::snapshot::{
@@ -156,18 +155,6 @@ pub fn record(store: &mut Store, reading: &StatuslineReading) -> rusqlite::Resul
         Ok(())
     })?;
     Ok(snapshot_due)
-}
-
-/// The delay of the latest pacing decision, if one was made recently.
-pub fn recent_delay_ms(connection: &Connection, now_ms: i64) -> rusqlite::Result<Option<i64>> {
-    connection
-        .query_row(
-            "SELECT delay_ms FROM pacing_decisions WHERE decided_at >= ?1
-             ORDER BY decided_at DESC, id DESC LIMIT 1",
-            [now_ms - RECENT_DECISION_MS],
-            |row| row.get(0),
-        )
-        .optional()
 }
 
 /// Points above (positive) or below the simple pace line: the target
