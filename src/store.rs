@@ -460,12 +460,7 @@ impl Store {
 
     /// A metadata value.
     pub fn meta(&self, key: &str) -> rusqlite::Result<Option<String>> {
-        self.connection
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
-                row.get(0)
-            })
-            .optional()
-            .map(Option::flatten)
+        meta(&self.connection, key)
     }
 }
 
@@ -566,6 +561,16 @@ impl StoreLock {
         }
         Ok(Some(Self { _file: file }))
     }
+}
+
+/// A metadata value, read inside a transaction or through a connection.
+pub fn meta(connection: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    connection
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+            row.get(0)
+        })
+        .optional()
+        .map(Option::flatten)
 }
 
 /// Sets a metadata value inside a transaction.

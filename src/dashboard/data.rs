@@ -424,16 +424,6 @@ fn assess(
         .filter(|assessment| assessment.source.is_official() == shown.source.is_official())
 }
 
-/// Sources read together: official readings agree with each other, the
-/// estimate is its own curve.
-fn source_family(source: SnapshotSource) -> &'static str {
-    if source.is_official() {
-        "'statusline', 'api'"
-    } else {
-        "'estimate'"
-    }
-}
-
 /// Whether two readings belong to the same window (resets may jitter by seconds).
 fn same_window(a: &WindowReading, b: &WindowReading) -> bool {
     match (a.resets_at_s, b.resets_at_s) {
@@ -450,25 +440,14 @@ fn window_history(
     window_start_ms: i64,
     current_reading: WindowReading,
 ) -> rusqlite::Result<Vec<UsagePoint>> {
-    let (percent_column, reset_column) = columns(kind);
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT taken_at, {percent_column}, {reset_column} FROM usage_snapshots
-         WHERE taken_at >= ?1 AND {percent_column} IS NOT NULL AND source IN ({})
-         ORDER BY taken_at, id",
-        source_family(source)
-    ))?;
-    let rows = statement.query_map([window_start_ms], |row| {
-        Ok((
-            row.get::<_, i64>(0)?,
-            WindowReading {
-                percent: row.get(1)?,
-                resets_at_s: row.get(2)?,
-            },
-        ))
-    })?;
+    let rows = crate::usage::snapshot::window_readings_since(
+        connection,
+        kind,
+        source.is_official(),
+        window_start_ms,
+    )?;
     let mut points = Vec::new();
-    for row in rows {
-        let (at_ms, reading) = row?;
+    for (at_ms, reading) in rows {
         if same_window(&reading, &current_reading) {
             points.push(UsagePoint {
                 at_ms,
@@ -477,13 +456,6 @@ fn window_history(
         }
     }
     Ok(points)
-}
-
-fn columns(kind: WindowKind) -> (&'static str, &'static str) {
-    match kind {
-        WindowKind::FiveHour => ("five_hour_percent", "five_hour_resets_at"),
-        WindowKind::SevenDay => ("seven_day_percent", "seven_day_resets_at"),
-    }
 }
 
 /// The epic attached to the project (or an ancestor) and its progress;

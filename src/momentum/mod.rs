@@ -302,7 +302,10 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<S
                 .as_deref()
                 .or(transcript.last_assistant_text.as_deref())
                 .unwrap_or("");
-            let counters = read_counters(context.store.connection(), &session.session_id)?;
+            let counters = crate::sessions::momentum_counters(
+                context.store.connection(),
+                &session.session_id,
+            )?;
             let would = |unmet: &[Unmet]| input(counters, unmet).decision;
             checks_at_stop(context, &epic, spec, &approved, message, would)?
         }
@@ -312,10 +315,14 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<S
         for result in &results {
             check_store::record(transaction, &epic.project_dir, result)?;
         }
-        let counters = read_counters(transaction, &session.session_id)?;
+        let counters = crate::sessions::momentum_counters(transaction, &session.session_id)?;
         let verdict = input(counters, &unmet);
         if verdict.counters != counters {
-            write_counters(transaction, &session.session_id, &verdict.counters)?;
+            crate::sessions::set_momentum_counters(
+                transaction,
+                &session.session_id,
+                &verdict.counters,
+            )?;
         }
         Ok(verdict)
     })?;
@@ -513,53 +520,6 @@ fn read_transcript(session: &SessionContext, budget: u64) -> TranscriptFacts {
     }
 }
 
-fn read_counters(connection: &Connection, session_id: &str) -> rusqlite::Result<Counters> {
-    Ok(connection
-        .query_row(
-            "SELECT momentum_blocks, consecutive_blocks, tool_calls, tool_calls_at_last_block,
-                    blocking_since, last_block_at, last_open_criteria
-             FROM sessions WHERE id = ?1",
-            [session_id],
-            |row| {
-                Ok(Counters {
-                    momentum_blocks: row.get(0)?,
-                    consecutive_blocks: row.get(1)?,
-                    tool_calls: row.get(2)?,
-                    tool_calls_at_last_block: row.get(3)?,
-                    blocking_since: row.get(4)?,
-                    last_block_at: row.get(5)?,
-                    last_open_criteria: row.get(6)?,
-                })
-            },
-        )
-        .optional()?
-        .unwrap_or_default())
-}
-
-/// Writes the momentum counters; `tool_calls` belongs to PostToolUse and is left alone.
-fn write_counters(
-    transaction: &Transaction<'_>,
-    session_id: &str,
-    counters: &Counters,
-) -> rusqlite::Result<()> {
-    transaction.execute(
-        "UPDATE sessions SET momentum_blocks = ?2, consecutive_blocks = ?3,
-            tool_calls_at_last_block = ?4, blocking_since = ?5, last_block_at = ?6,
-            last_open_criteria = ?7
-         WHERE id = ?1",
-        params![
-            session_id,
-            counters.momentum_blocks,
-            counters.consecutive_blocks,
-            counters.tool_calls_at_last_block,
-            counters.blocking_since,
-            counters.last_block_at,
-            counters.last_open_criteria,
-        ],
-    )?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -694,9 +654,11 @@ mod tests {
             last_open_criteria: Some(3),
         };
         store
-            .write(|tx| write_counters(tx, "s", &counters))
+            .write(|tx| crate::sessions::set_momentum_counters(tx, "s", &counters))
             .unwrap();
-        let read = store.write(|tx| read_counters(tx, "s")).unwrap();
+        let read = store
+            .write(|tx| crate::sessions::momentum_counters(tx, "s"))
+            .unwrap();
         assert_eq!(
             read,
             Counters {
@@ -705,7 +667,9 @@ mod tests {
             }
         );
         assert_eq!(
-            store.write(|tx| read_counters(tx, "none")).unwrap(),
+            store
+                .write(|tx| crate::sessions::momentum_counters(tx, "none"))
+                .unwrap(),
             Counters::default()
         );
     }

@@ -32,23 +32,7 @@ pub const LISTED_CRITERIA: usize = 10;
 /// Longest criterion text quoted in a reason, in characters.
 const QUOTED_CRITERION_CHARS: usize = 200;
 
-/// The session's momentum counters, as stored in the `sessions` table.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Blocks in this session.
-    pub momentum_blocks: i64,
-    /// Blocks in the current run without tool use between them.
-    pub consecutive_blocks: i64,
-    /// Tool calls the PostToolUse hook has counted in this session.
-    pub tool_calls: i64,
-    /// `tool_calls` when the last block was given; `None` before any block.
-    pub tool_calls_at_last_block: Option<i64>,
-    /// When the current run of blocks without a ticked criterion began.
-    pub blocking_since: Option<i64>,
-    pub last_block_at: Option<i64>,
-    /// Open criteria at the previous Stop (to see a criterion being ticked).
-    pub last_open_criteria: Option<i64>,
-}
+pub use crate::sessions::Counters;
 
 /// The breakers' limits (from config `momentum.*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

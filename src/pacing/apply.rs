@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use super::policy::{self, Decision, PacingSettings, PolicyInput, Skip, ToolCall, Verdict};
 use crate::config::Config;
@@ -213,15 +213,8 @@ fn turn_began_ms(
     session_id: &str,
     now_ms: i64,
 ) -> anyhow::Result<Option<i64>> {
-    let began: Option<i64> = connection
-        .query_row(
-            "SELECT MAX(started_at, COALESCE(last_prompt_at, started_at)) FROM sessions WHERE id = ?1",
-            params![session_id],
-            |row| row.get(0),
-        )
-        .optional()
-        .context("cannot read the session")?
-        .flatten();
+    let began = crate::sessions::turn_began_ms(connection, session_id)
+        .context("cannot read the session")?;
     Ok(began.filter(|&began| began < now_ms && now_ms - began <= policy::IDLE_GAP_MS))
 }
 
@@ -239,37 +232,21 @@ fn other_sessions_calls(
     now_ms: i64,
 ) -> anyhow::Result<Vec<Vec<ToolCall>>> {
     let since = now_ms - policy::OTHER_SESSIONS_HISTORY_MS;
-    let mut sessions = connection.prepare_cached(
-        "SELECT id FROM sessions
-         WHERE last_activity_at >= ?2 AND id <> ?1
-         ORDER BY last_activity_at DESC, id LIMIT ?3",
-    )?;
-    let ids = sessions
-        .query_map(params![session_id, since, OTHER_SESSIONS_MAX], |row| {
-            row.get::<_, String>(0)
-        })?
-        .collect::<Result<Vec<_>, _>>()
-        .context("cannot read the other sessions")?;
+    let ids =
+        crate::sessions::others_active_since(connection, session_id, since, OTHER_SESSIONS_MAX)
+            .context("cannot read the other sessions")?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let share = (OTHER_SESSIONS_MAX_CALLS / ids.len() as i64).max(OTHER_SESSION_MIN_CALLS);
-    let mut calls = connection.prepare_cached(
-        "SELECT at, delay_ms FROM tool_calls
-         WHERE session_id = ?1 AND at >= ?2 AND at <= ?3
-         ORDER BY at DESC LIMIT ?4",
-    )?;
     let mut others = Vec::with_capacity(ids.len());
     for id in &ids {
-        let mut theirs = calls
-            .query_map(params![id, since, now_ms, share], |row| {
-                Ok(ToolCall {
-                    at_ms: row.get(0)?,
-                    delay_ms: row.get(1)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()
-            .context("cannot read the other sessions' tool calls")?;
+        let mut theirs: Vec<ToolCall> =
+            crate::sessions::newest_calls(connection, id, since, now_ms, share)
+                .context("cannot read the other sessions' tool calls")?
+                .into_iter()
+                .map(|(at_ms, delay_ms)| ToolCall { at_ms, delay_ms })
+                .collect();
         if !theirs.is_empty() {
             theirs.reverse();
             others.push(theirs);

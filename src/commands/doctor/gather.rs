@@ -200,23 +200,16 @@ fn open_store(
     let writable = prove_write(home, &mut store);
     let read = || -> rusqlite::Result<StoreFacts> {
         let connection = store.connection();
-        let api = connection.query_row(
-            "SELECT state, last_success_at, backoff_until, failures, last_error FROM api_state WHERE id = 1",
-            [],
-            |row| {
-                Ok(ApiFacts {
-                    state: row.get(0)?,
-                    last_success_at_ms: row.get(1)?,
-                    backoff_until_ms: row.get(2)?,
-                    failures: row.get(3)?,
-                    last_error: row.get(4)?,
-                })
-            },
-        )?;
-        let statusline_taken_at_ms = connection.query_row(
-            "SELECT max(taken_at) FROM usage_snapshots WHERE source = 'statusline'",
-            [],
-            |row| row.get(0),
+        let api = crate::usage::poll::ApiState::read(connection).map(|state| ApiFacts {
+            state: state.status.as_str().to_string(),
+            last_success_at_ms: state.last_success_at_ms,
+            backoff_until_ms: state.backoff_until_ms,
+            failures: i64::from(state.failures),
+            last_error: state.last_error,
+        })?;
+        let statusline_taken_at_ms = crate::usage::snapshot::latest_taken_at(
+            connection,
+            crate::usage::snapshot::SnapshotSource::Statusline,
         )?;
         Ok(StoreFacts {
             path: store.path().display().to_string(),
