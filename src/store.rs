@@ -573,6 +573,12 @@ pub fn meta(connection: &Connection, key: &str) -> rusqlite::Result<Option<Strin
         .map(Option::flatten)
 }
 
+/// Removes a metadata value inside a transaction.
+pub fn delete_meta(transaction: &Transaction<'_>, key: &str) -> rusqlite::Result<()> {
+    transaction.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    Ok(())
+}
+
 /// Sets a metadata value inside a transaction.
 pub fn set_meta(transaction: &Transaction<'_>, key: &str, value: &str) -> rusqlite::Result<()> {
     transaction.execute(

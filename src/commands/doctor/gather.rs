@@ -258,11 +258,12 @@ fn prove_write(home: &ToolHome, store: &mut Store) -> Result<(), String> {
         .map_err(|error| format!("cannot write a file in {}: {error}", home.root().display()))?;
     store
         .write(|transaction| {
-            transaction.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('doctor_write_probe', ?1)",
-                [clock::now_ms().to_string()],
+            crate::store::set_meta(
+                transaction,
+                "doctor_write_probe",
+                &clock::now_ms().to_string(),
             )?;
-            transaction.execute("DELETE FROM meta WHERE key = 'doctor_write_probe'", [])?;
+            crate::store::delete_meta(transaction, "doctor_write_probe")?;
             Ok(())
         })
         .map_err(|error| format!("a committed write to the store failed: {error}"))
