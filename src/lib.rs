@@ -1,22 +1,78 @@
 //! pace-maker: keeps long Claude Code missions inside the subscription's
 //! usage windows and working until their acceptance criteria are met.
 //!
-//! Where things are:
-//! - `hook/`: the hook entry point, Claude Code's wire types, our events.
-//! - `sessions`, `controls`: bookkeeping and the on/off/pause switch.
-//! - `subprocess`: other programs run under a deadline, killed with their
-//!   process group.
-//! - `pacing/`: the pacing policy (pure) and its PostToolUse application.
-//! - `simulate/`: the simulator that compares pacing policies; `chart/`: SVG.
-//! - `store`: the SQLite file every process shares.
-//! - `config`, `paths`: settings and every path or variable the tool reads.
-//! - `momentum/`: epic specs, the transcript's tail, the Stop verdict, and
-//!   the criteria's check commands (run, filed under the project's state).
-//! - `install/`: the settings merge (pure), the settings files around it,
-//!   and the Claude Code plugin's side (`install/plugin.rs`).
-//! - `doctor`: checks of everything pacing depends on.
-//! - `dashboard/`: what status, watch and history show, and how.
-//! - `commands/`: the person-facing commands (status, watch, history, config, logs, install).
+//! # Module map
+//!
+//! Dependencies run one way, down this list: a module imports only
+//! modules above it (`src/import_graph.rs` is a test that fails on an
+//! import circle between files or between these modules). Each entry says
+//! what the module is and, after "uses", which modules it imports.
+//!
+//! Leaves and plumbing:
+//! - `hint`: errors' hints, typed, apart from their messages. Uses nothing.
+//! - `paths`: every path and variable the tool reads; the tool home. Uses `hint`.
+//! - `clock`: now (virtual in test builds), durations. Uses `paths`, `hint`.
+//! - `logging`: the log files; a fail-open process. Uses `paths`.
+//! - `fsutil`, `subprocess`, `chart`: files written safely, programs run
+//!   under a deadline, SVG charts. Use nothing of the crate.
+//! - `event`: the hook's input, Claude Code's wire types (`event::wire`)
+//!   and our events. Uses nothing of the crate.
+//! - `config`: settings. Uses `paths`, `fsutil`, `hint`.
+//! - `store`: the SQLite file every process shares, its migrations and the
+//!   `meta` table. Uses `paths`, `clock`, `config`, `fsutil`, `hint`.
+//!
+//! Bookkeeping and usage:
+//! - `controls`: the on/off/pause switch. Uses `store`, `clock`.
+//! - `sessions`: sessions, tool calls, hook events. Uses `store`, `event`.
+//! - `usage`: the usage API (`api`, `poll`, `credentials`), the status
+//!   line's readings and the snapshots they make. Uses `store`, `config`,
+//!   `controls`, `clock`, `paths`, `subprocess`.
+//! - `local_usage`: what the transcripts on this machine say was used, and
+//!   the estimate from it. Uses `usage`, `store`, `config`, `paths`.
+//!
+//! The hook's work and the hook:
+//! - `hook_context`: what the hook hands to the work it calls. Uses
+//!   `config`, `controls`, `paths`, `store`.
+//! - `pacing`: the pacing policy (pure), its PostToolUse application, and
+//!   the decisions kept. Uses `usage`, `local_usage`, `sessions`,
+//!   `hook_context`, `event`, `store`, `config`, `clock`.
+//! - `momentum`: epic specs, the transcript's tail, the Stop verdict, the
+//!   criteria's checks. Uses `sessions`, `hook_context`, `event`, `store`,
+//!   `config`, `clock`, `fsutil`, `subprocess`.
+//! - `hook`: `pace-maker hook <event>`; turns pacing's and momentum's
+//!   decisions into Claude Code's replies. Uses `pacing`, `momentum`,
+//!   `sessions`, `usage`, `controls`, `hook_context`, `event`, `store`,
+//!   `config`, `clock`, `paths`.
+//!
+//! Around it:
+//! - `install`: the settings merge (pure), the settings files around it,
+//!   the Claude Code plugin's side. Uses `event`, `config`, `fsutil`, `paths`.
+//! - `dashboard`: what status, watch and history show, and how. Uses
+//!   `pacing`, `momentum`, `sessions`, `usage`, `local_usage`, `controls`,
+//!   `store`, `config`, `clock`, `paths`, `chart`, `hint`.
+//! - `simulate`: the simulator that compares pacing policies on the
+//!   hook's own code. Uses `pacing`, `sessions`, `usage`, `event`,
+//!   `store`, `config`, `clock`, `chart`.
+//! - `cli`: the command line (clap), its words mapped onto the core's
+//!   types. Uses `install`.
+//! - `commands`: the person-facing commands, `doctor` among them. Uses
+//!   any module above.
+//! - The crate root (`main`) dispatches to `hook` or `commands`.
+//!
+//! # Tables and their owners
+//!
+//! Each table's SQL lives in one module; everyone else calls it.
+//! `store` creates them all (its migrations) and owns `meta`;
+//! `controls`: `controls`; `sessions`: `sessions`, `tool_calls`,
+//! `hook_events`, `hook_inputs`; `usage::poll`: `api_state`;
+//! `usage::snapshot`: `usage_snapshots`; `pacing::decisions`:
+//! `pacing_decisions`; `momentum`: `epics`; `momentum::check_store`:
+//! `epic_checks`, `check_results`; `local_usage::ledger`:
+//! `transcript_files`, `transcript_chunks`; `local_usage::estimate`:
+//! `usage_calibration`. Two exceptions are left: `sessions::prune`, the
+//! retention sweep, deletes old rows of `usage_snapshots` and
+//! `pacing_decisions` too, and `pacing::apply` reads the session's own
+//! `tool_calls` for the policy's input (the hook's hottest query).
 
 pub mod chart;
 pub mod cli;

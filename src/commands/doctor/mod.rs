@@ -12,8 +12,8 @@
 //! it would stop pacing (not installed, hooks pointing at a missing
 //! binary, store unusable, switched off, ...); the command then exits 1.
 //!
-//! Its parts: [`facts`] (what the checks look at), [`checks`] (pure),
-//! [`render`] (the text report) and [`gather`] (the I/O).
+//! Its parts, a file each: `facts` (what the checks look at), `checks` (pure),
+//! `render` (the text report) and `gather` (the I/O).
 
 mod checks;
 mod facts;
