@@ -115,15 +115,17 @@ pub fn describe(error: &anyhow::Error) -> String {
     out
 }
 
-/// The hints of an error's chain, outermost first, each once. `more`
-/// reads the hint of an error type of another module (say, the usage
-/// API's).
+/// The hints of an error's chain, each once, innermost first: the advice
+/// closest to what went wrong, then what the layers around it add.
+/// `more` reads the hint of an error type of another module (say, the
+/// usage API's).
 pub fn hints(
     error: &anyhow::Error,
     more: impl Fn(&(dyn std::error::Error + 'static)) -> Option<String>,
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for layer in error.chain() {
+    let layers: Vec<_> = error.chain().collect();
+    for layer in layers.into_iter().rev() {
         let hint = match layer.downcast_ref::<Hinted>() {
             Some(hinted) => Some(hinted.hint().to_string()),
             None => more(layer),
@@ -169,6 +171,6 @@ mod tests {
             .hint("or the docs")
             .unwrap_err();
         assert_eq!(describe(&error), "no such key");
-        assert_eq!(hints(&error, |_| None), vec!["or the docs", "see the list"]);
+        assert_eq!(hints(&error, |_| None), vec!["see the list", "or the docs"]);
     }
 }
