@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use pace_maker::hook::event::EventKind;
+use pace_maker::event::EventKind;
 use pace_maker::install::{merge, plugin};
 use support::{median, milliseconds, percentile, post_tool_use_payload, run_timed};
 

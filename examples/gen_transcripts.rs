@@ -7,7 +7,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use pace_maker::local_usage::generator::{generate, GeneratorOptions};
+#[path = "../tests/generator/mod.rs"]
+mod generator;
+
+use generator::{generate, GeneratorOptions};
 
 fn parse_size(text: &str) -> Option<u64> {
     let upper = text.trim().to_ascii_uppercase();

@@ -16,8 +16,8 @@
 
 use std::ops::ControlFlow;
 
-use pace_maker::hook::event::{Event, EventKind};
-use pace_maker::hook::wire;
+use pace_maker::event::wire;
+use pace_maker::event::{Event, EventKind};
 use pace_maker::pacing::policy::{self, PacingSettings, PolicyInput, ToolCall};
 use pace_maker::usage::snapshot::UsageSnapshot;
 use pace_maker::usage::statusline::{self, LineFacts};

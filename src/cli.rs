@@ -272,8 +272,8 @@ pub enum EpicCommand {
 pub struct SettingsTargetArgs {
     /// user: ~/.claude/settings.json (CLAUDE_CONFIG_DIR moves it); project: .claude/settings.json;
     /// local: .claude/settings.local.json (project = CLAUDE_PROJECT_DIR or the current folder).
-    #[arg(long, value_enum, default_value_t = Scope::User, conflicts_with = "settings")]
-    pub scope: Scope,
+    #[arg(long, value_enum, default_value_t = ScopeArg::User, conflicts_with = "settings")]
+    pub scope: ScopeArg,
     /// Edit this settings file instead of a scope's.
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
@@ -285,8 +285,8 @@ pub struct InstallArgs {
     pub target: SettingsTargetArgs,
     /// auto: ours if there is none, else keep yours; chain: ours runs yours and
     /// shows both; force: replace yours; skip: leave the status line alone.
-    #[arg(long, value_enum, default_value_t = StatusLineMode::Auto)]
-    pub statusline: StatusLineMode,
+    #[arg(long, value_enum, default_value_t = StatusLineArg::Auto)]
+    pub statusline: StatusLineArg,
     /// Set the status line only, no hooks: for the Claude Code plugin, which
     /// brings the hooks but cannot set a status line.
     #[arg(long)]
@@ -302,8 +302,8 @@ pub struct UninstallArgs {
     pub target: SettingsTargetArgs,
     /// skip leaves the status line as it is; any other mode removes ours and
     /// restores yours.
-    #[arg(long, value_enum, default_value_t = StatusLineMode::Auto)]
-    pub statusline: StatusLineMode,
+    #[arg(long, value_enum, default_value_t = StatusLineArg::Auto)]
+    pub statusline: StatusLineArg,
     /// Print the change as a diff and write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -357,4 +357,50 @@ pub struct SimulateArgs {
     /// Every metric in the table (wider than 100 columns).
     #[arg(long)]
     pub wide: bool,
+}
+
+/// `--scope`: the command line's words for a settings [`Scope`] (the
+/// install core knows nothing of the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScopeArg {
+    /// `<claude dir>/settings.json`: every project of this user.
+    User,
+    /// `<project>/.claude/settings.json`: this project, shared with its team.
+    Project,
+    /// `<project>/.claude/settings.local.json`: this project, this machine only.
+    Local,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(scope: ScopeArg) -> Self {
+        match scope {
+            ScopeArg::User => Scope::User,
+            ScopeArg::Project => Scope::Project,
+            ScopeArg::Local => Scope::Local,
+        }
+    }
+}
+
+/// `--statusline`: the command line's words for a [`StatusLineMode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusLineArg {
+    /// Install ours when there is none; otherwise leave the user's and say how to chain it.
+    Auto,
+    /// Wrap the user's status line: ours runs it and shows its output too.
+    Chain,
+    /// Replace the user's status line (it is kept in the backup and restored by uninstall).
+    Force,
+    /// Leave the status line alone.
+    Skip,
+}
+
+impl From<StatusLineArg> for StatusLineMode {
+    fn from(mode: StatusLineArg) -> Self {
+        match mode {
+            StatusLineArg::Auto => StatusLineMode::Auto,
+            StatusLineArg::Chain => StatusLineMode::Chain,
+            StatusLineArg::Force => StatusLineMode::Force,
+            StatusLineArg::Skip => StatusLineMode::Skip,
+        }
+    }
 }

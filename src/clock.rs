@@ -4,6 +4,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::hint::Hinted;
+
 /// A stored time later than now by more than this was written before the
 /// clock jumped back (a corrected clock, a restored snapshot of a machine).
 /// Readers that decide something (poll or not, pace or not) treat such a
@@ -73,28 +75,35 @@ pub fn human_duration(seconds: i64) -> String {
 ///   of that day (local time, or the report's `--timezone`);
 /// - any other bare number is refused: `90` could be seconds, minutes or
 ///   a date, so it has to say which.
-pub fn parse_span(text: &str) -> Result<jiff::Span, String> {
+pub fn parse_span(text: &str) -> Result<jiff::Span, Hinted> {
     let text = text.trim();
     if text.is_empty() {
-        return Err("an empty duration".into());
+        return Err(Hinted::new("an empty duration", ""));
     }
     if text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return Err(format!(
-            "`{text}` has no unit (hint: write {text}m, {text}s or 1h30m)"
+        return Err(Hinted::new(
+            format!("`{text}` has no unit"),
+            format!("write {text}m, {text}s or 1h30m"),
         ));
     }
     let span: jiff::Span = text.parse().map_err(|_| {
-        format!("`{text}` is not a duration (hint: write one like 90s, 15m, 2h, 1h30m or 7d)")
+        Hinted::new(
+            format!("`{text}` is not a duration"),
+            "write one like 90s, 15m, 2h, 1h30m or 7d",
+        )
     })?;
     if span.is_negative() {
-        return Err(format!("`{text}`: a duration cannot be negative"));
+        return Err(Hinted::new(
+            format!("`{text}`: a duration cannot be negative"),
+            "",
+        ));
     }
     Ok(span)
 }
 
 /// A duration's length in seconds from `now_ms` on (so `1d` across a
 /// daylight saving change is a calendar day), in the system's time zone.
-pub fn parse_duration(text: &str, now_ms: i64) -> Result<i64, String> {
+pub fn parse_duration(text: &str, now_ms: i64) -> Result<i64, Hinted> {
     let span = parse_span(text)?;
     let end = shift(now_ms, &jiff::tz::TimeZone::system(), span, text)?;
     Ok((end - now_ms) / 1000)
@@ -106,13 +115,13 @@ fn shift(
     time_zone: &jiff::tz::TimeZone,
     span: jiff::Span,
     text: &str,
-) -> Result<i64, String> {
+) -> Result<i64, Hinted> {
     let now = jiff::Timestamp::from_millisecond(now_ms)
-        .map_err(|error| error.to_string())?
+        .map_err(|error| Hinted::new(error.to_string(), ""))?
         .to_zoned(time_zone.clone());
     now.checked_add(span)
         .map(|at| at.timestamp().as_millisecond())
-        .map_err(|_| format!("`{text}` is too long a duration"))
+        .map_err(|_| Hinted::new(format!("`{text}` is too long a duration"), ""))
 }
 
 /// A length of time a program wrote (Claude Code's prompt-cache TTL,
@@ -144,7 +153,7 @@ pub enum Since {
 
 impl Since {
     /// Parses `2026-01-31`, `20260131`, or a duration (see [`parse_span`]).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, Hinted> {
         let text = text.trim();
         let is_date_shape = (text.len() == 8 && text.bytes().all(|byte| byte.is_ascii_digit()))
             || (text.len() == 10
@@ -165,26 +174,30 @@ impl Since {
                 .parse::<jiff::civil::Date>()
                 .map(Since::Date)
                 .map_err(|_| {
-                    format!("`{text}` is not a date (hint: write one like 2026-01-31 or 20260131)")
+                    Hinted::new(
+                        format!("`{text}` is not a date"),
+                        "write one like 2026-01-31 or 20260131",
+                    )
                 });
         }
-        parse_span(text)
-            .map(Since::Ago)
-            .map_err(|error| {
-                if error.contains("has no unit") {
-                    format!(
-                        "`{text}` has no unit (hint: write how long ago, like {text}m or {text}h, or a date like 20260131)"
-                    )
-                } else {
-                    format!(
-                        "`{text}` is neither a duration nor a date (hint: write how long ago, like 90m, 24h or 7d, or a date like 2026-01-31)"
-                    )
-                }
-            })
+        parse_span(text).map(Since::Ago).map_err(|_| {
+            // A bare number has no unit (see `parse_span`).
+            if text.bytes().all(|byte| byte.is_ascii_digit()) {
+                Hinted::new(
+                    format!("`{text}` has no unit"),
+                    format!("write how long ago, like {text}m or {text}h, or a date like 20260131"),
+                )
+            } else {
+                Hinted::new(
+                    format!("`{text}` is neither a duration nor a date"),
+                    "write how long ago, like 90m, 24h or 7d, or a date like 2026-01-31",
+                )
+            }
+        })
     }
 
     /// The instant it names.
-    pub fn start_ms(self, now_ms: i64, time_zone: &jiff::tz::TimeZone) -> Result<i64, String> {
+    pub fn start_ms(self, now_ms: i64, time_zone: &jiff::tz::TimeZone) -> Result<i64, Hinted> {
         match self {
             Since::Date(date) => date
                 .to_zoned(time_zone.clone())
@@ -193,7 +206,7 @@ impl Since {
                         .map_or(day.timestamp(), |start| start.timestamp())
                 })
                 .map(|start| start.as_millisecond())
-                .map_err(|error| error.to_string()),
+                .map_err(|error| Hinted::new(error.to_string(), "")),
             Since::Ago(span) => shift(now_ms, time_zone, span.negate(), "the duration"),
         }
     }
@@ -203,12 +216,12 @@ impl Since {
         self,
         now_ms: i64,
         time_zone: &jiff::tz::TimeZone,
-    ) -> Result<jiff::civil::Date, String> {
+    ) -> Result<jiff::civil::Date, Hinted> {
         match self {
             Since::Date(date) => Ok(date),
             Since::Ago(_) => {
                 let at = jiff::Timestamp::from_millisecond(self.start_ms(now_ms, time_zone)?)
-                    .map_err(|error| error.to_string())?;
+                    .map_err(|error| Hinted::new(error.to_string(), ""))?;
                 Ok(time_zone.to_datetime(at).date())
             }
         }
@@ -255,7 +268,10 @@ mod tests {
         for bad in ["90", "5x", "h", "", "-1h"] {
             assert!(parse_duration(bad, now).is_err(), "{bad}");
         }
-        assert!(parse_duration("90", now).unwrap_err().contains("90m"));
+        assert!(parse_duration("90", now)
+            .unwrap_err()
+            .hint()
+            .contains("90m"));
     }
 
     #[test]
@@ -284,7 +300,10 @@ mod tests {
                 .unwrap()
                 .as_millisecond())
         );
-        assert!(Since::parse("90").unwrap_err().contains("has no unit"));
+        assert!(Since::parse("90")
+            .unwrap_err()
+            .message()
+            .contains("has no unit"));
         assert!(Since::parse("20261301").is_err());
     }
 

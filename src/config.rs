@@ -911,7 +911,15 @@ pub fn doc_of(key: &str) -> Option<&'static str> {
 }
 
 /// Writes `config set` into the file, keeping comments and layout.
-pub fn set_in_file(path: &Path, key: &str, raw: &str) -> anyhow::Result<toml::Value> {
+/// `check_more` checks what this module cannot on its own (the usage
+/// API base URL, which the usage module checks) on the config as it
+/// would be; an error refuses the value.
+pub fn set_in_file(
+    path: &Path,
+    key: &str,
+    raw: &str,
+    check_more: impl Fn(&Config) -> anyhow::Result<()>,
+) -> anyhow::Result<toml::Value> {
     let value = parse_value(raw);
     // Validate against the file's current effective content first.
     let mut check = Config::default();
@@ -942,10 +950,7 @@ pub fn set_in_file(path: &Path, key: &str, raw: &str) -> anyhow::Result<toml::Va
     {
         bail!("{}", problem.message);
     }
-    if key == "usage.api_base" {
-        crate::usage::api::usage_url(&check.usage.api_base)
-            .map_err(|error| anyhow::anyhow!("{error}"))?;
-    }
+    check_more(&check)?;
     let stored = check.get(key).unwrap_or(value);
     let (section, name) = key.split_once('.').expect("validated key has a section");
     let mut document = document;
@@ -982,11 +987,14 @@ pub fn set_in_file(path: &Path, key: &str, raw: &str) -> anyhow::Result<toml::Va
 /// The file's text as an editable document; a parse error names its line and column.
 fn parse_document(path: &Path, text: &str) -> anyhow::Result<toml_edit::DocumentMut> {
     if let Err(error) = text.parse::<toml::Table>() {
-        bail!(
-            "{} is not valid TOML ({}) (hint: fix it first, or move it aside)",
-            path.display(),
-            toml_error_text(text, &error)
-        );
+        return Err(crate::hint::hinted(
+            format!(
+                "{} is not valid TOML ({})",
+                path.display(),
+                toml_error_text(text, &error)
+            ),
+            "fix it first, or move it aside",
+        ));
     }
     text.parse()
         .with_context(|| format!("{} is not valid TOML; fix it first", path.display()))
@@ -1093,10 +1101,10 @@ pub fn unset_in_file(path: &Path, key: &str) -> anyhow::Result<Unset> {
         .into_iter()
         .find(|problem| problem.keys.contains(&key))
     {
-        bail!(
-            "without it, {} (hint: change the other key first)",
-            problem.message
-        );
+        return Err(crate::hint::hinted(
+            format!("without it, {}", problem.message),
+            "change the other key first",
+        ));
     }
     crate::fsutil::write_atomic(path, remaining.as_bytes(), Some(0o600))?;
     Ok(Unset::Removed)

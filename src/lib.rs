@@ -1,22 +1,78 @@
 //! pace-maker: keeps long Claude Code missions inside the subscription's
 //! usage windows and working until their acceptance criteria are met.
 //!
-//! Where things are:
-//! - `hook/`: the hook entry point, Claude Code's wire types, our events.
-//! - `sessions`, `controls`: bookkeeping and the on/off/pause switch.
-//! - `subprocess`: other programs run under a deadline, killed with their
-//!   process group.
-//! - `pacing/`: the pacing policy (pure) and its PostToolUse application.
-//! - `simulate/`: the simulator that compares pacing policies; `chart/`: SVG.
-//! - `store`: the SQLite file every process shares.
-//! - `config`, `paths`: settings and every path or variable the tool reads.
-//! - `momentum/`: epic specs, the transcript's tail, the Stop verdict, and
-//!   the criteria's check commands (run, filed under the project's state).
-//! - `install/`: the settings merge (pure), the settings files around it,
-//!   and the Claude Code plugin's side (`install/plugin.rs`).
-//! - `doctor`: checks of everything pacing depends on.
-//! - `dashboard/`: what status, watch and history show, and how.
-//! - `commands/`: the person-facing commands (status, watch, history, config, logs, install).
+//! # Module map
+//!
+//! Dependencies run one way, down this list: a module imports only
+//! modules above it (`src/import_graph.rs` is a test that fails on an
+//! import circle between files or between these modules). Each entry says
+//! what the module is and, after "uses", which modules it imports.
+//!
+//! Leaves and plumbing:
+//! - `hint`: errors' hints, typed, apart from their messages. Uses nothing.
+//! - `paths`: every path and variable the tool reads; the tool home. Uses `hint`.
+//! - `clock`: now (virtual in test builds), durations. Uses `paths`, `hint`.
+//! - `logging`: the log files; a fail-open process. Uses `paths`.
+//! - `fsutil`, `subprocess`, `chart`: files written safely, programs run
+//!   under a deadline, SVG charts. Use nothing of the crate.
+//! - `event`: the hook's input, Claude Code's wire types (`event::wire`)
+//!   and our events. Uses nothing of the crate.
+//! - `config`: settings. Uses `paths`, `fsutil`, `hint`.
+//! - `store`: the SQLite file every process shares, its migrations and the
+//!   `meta` table. Uses `paths`, `clock`, `config`, `fsutil`, `hint`.
+//!
+//! Bookkeeping and usage:
+//! - `controls`: the on/off/pause switch. Uses `store`, `clock`.
+//! - `sessions`: sessions, tool calls, hook events. Uses `store`, `event`.
+//! - `usage`: the usage API (`api`, `poll`, `credentials`), the status
+//!   line's readings and the snapshots they make. Uses `store`, `config`,
+//!   `controls`, `clock`, `paths`, `subprocess`.
+//! - `local_usage`: what the transcripts on this machine say was used, and
+//!   the estimate from it. Uses `usage`, `store`, `config`, `paths`.
+//!
+//! The hook's work and the hook:
+//! - `hook_context`: what the hook hands to the work it calls. Uses
+//!   `config`, `controls`, `paths`, `store`.
+//! - `pacing`: the pacing policy (pure), its PostToolUse application, and
+//!   the decisions kept. Uses `usage`, `local_usage`, `sessions`,
+//!   `hook_context`, `event`, `store`, `config`, `clock`.
+//! - `momentum`: epic specs, the transcript's tail, the Stop verdict, the
+//!   criteria's checks. Uses `sessions`, `hook_context`, `event`, `store`,
+//!   `config`, `clock`, `fsutil`, `subprocess`.
+//! - `hook`: `pace-maker hook <event>`; turns pacing's and momentum's
+//!   decisions into Claude Code's replies. Uses `pacing`, `momentum`,
+//!   `sessions`, `usage`, `controls`, `hook_context`, `event`, `store`,
+//!   `config`, `clock`, `paths`.
+//!
+//! Around it:
+//! - `install`: the settings merge (pure), the settings files around it,
+//!   the Claude Code plugin's side. Uses `event`, `config`, `fsutil`, `paths`.
+//! - `dashboard`: what status, watch and history show, and how. Uses
+//!   `pacing`, `momentum`, `sessions`, `usage`, `local_usage`, `controls`,
+//!   `store`, `config`, `clock`, `paths`, `chart`, `hint`.
+//! - `simulate`: the simulator that compares pacing policies on the
+//!   hook's own code. Uses `pacing`, `sessions`, `usage`, `event`,
+//!   `store`, `config`, `clock`, `chart`.
+//! - `cli`: the command line (clap), its words mapped onto the core's
+//!   types. Uses `install`.
+//! - `commands`: the person-facing commands, `doctor` among them. Uses
+//!   any module above.
+//! - The crate root (`main`) dispatches to `hook` or `commands`.
+//!
+//! # Tables and their owners
+//!
+//! Each table's SQL lives in one module; everyone else calls it.
+//! `store` creates them all (its migrations) and owns `meta`;
+//! `controls`: `controls`; `sessions`: `sessions`, `tool_calls`,
+//! `hook_events`, `hook_inputs`; `usage::poll`: `api_state`;
+//! `usage::snapshot`: `usage_snapshots`; `pacing::decisions`:
+//! `pacing_decisions`; `momentum`: `epics`; `momentum::check_store`:
+//! `epic_checks`, `check_results`; `local_usage::ledger`:
+//! `transcript_files`, `transcript_chunks`; `local_usage::estimate`:
+//! `usage_calibration`. Two exceptions are left: `sessions::prune`, the
+//! retention sweep, deletes old rows of `usage_snapshots` and
+//! `pacing_decisions` too, and `pacing::apply` reads the session's own
+//! `tool_calls` for the policy's input (the hook's hottest query).
 
 pub mod chart;
 pub mod cli;
@@ -25,12 +81,15 @@ pub mod commands;
 pub mod config;
 pub mod controls;
 pub mod dashboard;
-pub mod doctor;
+pub mod event;
 pub mod fsutil;
+pub mod hint;
 pub mod hook;
+pub mod hook_context;
 pub mod install;
 pub mod local_usage;
 pub mod logging;
+pub mod mission_wait;
 pub mod momentum;
 pub mod pacing;
 pub mod paths;
@@ -39,6 +98,9 @@ pub mod simulate;
 pub mod store;
 pub mod subprocess;
 pub mod usage;
+
+#[cfg(test)]
+mod import_graph;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -106,7 +168,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run_hook(event: &str, home: &ToolHome) -> ExitCode {
-    fail_open_process();
+    logging::fail_open_process();
     // A tool home someone else controls is not read (its config could send
     // the token elsewhere) nor written (a planted log link): the hook ends
     // here. `doctor` says why.
@@ -134,68 +196,36 @@ fn run_hook(event: &str, home: &ToolHome) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Sets up a process that Claude Code runs (a hook, the status line),
-/// whose stderr is shown to the user or the model and whose failure must
-/// not disturb the session: a panic message goes to the log file, not
-/// stderr; and past a file size limit (`ulimit -f`) a write fails with
-/// EFBIG and is handled like any failed write, instead of SIGXFSZ killing
-/// the process.
-pub fn fail_open_process() {
-    std::panic::set_hook(Box::new(|info| {
-        let backtrace = std::backtrace::Backtrace::force_capture();
-        tracing::error!("internal error, a bug (please report it): {info}\n{backtrace}");
-    }));
-    // SAFETY: setting a signal's disposition to "ignore" is always sound.
-    unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-    }
-}
-
-/// Prints `error: ...` (and `hint: ...` lines) to stderr.
+/// Prints `error: ...` to stderr, then the hints of the error's chain
+/// ([`hint::hints`]), each once, after it.
 fn report_error(error: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(error) {
         return ExitCode::SUCCESS;
     }
-    let mut stderr = std::io::stderr().lock();
-    let (what, hint) = split_hint(&format!("{error:#}"));
-    let _ = writeln!(stderr, "error: {what}");
-    if let Some(hint) = hint {
-        let _ = writeln!(stderr, "hint: {hint}");
-    }
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(render_error(error).as_bytes());
     ExitCode::FAILURE
 }
 
-/// `what (hint: how): cause` into `what: cause` and `how`: a hint in
-/// parentheses may sit anywhere in the chain, and what follows it (the
-/// cause a context was added to) belongs to the error, not the hint.
-fn split_hint(text: &str) -> (String, Option<String>) {
-    let Some(start) = text.find("hint: ") else {
-        return (text.to_string(), None);
-    };
-    let before = &text[..start];
-    let after = &text[start + "hint: ".len()..];
-    if !before.ends_with('(') {
-        let what = before.trim_end_matches([' ', ';', ',']).to_string();
-        return (what, Some(after.trim_end_matches(')').to_string()));
+/// `error: what: cause` and a `hint: ...` line per hint.
+fn render_error(error: &anyhow::Error) -> String {
+    let mut out = format!("error: {}\n", hint::describe(error));
+    for hint in hint::hints(error, other_hint) {
+        out.push_str(&format!("hint: {hint}\n"));
     }
-    // The parenthesis that closes the hint's own.
-    let mut depth = 1;
-    let close = after.char_indices().find_map(|(at, character)| {
-        match character {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            _ => {}
-        }
-        (depth == 0).then_some(at)
-    });
-    let what = before.trim_end_matches([' ', '(', ';', ',']);
-    match close {
-        Some(at) => (
-            format!("{what}{}", &after[at + 1..]),
-            Some(after[..at].to_string()),
-        ),
-        None => (what.to_string(), Some(after.to_string())),
+    out
+}
+
+/// The hint of an error type that carries its own.
+fn other_hint(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(error) = error.downcast_ref::<usage::api::UsageApiError>() {
+        return error.hint().map(str::to_string);
     }
+    if let Some(error) = error.downcast_ref::<install::settings_file::SettingsError>() {
+        return error.hint().map(str::to_string);
+    }
+    None
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -208,21 +238,27 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::split_hint;
+    use super::*;
+    use anyhow::Context;
+    use hint::HintExt;
 
     #[test]
-    fn a_hint_is_cut_out_of_the_middle_of_an_error() {
-        assert_eq!(
-            split_hint("unknown time zone `X` (hint: use an IANA name (UTC)): not in the database"),
-            (
-                "unknown time zone `X`: not in the database".to_string(),
-                Some("use an IANA name (UTC)".to_string())
+    fn a_hinted_error_inside_a_context_prints_its_hint_once_at_the_end() {
+        let migration: anyhow::Result<()> = Err(anyhow::anyhow!(
+            "near \"CREATE\": syntax error in CREATE TABLE t (x)"
+        ));
+        let error = migration
+            .context_hint(
+                "cannot prepare the store /h/store.db",
+                "raise store.busy_timeout_ms if it is busy",
             )
-        );
+            .context("cannot open the store")
+            .unwrap_err();
         assert_eq!(
-            split_hint("bad (hint: do this)"),
-            ("bad".to_string(), Some("do this".to_string()))
+            render_error(&error),
+            "error: cannot open the store: cannot prepare the store /h/store.db: \
+             near \"CREATE\": syntax error in CREATE TABLE t (x)\n\
+             hint: raise store.busy_timeout_ms if it is busy\n"
         );
-        assert_eq!(split_hint("plain"), ("plain".to_string(), None));
     }
 }

@@ -15,9 +15,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::paths::ToolHome;
 
-/// File name prefix of the daily log files: `pace-maker.log.2026-11-25`
-/// (the day in UTC).
-pub const LOG_PREFIX: &str = "pace-maker.log";
+use crate::paths::LOG_PREFIX;
 
 /// The day's log file, opened on first use.
 ///
@@ -168,6 +166,23 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// Sets up a process that Claude Code runs (a hook, the status line),
+/// whose stderr is shown to the user or the model and whose failure must
+/// not disturb the session: a panic message goes to the log file, not
+/// stderr; and past a file size limit (`ulimit -f`) a write fails with
+/// EFBIG and is handled like any failed write, instead of SIGXFSZ killing
+/// the process.
+pub fn fail_open_process() {
+    std::panic::set_hook(Box::new(|info| {
+        let backtrace = std::backtrace::Backtrace::force_capture();
+        tracing::error!("internal error, a bug (please report it): {info}\n{backtrace}");
+    }));
+    // SAFETY: setting a signal's disposition to "ignore" is always sound.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }
 
 #[cfg(test)]

@@ -368,9 +368,13 @@ pub fn is_own_home_file(name: &str) -> bool {
     name.strip_prefix(PROBE_PREFIX).is_some_and(digits)
 }
 
+/// File name prefix of the daily log files: `pace-maker.log.2026-11-25`
+/// (the day in UTC).
+pub const LOG_PREFIX: &str = "pace-maker.log";
+
 /// Whether `name`, inside the tool home's log folder, is a pace-maker log file.
 pub fn is_own_log_file(name: &str) -> bool {
-    name.starts_with(crate::logging::LOG_PREFIX)
+    name.starts_with(LOG_PREFIX)
 }
 
 /// Whether `name`, inside the tool home's [`BACKUP_FOLDER`], is a backup
@@ -384,7 +388,26 @@ pub fn is_own_backup_file(name: &str) -> bool {
     !path.is_empty()
         && hash.len() == 16
         && hash.bytes().all(|byte| byte.is_ascii_hexdigit())
-        && crate::install::settings_file::backup_stamp(stamp).is_some()
+        && backup_stamp(stamp).is_some()
+}
+
+/// Whether `rest` (what follows a backup's prefix) is a stamp as
+/// [`crate::install::settings_file::backup`] writes it, `20260101T120000Z` or `20260101T120000Z-<n>`:
+/// its sort key (stamp, then attempt) if so.
+pub fn backup_stamp(rest: &str) -> Option<(String, u32)> {
+    let (stamp, attempt) = match rest.split_once('-') {
+        Some((stamp, attempt)) => (stamp, attempt.parse::<u32>().ok()?),
+        None => (rest, 1),
+    };
+    let bytes = stamp.as_bytes();
+    let is_stamp = bytes.len() == 16
+        && bytes[8] == b'T'
+        && bytes[15] == b'Z'
+        && bytes[..8]
+            .iter()
+            .chain(&bytes[9..15])
+            .all(u8::is_ascii_digit);
+    is_stamp.then(|| (stamp.to_string(), attempt))
 }
 
 /// What a tool home holds, read without following a symlink.
@@ -460,6 +483,18 @@ pub fn home_entries(root: &Path) -> std::io::Result<HomeEntries> {
     found.own_files = logs.into_iter().chain(files).chain(marker).collect();
     found.foreign.sort();
     Ok(found)
+}
+
+/// The absolute path of the running binary, as the entries will call it.
+pub fn current_binary() -> anyhow::Result<String> {
+    use anyhow::Context;
+    let path = std::env::current_exe().context("cannot tell where this binary is")?;
+    path.to_str().map(str::to_string).ok_or_else(|| {
+        crate::hint::hinted(
+            format!("the binary's path {} is not valid UTF-8", path.display()),
+            "move pace-maker to a plain path",
+        )
+    })
 }
 
 #[cfg(test)]

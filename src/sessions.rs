@@ -8,7 +8,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
-use crate::hook::event::SessionContext;
+use crate::event::SessionContext;
 
 /// Creates the session if it is new and marks it active.
 pub fn touch(
@@ -207,15 +207,8 @@ pub fn prune_if_due(
     idle_ms: i64,
     history_ms: i64,
 ) -> rusqlite::Result<Option<Pruned>> {
-    let last: Option<i64> = transaction
-        .query_row(
-            "SELECT value FROM meta WHERE key = ?1",
-            [LAST_PRUNE_KEY],
-            |row| row.get::<_, Option<String>>(0),
-        )
-        .optional()?
-        .flatten()
-        .and_then(|value| value.parse().ok());
+    let last: Option<i64> =
+        crate::store::meta(transaction, LAST_PRUNE_KEY)?.and_then(|value| value.parse().ok());
     if last.is_some_and(|last| now_ms - last < interval_ms && last <= now_ms) {
         return Ok(None);
     }
@@ -289,6 +282,169 @@ pub fn recent(
     ))?;
     let rows = statement.query_map(params![since_ms, limit as i64], session_from_row)?;
     rows.collect()
+}
+
+/// Adds a pacing delay to the session's total and to its tool call at
+/// `at_ms` (the call the PostToolUse hook runs for).
+pub fn add_delay(
+    transaction: &Transaction<'_>,
+    session_id: &str,
+    at_ms: i64,
+    delay_ms: i64,
+) -> rusqlite::Result<()> {
+    transaction.execute(
+        "UPDATE sessions SET delay_ms_total = delay_ms_total + ?2 WHERE id = ?1",
+        params![session_id, delay_ms],
+    )?;
+    transaction.execute(
+        "UPDATE tool_calls SET delay_ms = ?3 WHERE session_id = ?1 AND at = ?2",
+        params![session_id, at_ms, delay_ms],
+    )?;
+    Ok(())
+}
+
+/// The session's momentum counters, as stored in the `sessions` table
+/// (momentum's Stop verdict reads and moves them: `momentum::verdict`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Blocks in this session.
+    pub momentum_blocks: i64,
+    /// Blocks in the current run without tool use between them.
+    pub consecutive_blocks: i64,
+    /// Tool calls the PostToolUse hook has counted in this session.
+    pub tool_calls: i64,
+    /// `tool_calls` when the last block was given; `None` before any block.
+    pub tool_calls_at_last_block: Option<i64>,
+    /// When the current run of blocks without a ticked criterion began.
+    pub blocking_since: Option<i64>,
+    pub last_block_at: Option<i64>,
+    /// Open criteria at the previous Stop (to see a criterion being ticked).
+    pub last_open_criteria: Option<i64>,
+}
+
+/// The session's momentum counters (all zero for a session not seen).
+pub fn momentum_counters(connection: &Connection, session_id: &str) -> rusqlite::Result<Counters> {
+    Ok(connection
+        .query_row(
+            "SELECT momentum_blocks, consecutive_blocks, tool_calls, tool_calls_at_last_block,
+                    blocking_since, last_block_at, last_open_criteria
+             FROM sessions WHERE id = ?1",
+            [session_id],
+            |row| {
+                Ok(Counters {
+                    momentum_blocks: row.get(0)?,
+                    consecutive_blocks: row.get(1)?,
+                    tool_calls: row.get(2)?,
+                    tool_calls_at_last_block: row.get(3)?,
+                    blocking_since: row.get(4)?,
+                    last_block_at: row.get(5)?,
+                    last_open_criteria: row.get(6)?,
+                })
+            },
+        )
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Writes the momentum counters; `tool_calls` belongs to PostToolUse and is left alone.
+pub fn set_momentum_counters(
+    transaction: &Transaction<'_>,
+    session_id: &str,
+    counters: &Counters,
+) -> rusqlite::Result<()> {
+    transaction.execute(
+        "UPDATE sessions SET momentum_blocks = ?2, consecutive_blocks = ?3,
+            tool_calls_at_last_block = ?4, blocking_since = ?5, last_block_at = ?6,
+            last_open_criteria = ?7
+         WHERE id = ?1",
+        params![
+            session_id,
+            counters.momentum_blocks,
+            counters.consecutive_blocks,
+            counters.tool_calls_at_last_block,
+            counters.blocking_since,
+            counters.last_block_at,
+            counters.last_open_criteria,
+        ],
+    )?;
+    Ok(())
+}
+
+/// When the session's current turn began: its last prompt, else its start.
+pub fn turn_began_ms(connection: &Connection, session_id: &str) -> rusqlite::Result<Option<i64>> {
+    Ok(connection
+        .query_row(
+            "SELECT MAX(started_at, COALESCE(last_prompt_at, started_at)) FROM sessions WHERE id = ?1",
+            params![session_id],
+            |row| row.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// The sessions other than `session_id` active since `since_ms`, the most
+/// recently active first, at most `limit`.
+pub fn others_active_since(
+    connection: &Connection,
+    session_id: &str,
+    since_ms: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<String>> {
+    let mut sessions = connection.prepare_cached(
+        "SELECT id FROM sessions
+         WHERE last_activity_at >= ?2 AND id <> ?1
+         ORDER BY last_activity_at DESC, id LIMIT ?3",
+    )?;
+    let ids = sessions.query_map(params![session_id, since_ms, limit], |row| {
+        row.get::<_, String>(0)
+    })?;
+    ids.collect()
+}
+
+/// A session's newest `limit` tool calls in `[from_ms, to_ms]`, newest
+/// first: when each was made and the delay decided after it.
+pub fn newest_calls(
+    connection: &Connection,
+    session_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut calls = connection.prepare_cached(
+        "SELECT at, delay_ms FROM tool_calls
+         WHERE session_id = ?1 AND at >= ?2 AND at <= ?3
+         ORDER BY at DESC LIMIT ?4",
+    )?;
+    let rows = calls.query_map(params![session_id, from_ms, to_ms, limit], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })?;
+    rows.collect()
+}
+
+/// A session's stored model (if any) and its transcript path.
+pub fn model_and_transcript(
+    connection: &Connection,
+    session_id: &str,
+) -> rusqlite::Result<Option<(Option<String>, String)>> {
+    connection
+        .query_row(
+            "SELECT model, transcript_path FROM sessions WHERE id = ?1",
+            params![session_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+}
+
+/// Stores a session's model found in its transcript, unless one is stored.
+pub fn set_model_if_unknown(
+    transaction: &Transaction<'_>,
+    session_id: &str,
+    model: &str,
+) -> rusqlite::Result<usize> {
+    transaction.execute(
+        "UPDATE sessions SET model = ?2 WHERE id = ?1 AND model IS NULL",
+        params![session_id, model],
+    )
 }
 
 #[cfg(test)]

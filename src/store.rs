@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
+use crate::hint::HintExt;
 use crate::paths;
 
 /// The schema, one entry per version. Append only: never edit a released step.
@@ -344,12 +345,10 @@ impl Store {
             path: path.to_path_buf(),
             busy_timeout,
         };
-        store.prepare(opening).with_context(|| {
-            format!(
-                "cannot prepare the store {} (hint: raise store.busy_timeout_ms if it is busy)",
-                path.display()
-            )
-        })?;
+        store.prepare(opening).context_hint(
+            format!("cannot prepare the store {}", path.display()),
+            "raise store.busy_timeout_ms if it is busy",
+        )?;
         Ok(store)
     }
 
@@ -461,12 +460,7 @@ impl Store {
 
     /// A metadata value.
     pub fn meta(&self, key: &str) -> rusqlite::Result<Option<String>> {
-        self.connection
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
-                row.get(0)
-            })
-            .optional()
-            .map(Option::flatten)
+        meta(&self.connection, key)
     }
 }
 
@@ -567,6 +561,22 @@ impl StoreLock {
         }
         Ok(Some(Self { _file: file }))
     }
+}
+
+/// A metadata value, read inside a transaction or through a connection.
+pub fn meta(connection: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    connection
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+            row.get(0)
+        })
+        .optional()
+        .map(Option::flatten)
+}
+
+/// Removes a metadata value inside a transaction.
+pub fn delete_meta(transaction: &Transaction<'_>, key: &str) -> rusqlite::Result<()> {
+    transaction.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    Ok(())
 }
 
 /// Sets a metadata value inside a transaction.

@@ -1078,7 +1078,7 @@ impl LauncherWorld {
     /// A plugin hook exactly as Claude Code runs it: its command through
     /// `sh -c`, the payload on stdin.
     fn hook(&self, event: &str, payload: &str) -> std::process::Output {
-        let kind = pace_maker::hook::event::EventKind::parse(event).unwrap();
+        let kind = pace_maker::event::EventKind::parse(event).unwrap();
         self.run(
             StdCommand::new("/bin/sh")
                 .arg("-c")
@@ -1189,7 +1189,7 @@ fn without_a_binary_the_plugin_hooks_exit_zero_and_only_session_start_tells_what
         .collect();
     for payload in &payloads {
         let event = support::kebab(payload["hook_event_name"].as_str().unwrap());
-        let Some(_) = pace_maker::hook::event::EventKind::parse(&event) else {
+        let Some(_) = pace_maker::event::EventKind::parse(&event) else {
             continue;
         };
         let output = world.hook(&event, &payload.to_string());
@@ -1307,7 +1307,7 @@ fn the_plugin_hooks_run_the_recorded_binary_and_the_session_is_counted() {
     for line in fixture_lines("hook-inputs-basic.jsonl") {
         let payload: Value = serde_json::from_str(&line).unwrap();
         let event = support::kebab(payload["hook_event_name"].as_str().unwrap());
-        if pace_maker::hook::event::EventKind::parse(&event).is_none() {
+        if pace_maker::event::EventKind::parse(&event).is_none() {
             continue;
         }
         let output = world.hook(&event, &line);

@@ -4,6 +4,7 @@
 //! half-written and invalid lines) checked for nothing counted twice and
 //! nothing lost.
 
+mod generator;
 mod support;
 
 use std::io::Write;
@@ -11,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::Command;
+use generator::{generate, GeneratorOptions};
 use pace_maker::local_usage::entry::TokenCounts;
-use pace_maker::local_usage::generator::{generate, GeneratorOptions};
 use pace_maker::local_usage::load::{load, LoadFilter};
 use pace_maker::local_usage::report::{daily, Period};
 use pace_maker::local_usage::scanner::{scan, ScanOptions, ScanSummary};

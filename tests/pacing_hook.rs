@@ -474,7 +474,7 @@ fn fresh_mission(refreshed: bool) {
 /// decide the same delay, call after call of a mission ahead of pace.
 #[test]
 fn the_simulator_and_the_hook_decide_the_same_delay_on_the_same_store() {
-    use pace_maker::hook::event::SessionContext;
+    use pace_maker::event::SessionContext;
     use pace_maker::simulate::policies::{HookSide, PaceMaker, Pacer, View};
 
     let sandbox = Sandbox::new();

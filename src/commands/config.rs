@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use crate::cli::ConfigCommand;
 use crate::config::{self, Config, Loaded, Source};
+use crate::hint::HintExt;
 use crate::paths::ToolHome;
 
 /// Keys whose value `install` writes into Claude Code's settings.
@@ -27,28 +28,31 @@ pub fn run(home: &ToolHome, command: ConfigCommand) -> anyhow::Result<ExitCode> 
         ConfigCommand::Get { key } => {
             let loaded = load(home);
             let value = loaded.config.get(&key).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "{} (hint: `pace-maker config list --resolved` shows every key)",
-                    config::unknown_key(&key)
+                crate::hint::hinted(
+                    config::unknown_key(&key).to_string(),
+                    "`pace-maker config list --resolved` shows every key",
                 )
             })?;
             println!("{}", display_value(&value));
         }
         ConfigCommand::Set { key, value } => {
             let path = home.config_file();
-            let stored = config::set_in_file(&path, &key, &value).map_err(|error| {
-                anyhow::anyhow!("{error:#} (hint: `pace-maker config list --resolved` shows every key and its value)")
-            })?;
+            let check_more = |config: &Config| {
+                if key == "usage.api_base" {
+                    crate::usage::api::usage_url(&config.usage.api_base)
+                        .map_err(|error| anyhow::anyhow!("{error}"))?;
+                }
+                Ok(())
+            };
+            let stored = config::set_in_file(&path, &key, &value, check_more)
+                .hint("`pace-maker config list --resolved` shows every key and its value")?;
             println!("{key} = {stored}");
             after_change(home, &key);
         }
         ConfigCommand::Unset { key } => {
             let path = home.config_file();
-            let outcome = config::unset_in_file(&path, &key).map_err(|error| {
-                anyhow::anyhow!(
-                    "{error:#} (hint: `pace-maker config list` shows the keys config.toml sets)"
-                )
-            })?;
+            let outcome = config::unset_in_file(&path, &key)
+                .hint("`pace-maker config list` shows the keys config.toml sets")?;
             let default = Config::default()
                 .get(&key)
                 .map(|value| value.to_string())

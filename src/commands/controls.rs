@@ -28,12 +28,12 @@ pub fn off(home: &ToolHome) -> anyhow::Result<ExitCode> {
 
 pub fn pause(home: &ToolHome, duration: &str) -> anyhow::Result<ExitCode> {
     let now_ms = clock::now_ms();
-    let seconds =
-        clock::parse_duration(duration, now_ms).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let seconds = clock::parse_duration(duration, now_ms)?;
     if seconds == 0 {
-        anyhow::bail!(
-            "a pause must last longer than 0 s (hint: use `pace-maker resume` to end one)"
-        );
+        return Err(crate::hint::hinted(
+            "a pause must last longer than 0 s",
+            "use `pace-maker resume` to end one",
+        ));
     }
     let mut store = open(home)?;
     if read(&store, now_ms)? == Control::Off {
@@ -68,8 +68,8 @@ pub fn resume(home: &ToolHome) -> anyhow::Result<ExitCode> {
 }
 
 fn open(home: &ToolHome) -> anyhow::Result<Store> {
-    let config = super::load_config(home);
-    super::open_store(home, &config)
+    let config = super::common::load_config(home);
+    super::common::open_store(home, &config)
 }
 
 fn read(store: &Store, now_ms: i64) -> anyhow::Result<Control> {

@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use serde::Serialize;
 
 use crate::cli::{EpicArgs, EpicCommand};
@@ -41,19 +41,21 @@ fn project_dir() -> anyhow::Result<PathBuf> {
 fn attach(home: &ToolHome, project_dir: &Path, spec_path: &Path) -> anyhow::Result<ExitCode> {
     let spec_path = match spec_path.canonicalize() {
         Ok(path) => path,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => bail!(
-            "the spec {} does not exist (hint: give the path of a Markdown file with task items like `- [ ] the tests pass`)",
-            spec_path.display()
-        ),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(crate::hint::hinted(
+                format!("the spec {} does not exist", spec_path.display()),
+                "give the path of a Markdown file with task items like `- [ ] the tests pass`",
+            ))
+        }
         Err(error) => {
             return Err(error).with_context(|| format!("cannot resolve {}", spec_path.display()))
         }
     };
     if !spec_path.is_file() {
-        bail!(
-            "{} is not a file (hint: give the path of a Markdown file)",
-            spec_path.display()
-        );
+        return Err(crate::hint::hinted(
+            format!("{} is not a file", spec_path.display()),
+            "give the path of a Markdown file",
+        ));
     }
     let spec = spec::read(&spec_path)?;
     if spec.total() == 0 {
@@ -61,10 +63,10 @@ fn attach(home: &ToolHome, project_dir: &Path, spec_path: &Path) -> anyhow::Resu
             spec::CriteriaSource::Sections => "its acceptance criteria sections hold no task items; add items like `- [ ] the tests pass` under them",
             spec::CriteriaSource::WholeFile => "add task items like `- [ ] the tests pass` under a `## Acceptance criteria` heading",
         };
-        bail!(
-            "{} has no acceptance criteria (hint: {hint})",
-            spec_path.display()
-        );
+        return Err(crate::hint::hinted(
+            format!("{} has no acceptance criteria", spec_path.display()),
+            hint,
+        ));
     }
     let requested = checks::requested(&spec);
     for check in &requested {
@@ -74,18 +76,15 @@ fn attach(home: &ToolHome, project_dir: &Path, spec_path: &Path) -> anyhow::Resu
                 .iter()
                 .find(|criterion| criterion.text == check.criterion)
                 .map_or(0, |criterion| criterion.line);
-            bail!(
-                "the check on line {line} of {} cannot be run: {why} (hint: quote as a shell would: `cargo test 'two words'`; for pipes or variables, name a script)",
-                spec_path.display()
-            );
+            return Err(crate::hint::hinted(format!("the check on line {line} of {} cannot be run: {why}", spec_path.display()), "quote as a shell would: `cargo test 'two words'`; for pipes or variables, name a script"));
         }
     }
     // The model's own Bash tool runs with CLAUDECODE set: what it attaches
     // gets no check approved, so it cannot choose what the Stop hook runs.
     let inside_claude_code = paths::env(paths::ENV_CLAUDECODE).is_some();
     let approved: &[Approved] = if inside_claude_code { &[] } else { &requested };
-    let config = super::load_config(home);
-    let mut store = super::open_store(home, &config)?;
+    let config = super::common::load_config(home);
+    let mut store = super::common::open_store(home, &config)?;
     let key = project_dir.to_string_lossy();
     store
         .write(|transaction| {
@@ -123,8 +122,8 @@ fn attach(home: &ToolHome, project_dir: &Path, spec_path: &Path) -> anyhow::Resu
 }
 
 fn detach(home: &ToolHome, project_dir: &Path) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(home);
-    let mut store = super::open_store(home, &config)?;
+    let config = super::common::load_config(home);
+    let mut store = super::common::open_store(home, &config)?;
     let removed = store
         .write(|transaction| momentum::detach_epic(transaction, project_dir))
         .context("cannot remove the epic from the store")?;
@@ -133,12 +132,14 @@ fn detach(home: &ToolHome, project_dir: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     match momentum::find_epic(store.connection(), project_dir)? {
-        Some(epic) => bail!(
-            "no epic is attached to {} itself; the one in force is attached to {} (hint: run `pace-maker epic detach` in {})",
-            project_dir.display(),
-            epic.project_dir,
-            epic.project_dir
-        ),
+        Some(epic) => Err(crate::hint::hinted(
+            format!(
+                "no epic is attached to {} itself; the one in force is attached to {}",
+                project_dir.display(),
+                epic.project_dir
+            ),
+            format!("run `pace-maker epic detach` in {}", epic.project_dir),
+        )),
         None => {
             eprintln!("no epic was attached to {}", project_dir.display());
             Ok(ExitCode::SUCCESS)
@@ -298,17 +299,18 @@ fn describe_check(check: &CheckReport, now_ms: i64) -> String {
 }
 
 fn show(home: &ToolHome, project_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(home);
-    let store = super::open_store(home, &config)?;
+    let config = super::common::load_config(home);
+    let store = super::common::open_store(home, &config)?;
     let Some(epic) = momentum::find_epic(store.connection(), project_dir)? else {
-        bail!(
-            "no epic is attached to {} (hint: pace-maker epic attach SPEC)",
-            project_dir.display()
-        );
+        return Err(crate::hint::hinted(
+            format!("no epic is attached to {}", project_dir.display()),
+            "pace-maker epic attach SPEC",
+        ));
     };
     let spec = spec::read(&epic.spec_path).map_err(|error| {
-        anyhow::anyhow!(
-            "{error} (hint: restore the file, or `pace-maker epic detach` and attach another)"
+        crate::hint::hinted(
+            error.to_string(),
+            "restore the file, or `pace-maker epic detach` and attach another",
         )
     })?;
     let epic_attached_at_ms = epic.attached_at_ms;

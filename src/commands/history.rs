@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::cli::HistoryArgs;
 use crate::clock::{self, human_duration};
-use crate::dashboard::data::{self, Decision};
+use crate::dashboard::data::{self, DecisionRow};
 use crate::dashboard::paint::Paint;
 use crate::paths::ToolHome;
 use crate::usage::snapshot::{self, UsageSnapshot, WindowKind, WindowReading};
@@ -84,7 +84,7 @@ pub struct DecisionEntry {
 }
 
 impl DecisionEntry {
-    fn from_decision(decision: &Decision) -> Self {
+    fn from_decision(decision: &DecisionRow) -> Self {
         Self {
             decided_at: clock::iso(decision.decided_at_ms),
             session_id: decision.session_id.clone(),
@@ -103,7 +103,7 @@ pub struct History {
     pub since_ms: i64,
     pub until_ms: i64,
     pub snapshots: Vec<UsageSnapshot>,
-    pub decisions: Vec<Decision>,
+    pub decisions: Vec<DecisionRow>,
 }
 
 impl History {
@@ -149,15 +149,15 @@ pub fn run(home: &ToolHome, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let time_zone = jiff::tz::TimeZone::system();
     let since_ms = clock::Since::parse(&args.since)
         .and_then(|since| since.start_ms(now_ms, &time_zone))
-        .map_err(|error| anyhow::anyhow!("--since: {error}"))?;
+        .map_err(|error| anyhow::Error::from(error).context("--since"))?;
     if since_ms > now_ms {
-        anyhow::bail!(
-            "--since: `{}` is in the future (hint: a date like 2026-01-31 starts that day, local time)",
-            args.since
-        );
+        return Err(crate::hint::hinted(
+            format!("--since: `{}` is in the future", args.since),
+            "a date like 2026-01-31 starts that day, local time",
+        ));
     }
-    let config = super::load_config(home);
-    let store = super::open_store(home, &config)?;
+    let config = super::common::load_config(home);
+    let store = super::common::open_store(home, &config)?;
     let history = History::read(store.connection(), since_ms, now_ms + 1)?;
     if let Some(path) = &args.svg {
         let svg = crate::dashboard::history_chart::history_chart(

@@ -17,8 +17,9 @@ use serde_json::Value;
 use crate::cli::{InstallArgs, SettingsTargetArgs, UninstallArgs};
 use crate::clock;
 use crate::config::{self, Config};
+use crate::event::EventKind;
 use crate::fsutil;
-use crate::hook::event::EventKind;
+use crate::hint::HintExt;
 use crate::install::diff;
 use crate::install::layout;
 use crate::install::merge::{self, InstallOptions, StatusLineMode};
@@ -44,8 +45,8 @@ impl Target {
                 path: file.clone(),
             },
             None => Self {
-                scope: Some(args.scope),
-                path: args.scope.path(&paths::claude_dir(), &paths::project_dir()),
+                scope: Some(args.scope.into()),
+                path: Scope::from(args.scope).path(&paths::claude_dir(), &paths::project_dir()),
             },
         }
     }
@@ -56,17 +57,6 @@ impl Target {
             None => self.path.display().to_string(),
         }
     }
-}
-
-/// The absolute path of the running binary, as the entries will call it.
-pub fn current_binary() -> anyhow::Result<String> {
-    let path = std::env::current_exe().context("cannot tell where this binary is")?;
-    path.to_str().map(str::to_string).ok_or_else(|| {
-        anyhow::anyhow!(
-            "the binary's path {} is not valid UTF-8 (hint: move pace-maker to a plain path)",
-            path.display()
-        )
-    })
 }
 
 pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> {
@@ -85,7 +75,7 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
     let shared = target.scope == Some(Scope::Project);
     // The shared file names no path of this machine, so only the other
     // scopes need this binary's (the plugin's record is a nicety).
-    let binary = current_binary();
+    let binary = paths::current_binary();
     let options = InstallOptions {
         binary: if shared {
             merge::PROGRAM_FILE_NAME.to_string()
@@ -98,20 +88,23 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
         post_tool_use_timeout_seconds: loaded.config.hooks.post_tool_use_timeout_seconds,
         stop_timeout_seconds: loaded.config.hooks.stop_timeout_seconds,
         other_timeout_seconds: loaded.config.hooks.other_timeout_seconds,
-        status_line: match (shared, args.statusline) {
+        status_line: match (shared, StatusLineMode::from(args.statusline)) {
             (true, StatusLineMode::Auto) => StatusLineMode::Skip,
             (_, mode) => mode,
         },
     };
     if args.statusline_only && options.status_line == StatusLineMode::Skip {
-        anyhow::bail!(
-            "--statusline-only has nothing to do with the status line left alone{} (hint: --statusline auto, chain or force)",
-            if shared {
-                " (at the project scope `auto` leaves each person's own)"
-            } else {
-                ""
-            }
-        );
+        return Err(crate::hint::hinted(
+            format!(
+                "--statusline-only has nothing to do with the status line left alone{}",
+                if shared {
+                    " (at the project scope `auto` leaves each person's own)"
+                } else {
+                    ""
+                }
+            ),
+            "--statusline auto, chain or force",
+        ));
     }
     let file = settings_file::read(&target.path)?;
     let merged = if args.statusline_only {
@@ -120,9 +113,9 @@ pub fn install(home: &ToolHome, args: &InstallArgs) -> anyhow::Result<ExitCode> 
         merge::install(&file.value, &options)
     };
     let installed = merged.map_err(|error| {
-        anyhow::anyhow!(
-            "{}: {error} (hint: fix the file by hand; it was not changed)",
-            target.path.display()
+        crate::hint::hinted(
+            format!("{}: {error}", target.path.display()),
+            "fix the file by hand; it was not changed",
         )
     })?;
     let changed = !file.exists() || !layout::same_value(&installed.settings, &file.value);
@@ -279,12 +272,12 @@ pub fn uninstall(home: &ToolHome, args: &UninstallArgs) -> anyhow::Result<ExitCo
     let uninstalled = merge::uninstall(
         &file.value,
         receipt.as_ref().map(|receipt| &receipt.merge),
-        args.statusline,
+        args.statusline.into(),
     )
     .map_err(|error| {
-        anyhow::anyhow!(
-            "{}: {error} (hint: fix the file by hand; it was not changed)",
-            target.path.display()
+        crate::hint::hinted(
+            format!("{}: {error}", target.path.display()),
+            "fix the file by hand; it was not changed",
         )
     })?;
     // A file that install created goes away again once nothing else is in it.
@@ -536,9 +529,12 @@ const NAMED_ENTRIES: usize = 5;
 fn plan_purge(home: &ToolHome, settings: &Path) -> anyhow::Result<PurgePlan> {
     let root = home.root();
     let refuse = |why: String| {
-        anyhow::anyhow!(
-            "{} does not look like pace-maker's home: {why}; nothing was deleted (hint: check PACE_MAKER_HOME)",
-            root.display()
+        crate::hint::hinted(
+            format!(
+                "{} does not look like pace-maker's home: {why}; nothing was deleted",
+                root.display()
+            ),
+            "check PACE_MAKER_HOME",
         )
     };
     let entries = match std::fs::symlink_metadata(root) {
@@ -707,12 +703,10 @@ fn purge(home: &ToolHome, settings: &Path) -> anyhow::Result<()> {
                 }
             }
             drop(home_dir);
-            std::fs::remove_dir(root).with_context(|| {
-                format!(
-                    "{} (hint: something appeared in it meanwhile; run the purge again)",
-                    cannot(root)
-                )
-            })?;
+            std::fs::remove_dir(root).context_hint(
+                cannot(root),
+                "something appeared in it meanwhile; run the purge again",
+            )?;
             eprintln!(
                 "removed {} ({} files of pace-maker's)",
                 root.display(),

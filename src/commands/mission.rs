@@ -30,8 +30,7 @@ use crate::paths::{self, ToolHome};
 use crate::store::{self, Store};
 use crate::usage::snapshot::{self, WindowKind};
 
-/// `meta` key: the wait in progress, as JSON (`status` shows it).
-pub const META_MISSION_WAIT: &str = "mission_wait";
+pub use crate::mission_wait::{current_wait, MissionWait, META_MISSION_WAIT};
 
 /// Transcript bytes read from the end to find how a run ended.
 const TAIL_BYTES: u64 = 1024 * 1024;
@@ -39,40 +38,6 @@ const TAIL_BYTES: u64 = 1024 * 1024;
 /// How long a wait is when no reset time is known at all: then the limit
 /// is looked at again.
 const UNKNOWN_RESET_WAIT_MS: i64 = 5 * 60_000;
-
-/// A wait in progress, as stored for `status`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct MissionWait {
-    /// When the mission goes on, epoch ms.
-    pub until_ms: i64,
-    /// The session that hit the limit, when known.
-    pub session_id: Option<String>,
-    /// The window that is full, when the official figures say.
-    pub window: Option<String>,
-    /// This wait's number, and the most allowed.
-    pub wait: u32,
-    pub max_waits: u32,
-    /// The process that waits.
-    pub pid: u32,
-}
-
-/// The wait in progress, if one is stored and not over.
-pub fn current_wait(
-    connection: &rusqlite::Connection,
-    now_ms: i64,
-) -> rusqlite::Result<Option<MissionWait>> {
-    let text: Option<String> = connection
-        .query_row(
-            "SELECT value FROM meta WHERE key = ?1",
-            [META_MISSION_WAIT],
-            |row| row.get(0),
-        )
-        .ok()
-        .flatten();
-    Ok(text
-        .and_then(|text| serde_json::from_str::<MissionWait>(&text).ok())
-        .filter(|wait| wait.until_ms > now_ms))
-}
 
 /// How a run of the command ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,7 +50,7 @@ struct RunEnd {
 }
 
 pub fn run(home: &ToolHome, args: &MissionRunArgs) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(home);
+    let config = super::common::load_config(home);
     let Some((program, rest)) = args.command.split_first() else {
         anyhow::bail!("no command to run (hint: pace-maker mission run -- claude -p \"...\")");
     };
@@ -105,7 +70,7 @@ pub fn run(home: &ToolHome, args: &MissionRunArgs) -> anyhow::Result<ExitCode> {
             note_open_criteria(home, &config, &project_dir);
             return Ok(code);
         };
-        let mut store = super::open_store(home, &config)?;
+        let mut store = super::common::open_store(home, &config)?;
         let now_ms = crate::clock::now_ms();
         if let Some(open) = open_criteria(&store, &project_dir) {
             if open == 0 {
@@ -250,7 +215,7 @@ fn open_criteria(store: &Store, project_dir: &Path) -> Option<usize> {
 }
 
 fn note_open_criteria(home: &ToolHome, config: &crate::config::Config, project_dir: &Path) {
-    let Ok(store) = super::open_store(home, config) else {
+    let Ok(store) = super::common::open_store(home, config) else {
         return;
     };
     if let Some(open) = open_criteria(&store, project_dir).filter(|open| *open > 0) {

@@ -2,8 +2,10 @@
 //! home and returns an exit code; errors bubble up as `anyhow` with context
 //! and are printed as `error:`/`hint:` by `lib.rs`.
 
+pub mod common;
 pub mod config;
 pub mod controls;
+pub mod doctor;
 pub mod epic;
 pub mod history;
 pub mod install;
@@ -19,9 +21,7 @@ pub mod watch;
 use std::process::ExitCode;
 
 use crate::cli::Command;
-use crate::config::Config;
 use crate::paths::{self, ToolHome};
-use crate::store::Store;
 
 /// Dispatches a command other than `hook`.
 pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
@@ -39,20 +39,12 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
         paths::env(paths::ENV_HOME).is_none() && paths::env(paths::ENV_HOME_DIR).is_none();
     if no_home && (uses_home || matches!(command, Command::Config(_))) {
         // Nothing is written anywhere, not even under `/` (as root).
-        anyhow::bail!(
-            "neither {} nor {} is set, so there is no tool home to keep pace-maker's config and store in \
-             (hint: run it with HOME set, or set {} to a folder of your own)",
-            paths::ENV_HOME_DIR,
-            paths::ENV_HOME,
-            paths::ENV_HOME
-        );
+        return Err(crate::hint::hinted(format!("neither {} nor {} is set, so there is no tool home to keep pace-maker's config and store in", paths::ENV_HOME_DIR, paths::ENV_HOME), format!("run it with HOME set, or set {} to a folder of your own", paths::ENV_HOME)));
     }
     if uses_home {
         if let Err(why) = home.trust() {
-            anyhow::bail!(
-                "{why} (hint: the tool home holds the config that says where your token goes; \
-                 point PACE_MAKER_HOME at a folder of your own, or fix its owner and mode; `pace-maker doctor` checks it)"
-            );
+            return Err(crate::hint::hinted(why.to_string(), "the tool home holds the config that says where your token goes; \
+                 point PACE_MAKER_HOME at a folder of your own, or fix its owner and mode; `pace-maker doctor` checks it"));
         }
     }
     match command {
@@ -72,22 +64,8 @@ pub fn run(command: Command, home: &ToolHome) -> anyhow::Result<ExitCode> {
         Command::Epic(command) => epic::run(home, command),
         Command::Install(args) => install::install(home, &args),
         Command::Uninstall(args) => install::uninstall(home, &args),
-        Command::Doctor(args) => crate::doctor::run(home, &args),
+        Command::Doctor(args) => doctor::run(home, &args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Mission(crate::cli::MissionCommand::Run(args)) => mission::run(home, &args),
     }
-}
-
-/// Loads config for a command, printing its warnings to stderr.
-pub fn load_config(home: &ToolHome) -> Config {
-    let loaded = Config::load(home, Some(&paths::project_dir()));
-    for warning in &loaded.warnings {
-        eprintln!("warning: config: {warning}");
-    }
-    loaded.config
-}
-
-/// Opens the store for a command.
-pub fn open_store(home: &ToolHome, config: &Config) -> anyhow::Result<Store> {
-    Store::open_home(home, config)
 }

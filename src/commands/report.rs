@@ -15,6 +15,7 @@ use anyhow::Context;
 
 use crate::cli::{ReportArgs, ReportKind};
 use crate::clock;
+use crate::hint::HintExt;
 use crate::local_usage::blocks::{self, BlockEntry, BlockJson};
 use crate::local_usage::load::{self, LoadFilter};
 use crate::local_usage::report::{self, thousands, Period, Sums, Totals};
@@ -24,11 +25,10 @@ use crate::paths::{self, ToolHome};
 pub fn run(home: &ToolHome, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let now_ms = clock::now_ms();
     let time_zone = match &args.timezone {
-        Some(name) => jiff::tz::TimeZone::get(name).with_context(|| {
-            format!(
-                "unknown time zone `{name}` (hint: use an IANA name such as UTC or Europe/Paris)"
-            )
-        })?,
+        Some(name) => jiff::tz::TimeZone::get(name).context_hint(
+            format!("unknown time zone `{name}`"),
+            "use an IANA name such as UTC or Europe/Paris",
+        )?,
         None => jiff::tz::TimeZone::system(),
     };
     // The words of `history --since` and `pause` (clock::Since): a date,
@@ -41,7 +41,7 @@ pub fn run(home: &ToolHome, args: &ReportArgs) -> anyhow::Result<ExitCode> {
                     .map(|date| date.to_string())
             })
             .transpose()
-            .map_err(|error| anyhow::anyhow!("{error}"))
+            .map_err(anyhow::Error::from)
     };
     let (since, until) = (parse(&args.since)?, parse(&args.until)?);
     let period = Period {
@@ -49,8 +49,8 @@ pub fn run(home: &ToolHome, args: &ReportArgs) -> anyhow::Result<ExitCode> {
         since,
         until,
     };
-    let config = super::load_config(home);
-    let mut store = super::open_store(home, &config)?;
+    let config = super::common::load_config(home);
+    let mut store = super::common::open_store(home, &config)?;
     let options = ScanOptions::from_env();
     scanner::scan(&mut store, &options, now_ms).context("cannot read the transcripts")?;
     let filter = LoadFilter {

@@ -7,7 +7,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
 use crate::cli::SimulateArgs;
 use crate::simulate::{self, policies, report, scenario};
@@ -32,18 +32,18 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the trace {}", path.display()))?;
         let scenario = scenario::Scenario::from_json(&text).map_err(|error| {
-            anyhow::anyhow!(
-                "{} is not a valid trace: {error} (hint: docs/simulator.md describes the format; `pace-maker simulate --scenario light --print-trace` prints an example)",
-                path.display()
-            )
+            crate::hint::hinted(format!("{} is not a valid trace: {error}", path.display()), "docs/simulator.md describes the format; `pace-maker simulate --scenario light --print-trace` prints an example")
         })?;
         vec![scenario]
     } else if let Some(name) = &args.scenario {
         match scenario::find(name) {
             Some(scenario) => vec![scenario],
-            None => bail!(
-                "no built-in scenario `{name}` (hint: `pace-maker simulate --list` names them)"
-            ),
+            None => {
+                return Err(crate::hint::hinted(
+                    format!("no built-in scenario `{name}`"),
+                    "`pace-maker simulate --list` names them",
+                ))
+            }
         }
     } else if args.compare {
         scenario::built_in()
@@ -63,14 +63,19 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     }
     let policy_names: Vec<&str> = match &args.policy {
         Some(name) if policies::POLICY_NAMES.contains(&name.as_str()) => vec![name.as_str()],
-        Some(name) => bail!(
-            "no policy `{name}` (hint: one of {})",
-            policies::POLICY_NAMES.join(", ")
-        ),
+        Some(name) => {
+            return Err(crate::hint::hinted(
+                format!("no policy `{name}`"),
+                format!("one of {}", policies::POLICY_NAMES.join(", ")),
+            ))
+        }
         None => policies::POLICY_NAMES.to_vec(),
     };
     if args.svg.is_some() && scenarios.len() != 1 {
-        bail!("--svg charts one scenario (hint: add --scenario NAME)");
+        return Err(crate::hint::hinted(
+            "--svg charts one scenario",
+            "add --scenario NAME",
+        ));
     }
     // Each scenario's runs on a thread of their own: the scenarios do not
     // share anything, and `--compare` is many of them.

@@ -18,8 +18,8 @@ use crate::clock::{self, human_duration};
 use crate::config::Config;
 use crate::controls::Control;
 use crate::dashboard::data::{
-    self, ApiView, DashboardData, Decision, EpicProgress, GatherOptions, PacingView, SessionView,
-    WindowView,
+    self, ApiView, DashboardData, DecisionRow, EpicProgress, GatherOptions, PacingView,
+    SessionView, WindowView,
 };
 use crate::dashboard::describe;
 use crate::dashboard::pace::{PaceState, Projection};
@@ -237,7 +237,7 @@ pub struct DecisionStatus {
 }
 
 impl DecisionStatus {
-    fn from_decision(decision: &Decision) -> Self {
+    fn from_decision(decision: &DecisionRow) -> Self {
         Self {
             decided_at: clock::iso(decision.decided_at_ms),
             delay_ms: decision.delay_ms,
@@ -349,7 +349,7 @@ impl StatusReport {
 
 /// Gathers what `status` shows from the store.
 pub fn gather(home: &ToolHome, config: &Config, now_ms: i64) -> anyhow::Result<DashboardData> {
-    let store = super::open_store(home, config)?;
+    let store = super::common::open_store(home, config)?;
     let data = data::gather(
         store.connection(),
         config,
@@ -361,7 +361,7 @@ pub fn gather(home: &ToolHome, config: &Config, now_ms: i64) -> anyhow::Result<D
 }
 
 pub fn run(home: &ToolHome, args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(home);
+    let config = super::common::load_config(home);
     let data = gather(home, &config, clock::now_ms())?;
     let mut stdout = std::io::stdout().lock();
     if args.json {

@@ -34,7 +34,7 @@ const SEPARATOR: &str = " · ";
 pub const INTERNAL_ERROR_SEGMENT: &str = "pace-maker: internal error (see pace-maker logs)";
 
 pub fn run(home: &ToolHome, args: &StatuslineArgs) -> anyhow::Result<ExitCode> {
-    crate::fail_open_process();
+    crate::logging::fail_open_process();
     let input = read_stdin();
     let loaded = Config::load(home, Some(&paths::project_dir()));
     let deadline = Duration::from_millis(loaded.config.statusline.chain_timeout_ms);
@@ -255,7 +255,11 @@ fn from_store(
     Ok((
         stored,
         api,
-        statusline::recent_delay(connection, now_ms)?,
+        crate::pacing::decisions::latest_since(
+            connection,
+            now_ms - statusline::RECENT_DECISION_MS,
+        )?
+        .map(|(delay_ms, window)| (delay_ms, window.as_deref().and_then(WindowKind::from_key))),
         controls::read(connection, now_ms)?,
     ))
 }

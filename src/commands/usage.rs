@@ -23,9 +23,9 @@ pub fn run(home: &ToolHome, command: UsageCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn refresh(home: &ToolHome, json: bool) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(home);
+    let config = super::common::load_config(home);
     crate::logging::init(home, &config.log.level, config.log.keep_days);
-    let mut store = super::open_store(home, &config)?;
+    let mut store = super::common::open_store(home, &config)?;
     let now_ms = clock::now_ms();
     let outcome = poll::refresh(
         &mut store,

@@ -11,12 +11,14 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use jiff::tz::TimeZone;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use super::pace::{PaceState, Projection};
 use crate::config::Config;
 use crate::controls::{self, Control};
 use crate::momentum;
+pub use crate::pacing::decisions::{decisions_between, recent_decisions, DecisionRow};
+use crate::pacing::decisions::{delay_since, last_delay};
 use crate::pacing::policy::{self, PacingSettings, PolicyInput};
 use crate::sessions::{self, SessionRow};
 use crate::usage::poll::{ApiState, ApiStatus};
@@ -122,19 +124,6 @@ pub struct EpicProgress {
     pub verified: Option<usize>,
 }
 
-/// One pacing decision.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Decision {
-    pub session_id: Option<String>,
-    pub decided_at_ms: i64,
-    pub delay_ms: i64,
-    pub window: Option<String>,
-    pub utilization: Option<f64>,
-    pub projected_percent: Option<f64>,
-    pub target_percent: Option<f64>,
-    pub reason: String,
-}
-
 /// The usage API's state (the `api_state` row, as the poller keeps it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiView {
@@ -177,11 +166,11 @@ pub struct PacingView {
     /// The runtime switch.
     pub control: Control,
     /// The newest decision that added a delay.
-    pub last_delay: Option<Decision>,
+    pub last_delay: Option<DecisionRow>,
     /// Delay added since local midnight.
     pub delay_ms_today: i64,
     /// The newest decisions, newest first.
-    pub recent: Vec<Decision>,
+    pub recent: Vec<DecisionRow>,
 }
 
 /// Everything the dashboard shows at one moment.
@@ -201,7 +190,7 @@ pub struct DashboardData {
     /// (`seven_day_oauth_apps`, new keys), as they stand now.
     pub other_windows: Vec<(String, WindowReading)>,
     /// A `mission run` waiting for a usage limit to reset.
-    pub mission_wait: Option<crate::commands::mission::MissionWait>,
+    pub mission_wait: Option<crate::mission_wait::MissionWait>,
 }
 
 impl DashboardData {
@@ -348,7 +337,7 @@ pub fn gather(
         )?,
         extra_usage,
         other_windows,
-        mission_wait: crate::commands::mission::current_wait(connection, now_ms)?,
+        mission_wait: crate::mission_wait::current_wait(connection, now_ms)?,
     })
 }
 
@@ -492,16 +481,6 @@ fn assess(
         .filter(|assessment| assessment.source.is_official() == shown.source.is_official())
 }
 
-/// Sources read together: official readings agree with each other, the
-/// estimate is its own curve.
-fn source_family(source: SnapshotSource) -> &'static str {
-    if source.is_official() {
-        "'statusline', 'api'"
-    } else {
-        "'estimate'"
-    }
-}
-
 /// Whether two readings belong to the same window (resets may jitter by seconds).
 fn same_window(a: &WindowReading, b: &WindowReading) -> bool {
     match (a.resets_at_s, b.resets_at_s) {
@@ -518,25 +497,14 @@ fn window_history(
     window_start_ms: i64,
     current_reading: WindowReading,
 ) -> rusqlite::Result<Vec<UsagePoint>> {
-    let (percent_column, reset_column) = columns(kind);
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT taken_at, {percent_column}, {reset_column} FROM usage_snapshots
-         WHERE taken_at >= ?1 AND {percent_column} IS NOT NULL AND source IN ({})
-         ORDER BY taken_at, id",
-        source_family(source)
-    ))?;
-    let rows = statement.query_map([window_start_ms], |row| {
-        Ok((
-            row.get::<_, i64>(0)?,
-            WindowReading {
-                percent: row.get(1)?,
-                resets_at_s: row.get(2)?,
-            },
-        ))
-    })?;
+    let rows = crate::usage::snapshot::window_readings_since(
+        connection,
+        kind,
+        source.is_official(),
+        window_start_ms,
+    )?;
     let mut points = Vec::new();
-    for row in rows {
-        let (at_ms, reading) = row?;
+    for (at_ms, reading) in rows {
         if same_window(&reading, &current_reading) {
             points.push(UsagePoint {
                 at_ms,
@@ -545,73 +513,6 @@ fn window_history(
         }
     }
     Ok(points)
-}
-
-fn columns(kind: WindowKind) -> (&'static str, &'static str) {
-    match kind {
-        WindowKind::FiveHour => ("five_hour_percent", "five_hour_resets_at"),
-        WindowKind::SevenDay => ("seven_day_percent", "seven_day_resets_at"),
-        WindowKind::SevenDayOpus => ("seven_day_opus_percent", "seven_day_opus_resets_at"),
-        WindowKind::SevenDaySonnet => ("seven_day_sonnet_percent", "seven_day_sonnet_resets_at"),
-    }
-}
-
-const DECISION_COLUMNS: &str = "session_id, decided_at, delay_ms, window, utilization,
-    projected_percent, target_percent, reason";
-
-fn decision_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Decision> {
-    Ok(Decision {
-        session_id: row.get(0)?,
-        decided_at_ms: row.get(1)?,
-        delay_ms: row.get(2)?,
-        window: row.get(3)?,
-        utilization: row.get(4)?,
-        projected_percent: row.get(5)?,
-        target_percent: row.get(6)?,
-        reason: row.get(7)?,
-    })
-}
-
-/// The newest decisions, newest first.
-pub fn recent_decisions(connection: &Connection, limit: usize) -> rusqlite::Result<Vec<Decision>> {
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT {DECISION_COLUMNS} FROM pacing_decisions ORDER BY decided_at DESC, id DESC LIMIT ?1"
-    ))?;
-    let rows = statement.query_map([limit as i64], decision_from_row)?;
-    rows.collect()
-}
-
-/// Decisions in `[since_ms, until_ms)`, oldest first.
-pub fn decisions_between(
-    connection: &Connection,
-    since_ms: i64,
-    until_ms: i64,
-) -> rusqlite::Result<Vec<Decision>> {
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT {DECISION_COLUMNS} FROM pacing_decisions
-         WHERE decided_at >= ?1 AND decided_at < ?2 ORDER BY decided_at, id"
-    ))?;
-    let rows = statement.query_map([since_ms, until_ms], decision_from_row)?;
-    rows.collect()
-}
-
-/// The newest decision that added a delay.
-fn last_delay(connection: &Connection) -> rusqlite::Result<Option<Decision>> {
-    connection
-        .prepare_cached(&format!(
-            "SELECT {DECISION_COLUMNS} FROM pacing_decisions WHERE delay_ms > 0
-             ORDER BY decided_at DESC, id DESC LIMIT 1"
-        ))?
-        .query_row([], decision_from_row)
-        .optional()
-}
-
-fn delay_since(connection: &Connection, since_ms: i64) -> rusqlite::Result<i64> {
-    connection
-        .prepare_cached(
-            "SELECT COALESCE(SUM(delay_ms), 0) FROM pacing_decisions WHERE decided_at >= ?1",
-        )?
-        .query_row([since_ms], |row| row.get(0))
 }
 
 /// The epic attached to the project (or an ancestor) and its progress;
@@ -810,27 +711,6 @@ mod tests {
                 .map(|point| point.percent)
                 .collect::<Vec<_>>(),
             vec![2.0, 6.0]
-        );
-    }
-
-    #[test]
-    fn the_last_delay_is_found_through_the_partial_index() {
-        let (_dir, store) = store();
-        let plan: Vec<String> = store
-            .connection()
-            .prepare(&format!(
-                "EXPLAIN QUERY PLAN SELECT {DECISION_COLUMNS} FROM pacing_decisions WHERE delay_ms > 0
-                 ORDER BY decided_at DESC, id DESC LIMIT 1"
-            ))
-            .unwrap()
-            .query_map([], |row| row.get::<_, String>(3))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        assert!(
-            plan.iter()
-                .any(|step| step.contains("pacing_decisions_delayed")),
-            "{plan:?}"
         );
     }
 

@@ -1,7 +1,7 @@
 //! The words and bars the text view (`status`) and the live view (`watch`)
 //! share, so both say the same thing the same way.
 
-use super::data::{ApiView, DashboardData, Decision, PacingView, Reading, WindowView};
+use super::data::{ApiView, DashboardData, DecisionRow, PacingView, Reading, WindowView};
 use super::pace::PaceState;
 use crate::clock::human_duration;
 use crate::controls::Control;
@@ -125,7 +125,7 @@ pub fn pacing_state(data: &DashboardData, pacing: &PacingView) -> String {
 }
 
 /// `45 s at 14:05 (reason)`.
-pub fn delay(data: &DashboardData, decision: &Decision) -> String {
+pub fn delay(data: &DashboardData, decision: &DecisionRow) -> String {
     format!(
         "{} at {}, {}",
         human_duration(decision.delay_ms / 1000),

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::pacing::policy::{self, PacingSettings, PolicyInput};
 use crate::usage::snapshot::{UsageSnapshot, WindowKind};
 
-use super::data::Decision;
+use super::data::DecisionRow;
 
 const OFFICIAL_COLOUR: &str = "#1f77b4";
 const ESTIMATE_COLOUR: &str = "#ff7f0e";
@@ -23,7 +23,7 @@ const DELAY_COLOUR: &str = "#d62728";
 /// The chart of `[since_ms, until_ms)`.
 pub fn history_chart(
     snapshots: &[UsageSnapshot],
-    decisions: &[Decision],
+    decisions: &[DecisionRow],
     since_ms: i64,
     until_ms: i64,
     config: &Config,
@@ -173,7 +173,7 @@ mod tests {
             snapshot(SnapshotSource::Estimate, since + 2 * HOUR_MS, 30.0, reset),
             snapshot(SnapshotSource::Api, since + 4 * HOUR_MS, 60.0, reset),
         ];
-        let decisions = vec![Decision {
+        let decisions = vec![DecisionRow {
             session_id: Some("s".into()),
             decided_at_ms: since + 3 * HOUR_MS,
             delay_ms: 4_000,

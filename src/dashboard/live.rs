@@ -153,9 +153,10 @@ fn in_background() -> bool {
 /// Runs the dashboard until the person quits.
 pub fn run(home: &ToolHome, store: &Store, config: &Config) -> anyhow::Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        anyhow::bail!(
-            "watch needs a terminal (hint: use `pace-maker status` or `status --json` in scripts)"
-        );
+        return Err(crate::hint::hinted(
+            "watch needs a terminal",
+            "use `pace-maker status` or `status --json` in scripts",
+        ));
     }
     if in_background() {
         // Touching the terminal from a background job stops the process
@@ -166,9 +167,10 @@ pub fn run(home: &ToolHome, store: &Store, config: &Config) -> anyhow::Result<()
         unsafe {
             libc::signal(libc::SIGTTOU, libc::SIG_IGN);
         }
-        anyhow::bail!(
-            "watch cannot draw from a background job (hint: run it in the foreground, without `&`, or bring it back with `fg`)"
-        );
+        return Err(crate::hint::hinted(
+            "watch cannot draw from a background job",
+            "run it in the foreground, without `&`, or bring it back with `fg`",
+        ));
     }
     let time_zone = jiff::tz::TimeZone::system();
     install_signal_handlers();

@@ -7,37 +7,25 @@
 //! logged and ends in exit 0 with nothing on stdout: a hook never breaks a
 //! Claude Code session. Only a deliberate Stop decision prints a reply.
 
-pub mod event;
-pub mod wire;
-
 use std::io::Read;
 
 use anyhow::Context;
+use serde_json::json;
 
 use crate::config::Config;
 use crate::controls::{self, Control};
+use crate::event::{wire, Event, EventKind};
+use crate::hook_context::HookContext;
+use crate::momentum::StopReply;
 use crate::paths::ToolHome;
 use crate::sessions;
 use crate::store::Store;
-use event::{Event, EventKind};
 
 /// What the hook prints on stdout (nothing, or one JSON object).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     Nothing,
     Json(serde_json::Value),
-}
-
-/// Everything a hook handler needs.
-pub struct HookContext<'a> {
-    pub home: &'a ToolHome,
-    pub config: &'a Config,
-    pub store: &'a mut Store,
-    pub control: Control,
-    pub now_ms: i64,
-    /// When the hook began: the Stop hook's checks fit in what is left of
-    /// its timeout.
-    pub started: std::time::Instant,
 }
 
 /// Runs one hook. Never fails: errors are logged and become `Reply::Nothing`.
@@ -282,10 +270,29 @@ fn respond(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply
             ..
         } => {
             crate::usage::poll::refresh_if_stale(context.config, context.store, context.now_ms);
-            crate::pacing::apply::post_tool_use(context, session, *duration_ms)
+            let message = crate::pacing::apply::post_tool_use(context, session, *duration_ms)?;
+            Ok(message.map_or(Reply::Nothing, |message| {
+                Reply::Json(json!({ "systemMessage": message }))
+            }))
         }
-        Event::SessionStart { .. } => crate::momentum::on_session_start(context, event),
-        Event::Stop { .. } => crate::momentum::on_stop(context, event),
+        Event::SessionStart { .. } => {
+            let text = crate::momentum::on_session_start(context, event)?;
+            Ok(text.map_or(Reply::Nothing, |text| {
+                Reply::Json(json!({
+                    "hookSpecificOutput": {
+                        "hookEventName": "SessionStart",
+                        "additionalContext": text,
+                    }
+                }))
+            }))
+        }
+        Event::Stop { .. } => Ok(match crate::momentum::on_stop(context, event)? {
+            StopReply::Allow => Reply::Nothing,
+            StopReply::AllowSaying(message) => Reply::Json(json!({ "systemMessage": message })),
+            StopReply::Block(reason) => {
+                Reply::Json(json!({ "decision": "block", "reason": reason }))
+            }
+        }),
         Event::UserPromptSubmit { .. } | Event::SubagentStop { .. } | Event::SessionEnd { .. } => {
             Ok(Reply::Nothing)
         }

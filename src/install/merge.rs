@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::shell;
-use crate::hook::event::EventKind;
+use crate::event::EventKind;
 
 /// The binary's file name, by which its entries are recognised wherever it lives.
 pub const PROGRAM_FILE_NAME: &str = "pace-maker";
@@ -35,7 +35,7 @@ pub const STATUS_LINE_KEY: &str = "statusLine";
 pub const DISABLE_ALL_HOOKS_KEY: &str = "disableAllHooks";
 
 /// What to do about the status line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StatusLineMode {
     /// Install ours when there is none; otherwise leave the user's and say how to chain it.

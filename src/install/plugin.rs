@@ -31,7 +31,7 @@ use serde_json::{json, Value};
 
 use super::merge::{self, FoundHook, InstallOptions, OwnCommand, StatusLineMode};
 use super::settings_file::{self, Scope};
-use crate::hook::event::EventKind;
+use crate::event::EventKind;
 use crate::paths;
 
 /// The plugin's name, the part of its id before `@`.

@@ -17,9 +17,10 @@ use serde_json::Value;
 
 use crate::fsutil;
 use crate::paths;
+pub use crate::paths::backup_stamp;
 
 /// Where a settings file lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
     /// `<claude dir>/settings.json`: every project of this user.
@@ -61,22 +62,37 @@ impl std::fmt::Display for Scope {
 /// Why a settings file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("{path} is not valid JSON: {message} at line {line}, column {column} (hint: fix the file by hand; it was not changed)", path = .path.display())]
+    #[error("{path} is not valid JSON: {message} at line {line}, column {column}", path = .path.display())]
     InvalidJson {
         path: PathBuf,
         message: String,
         line: usize,
         column: usize,
     },
-    #[error("{path} holds {found} at the top level, not a JSON object (hint: fix the file by hand; it was not changed)", path = .path.display())]
+    #[error("{path} holds {found} at the top level, not a JSON object", path = .path.display())]
     NotAnObject { path: PathBuf, found: &'static str },
     #[error("cannot read {path}: {source}", path = .path.display())]
     Unreadable {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is read-only (hint: make it writable with `chmod u+w`, or choose another --scope; it was not changed)", path = .path.display())]
+    #[error("{path} is read-only", path = .path.display())]
     ReadOnly { path: PathBuf },
+}
+
+impl SettingsError {
+    /// What the person can do about it (shown after the error).
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            SettingsError::InvalidJson { .. } | SettingsError::NotAnObject { .. } => {
+                Some("fix the file by hand; it was not changed")
+            }
+            SettingsError::ReadOnly { .. } => Some(
+                "make it writable with `chmod u+w`, or choose another --scope; it was not changed",
+            ),
+            SettingsError::Unreadable { .. } => None,
+        }
+    }
 }
 
 /// A settings file as read.
@@ -215,25 +231,6 @@ pub fn backup_prefix(settings: &Path) -> String {
             (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
         });
     format!("{}.{hash:016x}.", readable.trim_start_matches('.'))
-}
-
-/// Whether `rest` (what follows a backup's prefix) is a stamp as
-/// [`backup`] writes it, `20260101T120000Z` or `20260101T120000Z-<n>`:
-/// its sort key (stamp, then attempt) if so.
-pub fn backup_stamp(rest: &str) -> Option<(String, u32)> {
-    let (stamp, attempt) = match rest.split_once('-') {
-        Some((stamp, attempt)) => (stamp, attempt.parse::<u32>().ok()?),
-        None => (rest, 1),
-    };
-    let bytes = stamp.as_bytes();
-    let is_stamp = bytes.len() == 16
-        && bytes[8] == b'T'
-        && bytes[15] == b'Z'
-        && bytes[..8]
-            .iter()
-            .chain(&bytes[9..15])
-            .all(u8::is_ascii_digit);
-    is_stamp.then(|| (stamp.to_string(), attempt))
 }
 
 /// Copies `text` (the settings file's current content) into `folder` (the

@@ -211,14 +211,7 @@ impl Usage {
 /// Official readings taken after `after_ms`, plus the last one at or before it, oldest first.
 fn official_since(connection: &Connection, after_ms: i64) -> anyhow::Result<Vec<UsageSnapshot>> {
     let mut readings: Vec<UsageSnapshot> = Vec::new();
-    let previous_at: Option<i64> = connection
-        .query_row(
-            "SELECT max(taken_at) FROM usage_snapshots WHERE source IN ('statusline', 'api') AND taken_at <= ?1",
-            [after_ms],
-            |row| row.get(0),
-        )
-        .optional()?
-        .flatten();
+    let previous_at = snapshot::official_taken_at_or_before(connection, after_ms)?;
     for reading in snapshot::since(connection, previous_at.unwrap_or(after_ms))? {
         if reading.source.is_official() {
             readings.push(reading);

@@ -5,13 +5,12 @@
 //! loads them back de-duplicated (`load`), and turns them into reports in
 //! ccusage's shape (`report`, `blocks`, priced by `pricing`) and into the
 //! fallback usage estimate pacing uses when no official figure is fresh
-//! (`estimate`). `generator` writes realistic transcript trees for tests
-//! and benchmarks.
+//! (`estimate`). The generator of realistic transcript trees for tests and
+//! benchmarks is test code: `tests/generator/`.
 
 pub mod blocks;
 pub mod entry;
 pub mod estimate;
-pub mod generator;
 pub mod ledger;
 pub mod load;
 pub mod pricing;

@@ -25,16 +25,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde_json::json;
 
 use crate::config::{MomentumConfig, HOOK_TIMEOUT_MARGIN_SECONDS};
-use crate::hook::event::{Event, SessionContext};
-use crate::hook::{HookContext, Reply};
+use crate::event::{Event, SessionContext};
+use crate::hook_context::HookContext;
 use check_store::{Approved, CheckResult};
 use checks::{Unmet, Why};
 use spec::Spec;
 use transcript_tail::TranscriptFacts;
-use verdict::{Allow, Counters, Decision, Limits, Mission, Phrases, SpecState, StopInput};
+use verdict::{Allow, BlockLimits, Counters, Mission, Phrases, SpecState, StopDecision, StopInput};
 
 /// An epic attached to a project directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,11 +154,15 @@ fn mission_epic(
     Ok(find_epic(context.store.connection(), &session.project_dir)?)
 }
 
-/// SessionStart: tells the model about the mission.
-pub fn on_session_start(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply> {
+/// SessionStart: tells the model about the mission. Returns the context
+/// to add (the hook sends it as `additionalContext`), if any.
+pub fn on_session_start(
+    context: &mut HookContext<'_>,
+    event: &Event,
+) -> anyhow::Result<Option<String>> {
     let session = event.session();
     let Some(epic) = mission_epic(context, session)? else {
-        return Ok(Reply::Nothing);
+        return Ok(None);
     };
     let spec = match spec::read(&epic.spec_path) {
         Ok(spec) => spec,
@@ -168,7 +171,7 @@ pub fn on_session_start(context: &mut HookContext<'_>, event: &Event) -> anyhow:
                 session = session.session_id,
                 "mission mode without context: {error}"
             );
-            return Ok(Reply::Nothing);
+            return Ok(None);
         }
     };
     let mut text = session_start_context(
@@ -186,12 +189,7 @@ pub fn on_session_start(context: &mut HookContext<'_>, event: &Event) -> anyhow:
         open = spec.open(),
         "mission mode: context injected"
     );
-    Ok(Reply::Json(json!({
-        "hookSpecificOutput": {
-            "hookEventName": "SessionStart",
-            "additionalContext": text,
-        }
-    })))
+    Ok(Some(text))
 }
 
 /// The `additionalContext` of a mission's SessionStart.
@@ -221,18 +219,30 @@ pub fn checks_context(checks: usize) -> String {
     )
 }
 
+/// What the Stop hook answers; the hook turns it into Claude Code's JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReply {
+    /// Let the session stop, saying nothing.
+    Allow,
+    /// Let it stop, and tell the person why (a breaker let it go with
+    /// criteria open).
+    AllowSaying(String),
+    /// Send the session back to work, for this reason (the model reads it).
+    Block(String),
+}
+
 /// Stop: allow, or send the session back to work.
-pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply> {
+pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<StopReply> {
     let Event::Stop {
         session,
         stop_hook_active,
         last_assistant_message,
     } = event
     else {
-        return Ok(Reply::Nothing);
+        return Ok(StopReply::Allow);
     };
     let Some(epic) = mission_epic(context, session)? else {
-        return Ok(Reply::Nothing);
+        return Ok(StopReply::Allow);
     };
     let config = &context.config.momentum;
     let parsed = spec::read(&epic.spec_path);
@@ -260,7 +270,7 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<R
         _ => TranscriptFacts::default(),
     };
     let spec_path = epic.spec_path.to_string_lossy();
-    let limits = Limits {
+    let limits = BlockLimits {
         max_consecutive_blocks: config.max_consecutive_blocks,
         max_blocks_per_session: config.max_blocks_per_session,
         max_blocking_ms: i64::try_from(config.max_blocking_minutes.saturating_mul(60_000))
@@ -292,7 +302,10 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<R
                 .as_deref()
                 .or(transcript.last_assistant_text.as_deref())
                 .unwrap_or("");
-            let counters = read_counters(context.store.connection(), &session.session_id)?;
+            let counters = crate::sessions::momentum_counters(
+                context.store.connection(),
+                &session.session_id,
+            )?;
             let would = |unmet: &[Unmet]| input(counters, unmet).decision;
             checks_at_stop(context, &epic, spec, &approved, message, would)?
         }
@@ -302,15 +315,19 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<R
         for result in &results {
             check_store::record(transaction, &epic.project_dir, result)?;
         }
-        let counters = read_counters(transaction, &session.session_id)?;
+        let counters = crate::sessions::momentum_counters(transaction, &session.session_id)?;
         let verdict = input(counters, &unmet);
         if verdict.counters != counters {
-            write_counters(transaction, &session.session_id, &verdict.counters)?;
+            crate::sessions::set_momentum_counters(
+                transaction,
+                &session.session_id,
+                &verdict.counters,
+            )?;
         }
         Ok(verdict)
     })?;
     match verdict.decision {
-        Decision::Block { reason } => {
+        StopDecision::Block { reason } => {
             tracing::info!(
                 session = session.session_id,
                 stop_hook_active,
@@ -319,11 +336,9 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<R
                 open = verdict.counters.last_open_criteria,
                 "momentum: stop blocked"
             );
-            Ok(Reply::Json(
-                json!({ "decision": "block", "reason": reason }),
-            ))
+            Ok(StopReply::Block(reason))
         }
-        Decision::Allow(allow) => {
+        StopDecision::Allow(allow) => {
             tracing::info!(
                 session = session.session_id,
                 stop_hook_active,
@@ -332,14 +347,12 @@ pub fn on_stop(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<R
             );
             if allow.is_breaker() {
                 let open = verdict.counters.last_open_criteria.unwrap_or(0);
-                return Ok(Reply::Json(json!({
-                    "systemMessage": format!(
-                        "pace-maker let the session stop with {open} acceptance criteria open: {}.",
-                        allow.describe()
-                    )
-                })));
+                return Ok(StopReply::AllowSaying(format!(
+                    "pace-maker let the session stop with {open} acceptance criteria open: {}.",
+                    allow.describe()
+                )));
             }
-            Ok(Reply::Nothing)
+            Ok(StopReply::Allow)
         }
     }
 }
@@ -354,7 +367,7 @@ fn checks_at_stop(
     spec: &Spec,
     approved: &[Approved],
     message: &str,
-    would: impl Fn(&[Unmet]) -> Decision,
+    would: impl Fn(&[Unmet]) -> StopDecision,
 ) -> anyhow::Result<(Vec<Unmet>, Vec<CheckResult>)> {
     let config = &context.config.momentum;
     let connection = context.store.connection();
@@ -386,7 +399,7 @@ fn checks_at_stop(
         return Ok((unmet, Vec::new()));
     }
     // A stop the verdict allows whatever the checks say needs none of them.
-    if let Decision::Allow(allow) = would(&unmet) {
+    if let StopDecision::Allow(allow) = would(&unmet) {
         if allow != Allow::AllCriteriaMet {
             tracing::info!(
                 "checks not run: the stop is allowed anyway ({})",
@@ -505,53 +518,6 @@ fn read_transcript(session: &SessionContext, budget: u64) -> TranscriptFacts {
             TranscriptFacts::default()
         }
     }
-}
-
-fn read_counters(connection: &Connection, session_id: &str) -> rusqlite::Result<Counters> {
-    Ok(connection
-        .query_row(
-            "SELECT momentum_blocks, consecutive_blocks, tool_calls, tool_calls_at_last_block,
-                    blocking_since, last_block_at, last_open_criteria
-             FROM sessions WHERE id = ?1",
-            [session_id],
-            |row| {
-                Ok(Counters {
-                    momentum_blocks: row.get(0)?,
-                    consecutive_blocks: row.get(1)?,
-                    tool_calls: row.get(2)?,
-                    tool_calls_at_last_block: row.get(3)?,
-                    blocking_since: row.get(4)?,
-                    last_block_at: row.get(5)?,
-                    last_open_criteria: row.get(6)?,
-                })
-            },
-        )
-        .optional()?
-        .unwrap_or_default())
-}
-
-/// Writes the momentum counters; `tool_calls` belongs to PostToolUse and is left alone.
-fn write_counters(
-    transaction: &Transaction<'_>,
-    session_id: &str,
-    counters: &Counters,
-) -> rusqlite::Result<()> {
-    transaction.execute(
-        "UPDATE sessions SET momentum_blocks = ?2, consecutive_blocks = ?3,
-            tool_calls_at_last_block = ?4, blocking_since = ?5, last_block_at = ?6,
-            last_open_criteria = ?7
-         WHERE id = ?1",
-        params![
-            session_id,
-            counters.momentum_blocks,
-            counters.consecutive_blocks,
-            counters.tool_calls_at_last_block,
-            counters.blocking_since,
-            counters.last_block_at,
-            counters.last_open_criteria,
-        ],
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -688,9 +654,11 @@ mod tests {
             last_open_criteria: Some(3),
         };
         store
-            .write(|tx| write_counters(tx, "s", &counters))
+            .write(|tx| crate::sessions::set_momentum_counters(tx, "s", &counters))
             .unwrap();
-        let read = store.write(|tx| read_counters(tx, "s")).unwrap();
+        let read = store
+            .write(|tx| crate::sessions::momentum_counters(tx, "s"))
+            .unwrap();
         assert_eq!(
             read,
             Counters {
@@ -699,7 +667,9 @@ mod tests {
             }
         );
         assert_eq!(
-            store.write(|tx| read_counters(tx, "none")).unwrap(),
+            store
+                .write(|tx| crate::sessions::momentum_counters(tx, "none"))
+                .unwrap(),
             Counters::default()
         );
     }

@@ -32,27 +32,11 @@ pub const LISTED_CRITERIA: usize = 10;
 /// Longest criterion text quoted in a reason, in characters.
 const QUOTED_CRITERION_CHARS: usize = 200;
 
-/// The session's momentum counters, as stored in the `sessions` table.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Blocks in this session.
-    pub momentum_blocks: i64,
-    /// Blocks in the current run without tool use between them.
-    pub consecutive_blocks: i64,
-    /// Tool calls the PostToolUse hook has counted in this session.
-    pub tool_calls: i64,
-    /// `tool_calls` when the last block was given; `None` before any block.
-    pub tool_calls_at_last_block: Option<i64>,
-    /// When the current run of blocks without a ticked criterion began.
-    pub blocking_since: Option<i64>,
-    pub last_block_at: Option<i64>,
-    /// Open criteria at the previous Stop (to see a criterion being ticked).
-    pub last_open_criteria: Option<i64>,
-}
+pub use crate::sessions::Counters;
 
 /// The breakers' limits (from config `momentum.*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub struct BlockLimits {
     pub max_consecutive_blocks: u32,
     pub max_blocks_per_session: u32,
     pub max_blocking_ms: i64,
@@ -89,7 +73,7 @@ pub struct StopInput<'a> {
     pub last_assistant_message: Option<&'a str>,
     pub transcript: &'a TranscriptFacts,
     pub counters: Counters,
-    pub limits: Limits,
+    pub limits: BlockLimits,
     pub phrases: Phrases<'a>,
     pub now_ms: i64,
     /// The checks of ticked criteria that did not pass at this stop (empty
@@ -157,15 +141,15 @@ impl Allow {
 
 /// The decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub enum StopDecision {
     Allow(Allow),
     Block { reason: String },
 }
 
 /// The decision and the counters to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
-    pub decision: Decision,
+pub struct StopVerdict {
+    pub decision: StopDecision,
     pub counters: Counters,
 }
 
@@ -179,9 +163,9 @@ enum Declaration {
 }
 
 /// Decides one Stop.
-pub fn decide(input: &StopInput<'_>) -> Verdict {
-    let unchanged = |allow: Allow| Verdict {
-        decision: Decision::Allow(allow),
+pub fn decide(input: &StopInput<'_>) -> StopVerdict {
+    let unchanged = |allow: Allow| StopVerdict {
+        decision: StopDecision::Allow(allow),
         counters: input.counters,
     };
     let Some(mission) = input.mission else {
@@ -213,8 +197,8 @@ pub fn decide(input: &StopInput<'_>) -> Verdict {
     // Any allowed stop ends the current run of blocking.
     let allow = |mut counters: Counters, allow: Allow| {
         counters.blocking_since = None;
-        Verdict {
-            decision: Decision::Allow(allow),
+        StopVerdict {
+            decision: StopDecision::Allow(allow),
             counters,
         }
     };
@@ -288,8 +272,8 @@ pub fn decide(input: &StopInput<'_>) -> Verdict {
     next.tool_calls_at_last_block = Some(before.tool_calls);
     next.blocking_since = Some(next.blocking_since.unwrap_or(input.now_ms));
     next.last_block_at = Some(input.now_ms);
-    Verdict {
-        decision: Decision::Block {
+    StopVerdict {
+        decision: StopDecision::Block {
             reason: block_reason(
                 mission.spec_path,
                 spec,
@@ -504,7 +488,7 @@ mod tests {
         complete: "MISSION COMPLETE",
         blocked: "MISSION BLOCKED:",
     };
-    const LIMITS: Limits = Limits {
+    const LIMITS: BlockLimits = BlockLimits {
         max_consecutive_blocks: 3,
         max_blocks_per_session: 25,
         max_blocking_ms: 60 * MINUTE,
@@ -560,7 +544,7 @@ mod tests {
         }
     }
 
-    fn run(case: &Case) -> Verdict {
+    fn run(case: &Case) -> StopVerdict {
         let spec = spec::parse(case.spec);
         let state = match case.spec_state {
             Some(make) => make(&spec),
@@ -957,8 +941,8 @@ mod tests {
         for case in &cases {
             let verdict = run(case);
             let got = match &verdict.decision {
-                Decision::Allow(allow) => Expect::Allow(allow.clone()),
-                Decision::Block { .. } => Expect::Block,
+                StopDecision::Allow(allow) => Expect::Allow(allow.clone()),
+                StopDecision::Block { .. } => Expect::Block,
             };
             if got != case.expect {
                 failures.push(format!(
@@ -980,7 +964,7 @@ mod tests {
             let verdict = run(&case);
             let (before, after) = (case.counters, verdict.counters);
             match verdict.decision {
-                Decision::Block { .. } => {
+                StopDecision::Block { .. } => {
                     assert_eq!(
                         after.momentum_blocks,
                         before.momentum_blocks + 1,
@@ -1001,7 +985,7 @@ mod tests {
                         case.name
                     );
                 }
-                Decision::Allow(_) => {
+                StopDecision::Allow(_) => {
                     assert_eq!(
                         after.momentum_blocks, before.momentum_blocks,
                         "{}",
@@ -1032,7 +1016,7 @@ mod tests {
                 now_ms: NOW + stop * MINUTE,
                 checks: &[],
             });
-            decisions.push(matches!(verdict.decision, Decision::Block { .. }));
+            decisions.push(matches!(verdict.decision, StopDecision::Block { .. }));
             counters = verdict.counters;
         }
         assert_eq!(decisions, [true, true, true, false, false]);
@@ -1156,7 +1140,7 @@ mod tests {
                     now_ms: now,
                     checks: &[],
                 });
-                if matches!(verdict.decision, Decision::Block { .. }) {
+                if matches!(verdict.decision, StopDecision::Block { .. }) {
                     blocks += 1;
                     run_without_tools = if used_tools { 1 } else { run_without_tools + 1 };
                 } else if used_tools {

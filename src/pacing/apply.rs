@@ -10,12 +10,12 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use super::policy::{self, Decision, PacingSettings, PolicyInput, Skip, ToolCall, Verdict};
 use crate::config::Config;
-use crate::hook::event::SessionContext;
-use crate::hook::{HookContext, Reply};
+use crate::event::SessionContext;
+use crate::hook_context::HookContext;
 use crate::store::Store;
 use crate::usage::snapshot::{self, ModelFamily, UsageSnapshot, META_PROMPT_CACHE_TTL_SECONDS};
 
@@ -36,14 +36,15 @@ const CALLS_IN_FULL_MS: i64 = policy::CYCLE_WORK_LOOKBACK_MS;
 const THINNED_STEP_MS: i64 = 600_000;
 
 /// Runs pacing for one PostToolUse. Inactive (paused, or `pacing.enabled`
-/// off) means no delay and nothing recorded.
+/// off) means no delay and nothing recorded. Returns the message for the
+/// person when the delay was long enough to explain; the hook shows it.
 pub fn post_tool_use(
     context: &mut HookContext<'_>,
     session: &SessionContext,
     tool_duration_ms: Option<u64>,
-) -> anyhow::Result<Reply> {
+) -> anyhow::Result<Option<String>> {
     if !context.control.is_active() || !context.config.pacing.enabled {
-        return Ok(Reply::Nothing);
+        return Ok(None);
     }
     let now_ms = context.now_ms;
     let config = context.config;
@@ -51,7 +52,7 @@ pub fn post_tool_use(
         if let Some(reason) = extra_usage_allows(context.store.connection(), config)? {
             record_without_window(context.store, &session.session_id, now_ms, &reason)?;
             tracing::debug!(session = session.session_id, "pacing: {reason}");
-            return Ok(Reply::Nothing);
+            return Ok(None);
         }
     }
     let decision = decide(
@@ -65,20 +66,14 @@ pub fn post_tool_use(
     record(context.store, &session.session_id, now_ms, &decision)?;
     log(&session.session_id, &decision);
     if decision.delay_ms <= 0 {
-        return Ok(Reply::Nothing);
+        return Ok(None);
     }
     // On a test build's virtual clock the sleep is recorded, not taken.
     if crate::clock::virtual_now_ms().is_none() {
         std::thread::sleep(Duration::from_millis(decision.delay_ms as u64));
     }
     let threshold_ms = context.config.pacing.message_threshold_seconds as i64 * 1000;
-    if decision.delay_ms >= threshold_ms {
-        Ok(Reply::Json(
-            serde_json::json!({ "systemMessage": decision.user_message() }),
-        ))
-    } else {
-        Ok(Reply::Nothing)
-    }
+    Ok((decision.delay_ms >= threshold_ms).then(|| decision.user_message()))
 }
 
 /// The local estimate, asked for only when no fresh official figure is in
@@ -228,15 +223,8 @@ fn turn_began_ms(
     session_id: &str,
     now_ms: i64,
 ) -> anyhow::Result<Option<i64>> {
-    let began: Option<i64> = connection
-        .query_row(
-            "SELECT MAX(started_at, COALESCE(last_prompt_at, started_at)) FROM sessions WHERE id = ?1",
-            params![session_id],
-            |row| row.get(0),
-        )
-        .optional()
-        .context("cannot read the session")?
-        .flatten();
+    let began = crate::sessions::turn_began_ms(connection, session_id)
+        .context("cannot read the session")?;
     Ok(began.filter(|&began| began < now_ms && now_ms - began <= policy::IDLE_GAP_MS))
 }
 
@@ -254,37 +242,21 @@ fn other_sessions_calls(
     now_ms: i64,
 ) -> anyhow::Result<Vec<Vec<ToolCall>>> {
     let since = now_ms - policy::OTHER_SESSIONS_HISTORY_MS;
-    let mut sessions = connection.prepare_cached(
-        "SELECT id FROM sessions
-         WHERE last_activity_at >= ?2 AND id <> ?1
-         ORDER BY last_activity_at DESC, id LIMIT ?3",
-    )?;
-    let ids = sessions
-        .query_map(params![session_id, since, OTHER_SESSIONS_MAX], |row| {
-            row.get::<_, String>(0)
-        })?
-        .collect::<Result<Vec<_>, _>>()
-        .context("cannot read the other sessions")?;
+    let ids =
+        crate::sessions::others_active_since(connection, session_id, since, OTHER_SESSIONS_MAX)
+            .context("cannot read the other sessions")?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let share = (OTHER_SESSIONS_MAX_CALLS / ids.len() as i64).max(OTHER_SESSION_MIN_CALLS);
-    let mut calls = connection.prepare_cached(
-        "SELECT at, delay_ms FROM tool_calls
-         WHERE session_id = ?1 AND at >= ?2 AND at <= ?3
-         ORDER BY at DESC LIMIT ?4",
-    )?;
     let mut others = Vec::with_capacity(ids.len());
     for id in &ids {
-        let mut theirs = calls
-            .query_map(params![id, since, now_ms, share], |row| {
-                Ok(ToolCall {
-                    at_ms: row.get(0)?,
-                    delay_ms: row.get(1)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()
-            .context("cannot read the other sessions' tool calls")?;
+        let mut theirs: Vec<ToolCall> =
+            crate::sessions::newest_calls(connection, id, since, now_ms, share)
+                .context("cannot read the other sessions' tool calls")?
+                .into_iter()
+                .map(|(at_ms, delay_ms)| ToolCall { at_ms, delay_ms })
+                .collect();
         if !theirs.is_empty() {
             theirs.reverse();
             others.push(theirs);
@@ -343,12 +315,19 @@ fn record_without_window(
 ) -> anyhow::Result<()> {
     store
         .write(|transaction| {
-            transaction.execute(
-                "INSERT INTO pacing_decisions (session_id, decided_at, delay_ms, reason)
-                 VALUES (?1, ?2, 0, ?3)",
-                params![session_id, now_ms, reason],
-            )?;
-            Ok(())
+            super::decisions::insert(
+                transaction,
+                &super::decisions::NewDecision {
+                    session_id,
+                    decided_at_ms: now_ms,
+                    delay_ms: 0,
+                    window: None,
+                    utilization: None,
+                    projected_percent: None,
+                    target_percent: None,
+                    reason,
+                },
+            )
         })
         .context("cannot record the pacing decision")
 }
@@ -363,14 +342,7 @@ const MODEL_TAIL_BYTES: u64 = 64 * 1024;
 /// next calls. A tool call inside a subagent is paced as its session: the
 /// hook input does not say the subagent's model.
 fn session_model(store: &mut Store, session_id: &str) -> anyhow::Result<Option<ModelFamily>> {
-    let row: Option<(Option<String>, String)> = store
-        .connection()
-        .query_row(
-            "SELECT model, transcript_path FROM sessions WHERE id = ?1",
-            params![session_id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()
+    let row = crate::sessions::model_and_transcript(store.connection(), session_id)
         .context("cannot read the session's model")?;
     let Some((model, transcript)) = row else {
         return Ok(None);
@@ -385,12 +357,7 @@ fn session_model(store: &mut Store, session_id: &str) -> anyhow::Result<Option<M
         return Ok(None);
     };
     store
-        .write(|transaction| {
-            transaction.execute(
-                "UPDATE sessions SET model = ?2 WHERE id = ?1 AND model IS NULL",
-                params![session_id, model],
-            )
-        })
+        .write(|transaction| crate::sessions::set_model_if_unknown(transaction, session_id, &model))
         .context("cannot store the session's model")?;
     Ok(ModelFamily::of_model(&model))
 }
@@ -437,31 +404,22 @@ pub fn record(
     let reason = decision.reason.to_string();
     store
         .write(|transaction| {
-            transaction.execute(
-                "INSERT INTO pacing_decisions (session_id, decided_at, delay_ms, window,
-                    utilization, projected_percent, target_percent, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
+            super::decisions::insert(
+                transaction,
+                &super::decisions::NewDecision {
                     session_id,
-                    now_ms,
-                    decision.delay_ms,
-                    window.map(|window| window.kind.key()),
-                    window.map(|window| window.utilization_percent),
-                    window.map(|window| window.projected_percent),
-                    window.map(|window| window.target_percent),
-                    reason
-                ],
+                    decided_at_ms: now_ms,
+                    delay_ms: decision.delay_ms,
+                    window: window.map(|window| window.kind.key()),
+                    utilization: window.map(|window| window.utilization_percent),
+                    projected_percent: window.map(|window| window.projected_percent),
+                    target_percent: window.map(|window| window.target_percent),
+                    reason: &reason,
+                },
             )?;
             if decision.delay_ms > 0 {
-                transaction.execute(
-                    "UPDATE sessions SET delay_ms_total = delay_ms_total + ?2 WHERE id = ?1",
-                    params![session_id, decision.delay_ms],
-                )?;
                 // The call this hook runs for was recorded at the same `now`.
-                transaction.execute(
-                    "UPDATE tool_calls SET delay_ms = ?3 WHERE session_id = ?1 AND at = ?2",
-                    params![session_id, now_ms, decision.delay_ms],
-                )?;
+                crate::sessions::add_delay(transaction, session_id, now_ms, decision.delay_ms)?;
             }
             Ok(())
         })

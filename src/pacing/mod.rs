@@ -6,7 +6,8 @@
 //! session's own recent tool calls, settings and `now` (the simulator runs
 //! the very same function); `apply` is the PostToolUse edge that reads
 //! those inputs from the store, records the decision, sleeps and tells the
-//! user.
+//! user. `decisions` owns the table the decisions are kept in.
 
 pub mod apply;
+pub mod decisions;
 pub mod policy;

@@ -12,6 +12,7 @@
 //! Deterministic: one seed, one outcome, whatever the machine.
 
 pub mod engine;
+pub mod estimate;
 pub mod metrics;
 pub mod policies;
 pub mod report;

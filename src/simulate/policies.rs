@@ -106,7 +106,13 @@ impl Pacer for PaceMaker {
             (*local, *weekly_per_unit, *estimate_error, *estimate);
         let mut estimator = |store: &mut Store| {
             if estimate {
-                super::engine::store_estimate(store, local, weekly_per_unit, estimate_error, now_ms)
+                super::estimate::store_estimate(
+                    store,
+                    local,
+                    weekly_per_unit,
+                    estimate_error,
+                    now_ms,
+                )
             } else {
                 Ok(None)
             }

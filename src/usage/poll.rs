@@ -385,15 +385,10 @@ pub fn freshest_official_taken_at(
     connection: &Connection,
     now_ms: i64,
 ) -> rusqlite::Result<Option<i64>> {
-    use rusqlite::OptionalExtension;
-    connection
-        .query_row(
-            "SELECT taken_at FROM usage_snapshots WHERE source IN ('statusline', 'api')
-             AND taken_at <= ?1 ORDER BY taken_at DESC LIMIT 1",
-            [now_ms.saturating_add(crate::clock::FUTURE_TOLERANCE_MS)],
-            |row| row.get(0),
-        )
-        .optional()
+    snapshot::official_taken_at_or_before(
+        connection,
+        now_ms.saturating_add(crate::clock::FUTURE_TOLERANCE_MS),
+    )
 }
 
 /// An id for this poller, unique across processes and threads.

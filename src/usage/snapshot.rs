@@ -522,6 +522,70 @@ pub fn thinned(
         .collect()
 }
 
+/// When the newest official snapshot at or before `at_ms` was taken.
+pub fn official_taken_at_or_before(
+    connection: &Connection,
+    at_ms: i64,
+) -> rusqlite::Result<Option<i64>> {
+    connection
+        .query_row(
+            "SELECT taken_at FROM usage_snapshots WHERE source IN ('statusline', 'api')
+             AND taken_at <= ?1 ORDER BY taken_at DESC LIMIT 1",
+            [at_ms],
+            |row| row.get(0),
+        )
+        .optional()
+}
+
+/// When the newest snapshot from `source` was taken.
+pub fn latest_taken_at(
+    connection: &Connection,
+    source: SnapshotSource,
+) -> rusqlite::Result<Option<i64>> {
+    connection.query_row(
+        "SELECT max(taken_at) FROM usage_snapshots WHERE source = ?1",
+        [source.as_str()],
+        |row| row.get(0),
+    )
+}
+
+/// One window's readings taken at or after `since_ms`, oldest first, from
+/// the official sources or (`official` false) the estimate: when each was
+/// taken, and the reading.
+pub fn window_readings_since(
+    connection: &Connection,
+    kind: WindowKind,
+    official: bool,
+    since_ms: i64,
+) -> rusqlite::Result<Vec<(i64, WindowReading)>> {
+    let (percent_column, reset_column) = match kind {
+        WindowKind::FiveHour => ("five_hour_percent", "five_hour_resets_at"),
+        WindowKind::SevenDay => ("seven_day_percent", "seven_day_resets_at"),
+        WindowKind::SevenDayOpus => ("seven_day_opus_percent", "seven_day_opus_resets_at"),
+        WindowKind::SevenDaySonnet => ("seven_day_sonnet_percent", "seven_day_sonnet_resets_at"),
+    };
+    let sources = if official {
+        "'statusline', 'api'"
+    } else {
+        "'estimate'"
+    };
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT taken_at, {percent_column}, {reset_column} FROM usage_snapshots
+         WHERE taken_at >= ?1 AND {percent_column} IS NOT NULL AND source IN ({sources})
+         ORDER BY taken_at, id"
+    ))?;
+    let rows = statement.query_map([since_ms], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            WindowReading {
+                percent: row.get(1)?,
+                resets_at_s: row.get(2)?,
+            },
+        ))
+    })?;
+    rows.collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@
 //! command around them (stdin, `--chain`, printing) is
 //! `commands::statusline`.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
 use serde_json::Value;
 
 use super::snapshot::{
@@ -192,33 +192,6 @@ pub fn record(store: &mut Store, reading: &StatuslineReading) -> rusqlite::Resul
         Ok(())
     })?;
     Ok(snapshot_due)
-}
-
-/// The delay of the latest pacing decision, if one was made recently.
-pub fn recent_delay_ms(connection: &Connection, now_ms: i64) -> rusqlite::Result<Option<i64>> {
-    Ok(recent_delay(connection, now_ms)?.map(|(delay_ms, _)| delay_ms))
-}
-
-/// The latest recent pacing decision: its delay and the window that
-/// decided it (`None` when no window did).
-pub fn recent_delay(
-    connection: &Connection,
-    now_ms: i64,
-) -> rusqlite::Result<Option<(i64, Option<WindowKind>)>> {
-    connection
-        .query_row(
-            "SELECT delay_ms, window FROM pacing_decisions WHERE decided_at >= ?1
-             ORDER BY decided_at DESC, id DESC LIMIT 1",
-            [now_ms - RECENT_DECISION_MS],
-            |row| {
-                let window: Option<String> = row.get(1)?;
-                Ok((
-                    row.get(0)?,
-                    window.as_deref().and_then(WindowKind::from_key),
-                ))
-            },
-        )
-        .optional()
 }
 
 /// Points above (positive) or below the simple pace line: the target

@@ -3,10 +3,15 @@
 //! Where the wire format is loose (optional everything), these are strict:
 //! a session id is required, paths are paths, and the event kind comes from
 //! the hook command line that the installer wrote, which cannot drift.
+//!
+//! A leaf: the hook reads these, and so do the modules it calls
+//! (sessions, pacing, momentum, install), none of which depends on the hook.
+
+pub mod wire;
 
 use std::path::PathBuf;
 
-use super::wire::WireHookInput;
+use wire::WireHookInput;
 
 /// Which hook ran: the kebab-case names of `pace-maker hook <event>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +185,7 @@ impl Event {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hook::wire;
+    use crate::event::wire;
 
     #[test]
     fn kinds_round_trip_through_both_names() {

@@ -1,4 +1,6 @@
-//! A generator of realistic transcript trees, for tests and benchmarks.
+//! A generator of realistic transcript trees, for tests and benchmarks
+//! (`tests/local_usage.rs`, `examples/gen_transcripts.rs`): test data,
+//! kept out of the crate so the release binary does not carry it.
 //!
 //! It writes `<root>/projects/<project>/<session>.jsonl` files in the shape
 //! Claude Code 2.1 writes them (the fields of the captured fixtures), with
@@ -25,7 +27,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-use super::entry::TokenCounts;
+use pace_maker::local_usage::entry::TokenCounts;
 
 /// What to generate.
 #[derive(Debug, Clone)]

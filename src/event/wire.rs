@@ -4,7 +4,7 @@
 //! fields are skipped, and the tool-specific blobs (`tool_input`,
 //! `tool_response`) are skipped without being built, since nothing here
 //! needs them and they can be large. These types stay apart from the
-//! tool's own [`super::event::Event`]s so a change in Claude Code's JSON
+//! tool's own [`super::Event`]s so a change in Claude Code's JSON
 //! touches only this file.
 
 use serde::de::IgnoredAny;
