@@ -582,18 +582,25 @@ impl StoreLock {
     /// cannot be created (a read-only home): opening goes on unlocked and
     /// fails or succeeds on its own, as it did before locks existed.
     fn acquire(path: &Path, mode: LockMode, timeout: Duration) -> anyhow::Result<Option<Self>> {
-        use std::os::fd::AsRawFd;
         let lock_path = path.with_extension("db.lock");
         let Ok(file) = crate::fsutil::create_private_file(&lock_path) else {
             return Ok(None);
         };
-        let operation = match mode {
-            LockMode::Shared => libc::LOCK_SH,
-            LockMode::Exclusive => libc::LOCK_EX,
-        };
         let deadline = std::time::Instant::now() + timeout;
-        // SAFETY: flock on a file descriptor we own; released when it closes.
-        while unsafe { libc::flock(file.as_raw_fd(), operation | libc::LOCK_NB) } != 0 {
+        // std's locks (flock on Linux) wait without end or not at all; the
+        // wait is bounded here by polling the one that does not wait.
+        loop {
+            let attempt = match mode {
+                LockMode::Shared => file.try_lock_shared(),
+                LockMode::Exclusive => file.try_lock(),
+            };
+            match attempt {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(error)) => {
+                    return Err(error).with_context(|| format!("cannot lock {}", lock_path.display()))
+                }
+            }
             if std::time::Instant::now() >= deadline {
                 anyhow::bail!("another process holds {}", lock_path.display());
             }
