@@ -14,12 +14,18 @@ pub fn unified(old: &str, new: &str, old_label: &str, new_label: &str) -> String
         return String::new();
     }
     let (old, new) = (normalized(old), normalized(new));
-    similar::TextDiff::from_lines(&old, &new)
+    let text = similar::TextDiff::from_lines(&old, &new)
         .unified_diff()
         .context_radius(CONTEXT)
         .missing_newline_hint(false)
         .header(old_label, new_label)
-        .to_string()
+        .to_string();
+    if text.is_empty() {
+        // The file is rewritten though no line changes: say so with the
+        // header alone (similar prints nothing without a hunk).
+        return format!("--- {old_label}\n+++ {new_label}\n");
+    }
+    text
 }
 
 /// Every line of `text` ended by one `\n`.
