@@ -205,12 +205,10 @@ fn main() {
     for folder in ["home/.claude", "project"] {
         std::fs::create_dir_all(dir.path().join(folder)).expect("folder");
     }
-    let size = std::fs::metadata(&binary).map(|meta| meta.len()).unwrap_or(0);
-    println!(
-        "binary: {} ({:.1} MB)",
-        binary.display(),
-        size as f64 / 1e6
-    );
+    let size = std::fs::metadata(&binary)
+        .map(|meta| meta.len())
+        .unwrap_or(0);
+    println!("binary: {} ({:.1} MB)", binary.display(), size as f64 / 1e6);
     println!(
         "load average: {}",
         std::fs::read_to_string("/proc/loadavg")
@@ -244,6 +242,10 @@ fn main() {
     }
     println!(
         "worst ratio {worst:.2}, goal at most {GOAL_RATIO:.1}: {}",
-        if worst <= GOAL_RATIO { "met" } else { "NOT met" }
+        if worst <= GOAL_RATIO {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 }

@@ -480,9 +480,15 @@ mod tests {
             .unwrap();
         let name = file.path().file_name().unwrap().to_str().unwrap();
         assert!(is_own_home_file(name), "{name}");
-        assert!(is_own_home_file(&format!(".{CONFIG_FILE}.pace-maker-4242.tmp")));
-        assert!(!is_own_home_file(&format!(".{CONFIG_FILE}.pace-maker-.tmp")));
-        assert!(!is_own_home_file(&format!(".{CONFIG_FILE}.pace-maker-a/b.tmp")));
+        assert!(is_own_home_file(&format!(
+            ".{CONFIG_FILE}.pace-maker-4242.tmp"
+        )));
+        assert!(!is_own_home_file(&format!(
+            ".{CONFIG_FILE}.pace-maker-.tmp"
+        )));
+        assert!(!is_own_home_file(&format!(
+            ".{CONFIG_FILE}.pace-maker-a/b.tmp"
+        )));
         assert!(!is_own_home_file(".other.pace-maker-abc123.tmp"));
     }
 

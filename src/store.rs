@@ -598,7 +598,8 @@ impl StoreLock {
                 Ok(()) => break,
                 Err(std::fs::TryLockError::WouldBlock) => {}
                 Err(std::fs::TryLockError::Error(error)) => {
-                    return Err(error).with_context(|| format!("cannot lock {}", lock_path.display()))
+                    return Err(error)
+                        .with_context(|| format!("cannot lock {}", lock_path.display()))
                 }
             }
             if std::time::Instant::now() >= deadline {
