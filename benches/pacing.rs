@@ -62,10 +62,10 @@ fn dense_day(now: i64) -> Vec<UsageSnapshot> {
             raw_json: None,
         };
         snapshots.push(reading(SnapshotSource::Statusline));
-        if step % 10 == 0 {
+        if step.is_multiple_of(10) {
             snapshots.push(reading(SnapshotSource::Api));
         }
-        if step % 2 == 0 {
+        if step.is_multiple_of(2) {
             snapshots.push(reading(SnapshotSource::Estimate));
         }
         at += 30_000;

@@ -42,6 +42,12 @@ pub fn virtual_now_ms() -> Option<i64> {
 }
 
 /// Formats a duration in seconds for people: `45 s`, `12 min`, `1 h 12 min`, `2 d 3 h`.
+///
+/// Kept by hand rather than through jiff's friendly printer (which parses
+/// our durations, see [`parse_span`]): its designators are `45s`/`12m` or
+/// `45secs`/`12mins`, not the `s`/`min`/`h`/`d` every message, status and
+/// pacing reason already shows, and the cut to the two largest units
+/// would still be ours to write.
 pub fn human_duration(seconds: i64) -> String {
     let seconds = seconds.max(0);
     if seconds < 60 {

@@ -32,6 +32,15 @@ pub fn resolve_target(path: &Path) -> std::io::Result<PathBuf> {
     )))
 }
 
+/// The start of [`write_atomic`]'s temporary file's name for a target
+/// named `name`; a random part and [`TEMPORARY_SUFFIX`] follow.
+pub fn temporary_prefix(name: &str) -> String {
+    format!(".{name}.pace-maker-")
+}
+
+/// The end of [`write_atomic`]'s temporary file's name.
+pub const TEMPORARY_SUFFIX: &str = ".tmp";
+
 /// Writes `bytes` to `path` atomically. The mode of an existing file is kept;
 /// a new file gets `new_mode` (default 0600).
 pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: Option<u32>) -> std::io::Result<()> {
@@ -45,23 +54,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: Option<u32>) -> std::io
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "file".into());
-    let temporary = folder.join(format!(".{name}.pace-maker-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)?;
-        file.write_all(bytes)?;
-        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, &target)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result
+    // `tempfile` creates it with O_EXCL under a random name, so nothing
+    // planted at a guessable name (a link) is followed, and removes it if
+    // anything below fails.
+    let mut file = tempfile::Builder::new()
+        .prefix(&temporary_prefix(&name))
+        .suffix(TEMPORARY_SUFFIX)
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(folder)?;
+    file.write_all(bytes)?;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    file.as_file().sync_all()?;
+    file.persist(&target).map_err(|error| error.error)?;
+    // The rename is durable once the folder's entry is on disk too.
+    std::fs::File::open(folder)?.sync_all()
 }
 
 /// Opens a file for reading only when it is a regular file, without
@@ -137,5 +144,27 @@ mod tests {
         write_atomic(&path, b"x", None).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn atomic_write_leaves_only_the_target_and_fails_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        write_atomic(&path, b"one", None).unwrap();
+        write_atomic(&path, b"two", None).unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("config.toml")]);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
+        // A folder in the target's place: the rename fails, the temporary
+        // file goes, the folder stays.
+        let taken = dir.path().join("taken");
+        std::fs::create_dir(&taken).unwrap();
+        std::fs::write(taken.join("inside"), "x").unwrap();
+        assert!(write_atomic(&taken, b"three", None).is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+        assert!(taken.join("inside").exists());
     }
 }

@@ -130,6 +130,17 @@ pub fn main() -> ExitCode {
     if is_hook && !asks_for_help && paths::kill_switch() {
         return ExitCode::SUCCESS;
     }
+    // `hook <event>`, the command Claude Code runs at every tool call, as
+    // clap would parse it (one word, not a flag), without building clap's
+    // command tree: that is 7 % of a hook's instructions and the pages of
+    // code behind them. Anything else goes through clap.
+    if let [_, _, event] = arguments.as_slice() {
+        if is_hook && !event.to_string_lossy().starts_with('-') {
+            if let Some(event) = event.to_str() {
+                return run_hook(event, &ToolHome::from_env());
+            }
+        }
+    }
     if !is_hook && arguments.get(1).is_none_or(|arg| arg != "statusline") {
         // A command whose output is piped into `head` ends quietly when the
         // reader goes away, as Unix tools do, instead of reporting a broken

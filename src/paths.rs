@@ -349,19 +349,22 @@ pub fn is_own_home_file(name: &str) -> bool {
         }
         return false;
     }
-    // `fsutil::write_atomic`'s `.<name>.pace-maker-<pid>.tmp`.
+    // `fsutil::write_atomic`'s `.<name>.pace-maker-<random>.tmp` (letters
+    // and digits; older builds wrote a process id there).
     for file in [
         CONFIG_FILE,
         RECEIPTS_FILE,
         STATUSLINE_CACHE_FILE,
         BINARY_RECORD_FILE,
     ] {
-        let pid = name
+        let random = name
             .strip_prefix('.')
             .and_then(|rest| rest.strip_prefix(file))
             .and_then(|rest| rest.strip_prefix(".pace-maker-"))
             .and_then(|rest| rest.strip_suffix(".tmp"));
-        if pid.is_some_and(digits) {
+        if random.is_some_and(|random| {
+            !random.is_empty() && random.bytes().all(|byte| byte.is_ascii_alphanumeric())
+        }) {
             return true;
         }
     }
@@ -500,6 +503,29 @@ pub fn current_binary() -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_left_over_temporary_file_of_an_atomic_write_is_ours() {
+        let dir = tempfile::tempdir().unwrap();
+        // A temporary file named as `write_atomic` names its own.
+        let file = tempfile::Builder::new()
+            .prefix(&crate::fsutil::temporary_prefix(CONFIG_FILE))
+            .suffix(crate::fsutil::TEMPORARY_SUFFIX)
+            .tempfile_in(dir.path())
+            .unwrap();
+        let name = file.path().file_name().unwrap().to_str().unwrap();
+        assert!(is_own_home_file(name), "{name}");
+        assert!(is_own_home_file(&format!(
+            ".{CONFIG_FILE}.pace-maker-4242.tmp"
+        )));
+        assert!(!is_own_home_file(&format!(
+            ".{CONFIG_FILE}.pace-maker-.tmp"
+        )));
+        assert!(!is_own_home_file(&format!(
+            ".{CONFIG_FILE}.pace-maker-a/b.tmp"
+        )));
+        assert!(!is_own_home_file(".other.pace-maker-abc123.tmp"));
+    }
 
     #[test]
     fn tool_home_paths_hang_off_the_root() {

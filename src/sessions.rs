@@ -193,6 +193,20 @@ pub fn prune(
             [history_cutoff],
         )?;
     }
+    // The calls' running sums per ten minutes (store migration 8) follow:
+    // the buckets before the cut go, the one it falls in is summed again
+    // from the calls left in it.
+    let cut_bucket = history_cutoff.div_euclid(crate::store::TOOL_CALL_BUCKET_MS);
+    transaction.execute(
+        "DELETE FROM tool_call_buckets WHERE bucket <= ?1",
+        [cut_bucket],
+    )?;
+    transaction.execute(
+        "INSERT INTO tool_call_buckets (session_id, bucket, first_at, delay_ms)
+         SELECT session_id, ?1, MIN(at), SUM(delay_ms) FROM tool_calls
+         WHERE at >= ?1 * ?2 AND at < (?1 + 1) * ?2 GROUP BY session_id",
+        [cut_bucket, crate::store::TOOL_CALL_BUCKET_MS],
+    )?;
     Ok(Pruned { sessions, rows })
 }
 

@@ -221,7 +221,41 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX usage_snapshots_taken_at;
     CREATE INDEX usage_snapshots_taken_at ON usage_snapshots(taken_at, source);
     "#,
+    // 8: each session's calls per ten minutes (`TOOL_CALL_BUCKET_MS`): the
+    //    first call's time and the delays slept, kept by triggers on every
+    //    insert and delay update, so a hook reads a session's older day as
+    //    at most 144 rows however many calls it made (3,000 calls cost a
+    //    hook half its instructions when it folded them one by one).
+    //    The bucket is `at` divided by the step, rounded down.
+    r#"
+    CREATE TABLE tool_call_buckets (
+        session_id TEXT NOT NULL,
+        bucket INTEGER NOT NULL,
+        first_at INTEGER NOT NULL,
+        delay_ms INTEGER NOT NULL,
+        PRIMARY KEY (session_id, bucket)
+    ) WITHOUT ROWID;
+    INSERT INTO tool_call_buckets (session_id, bucket, first_at, delay_ms)
+        SELECT session_id, (at - ((at % 600000) + 600000) % 600000) / 600000, MIN(at), SUM(delay_ms)
+        FROM tool_calls GROUP BY 1, 2;
+    CREATE TRIGGER tool_calls_bucket_insert AFTER INSERT ON tool_calls BEGIN
+        INSERT INTO tool_call_buckets (session_id, bucket, first_at, delay_ms)
+        VALUES (new.session_id, (new.at - ((new.at % 600000) + 600000) % 600000) / 600000,
+                new.at, new.delay_ms)
+        ON CONFLICT (session_id, bucket) DO UPDATE SET
+            first_at = MIN(first_at, excluded.first_at),
+            delay_ms = delay_ms + excluded.delay_ms;
+    END;
+    CREATE TRIGGER tool_calls_bucket_delay AFTER UPDATE OF delay_ms ON tool_calls BEGIN
+        UPDATE tool_call_buckets SET delay_ms = delay_ms + new.delay_ms - old.delay_ms
+        WHERE session_id = old.session_id
+          AND bucket = (old.at - ((old.at % 600000) + 600000) % 600000) / 600000;
+    END;
+    "#,
 ];
+
+/// The span of one `tool_call_buckets` row (migration 8 spells it out).
+pub const TOOL_CALL_BUCKET_MS: i64 = 600_000;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -542,18 +576,26 @@ impl StoreLock {
     /// cannot be created (a read-only home): opening goes on unlocked and
     /// fails or succeeds on its own, as it did before locks existed.
     fn acquire(path: &Path, mode: LockMode, timeout: Duration) -> anyhow::Result<Option<Self>> {
-        use std::os::fd::AsRawFd;
         let lock_path = path.with_extension("db.lock");
         let Ok(file) = crate::fsutil::create_private_file(&lock_path) else {
             return Ok(None);
         };
-        let operation = match mode {
-            LockMode::Shared => libc::LOCK_SH,
-            LockMode::Exclusive => libc::LOCK_EX,
-        };
         let deadline = std::time::Instant::now() + timeout;
-        // SAFETY: flock on a file descriptor we own; released when it closes.
-        while unsafe { libc::flock(file.as_raw_fd(), operation | libc::LOCK_NB) } != 0 {
+        // std's locks (flock on Linux) wait without end or not at all; the
+        // wait is bounded here by polling the one that does not wait.
+        loop {
+            let attempt = match mode {
+                LockMode::Shared => file.try_lock_shared(),
+                LockMode::Exclusive => file.try_lock(),
+            };
+            match attempt {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(error)) => {
+                    return Err(error)
+                        .with_context(|| format!("cannot lock {}", lock_path.display()))
+                }
+            }
             if std::time::Instant::now() >= deadline {
                 anyhow::bail!("another process holds {}", lock_path.display());
             }

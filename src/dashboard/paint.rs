@@ -1,9 +1,11 @@
 //! Colour for the text views, only where it helps: on a terminal, never
 //! under `NO_COLOR`, in a pipe or on a `dumb` terminal.
 //!
-//! Plain ANSI sequences: the text views print a few coloured words, which
-//! does not need a styling library, and a disabled [`Paint`] returns the
-//! text untouched so the same code writes both forms.
+//! The sequences come from `anstyle` (the styles clap's own help is
+//! painted with): a style, the text, a reset. A disabled [`Paint`] returns
+//! the text untouched so the same code writes both forms.
+
+use anstyle::{AnsiColor, Effects, Style};
 
 use crate::paths;
 
@@ -30,32 +32,32 @@ impl Paint {
         self.enabled
     }
 
-    fn wrap(self, code: &str, text: &str) -> String {
+    fn wrap(self, style: Style, text: &str) -> String {
         if self.enabled {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{style}{text}{style:#}")
         } else {
             text.to_string()
         }
     }
 
     pub fn bold(self, text: &str) -> String {
-        self.wrap("1", text)
+        self.wrap(Style::new().effects(Effects::BOLD), text)
     }
 
     pub fn dim(self, text: &str) -> String {
-        self.wrap("2", text)
+        self.wrap(Style::new().effects(Effects::DIMMED), text)
     }
 
     pub fn red(self, text: &str) -> String {
-        self.wrap("31", text)
+        self.wrap(AnsiColor::Red.on_default(), text)
     }
 
     pub fn green(self, text: &str) -> String {
-        self.wrap("32", text)
+        self.wrap(AnsiColor::Green.on_default(), text)
     }
 
     pub fn yellow(self, text: &str) -> String {
-        self.wrap("33", text)
+        self.wrap(AnsiColor::Yellow.on_default(), text)
     }
 }
 
@@ -68,5 +70,9 @@ mod tests {
         assert_eq!(Paint::PLAIN.red("late"), "late");
         let paint = Paint { enabled: true };
         assert_eq!(paint.red("late"), "\x1b[31mlate\x1b[0m");
+        assert_eq!(paint.green("ok"), "\x1b[32mok\x1b[0m");
+        assert_eq!(paint.yellow("soon"), "\x1b[33msoon\x1b[0m");
+        assert_eq!(paint.bold("now"), "\x1b[1mnow\x1b[0m");
+        assert_eq!(paint.dim("then"), "\x1b[2mthen\x1b[0m");
     }
 }

@@ -1,21 +1,11 @@
-//! A unified-style line diff, for `install --dry-run` and `uninstall --dry-run`.
+//! A unified line diff, for `install --dry-run` and `uninstall --dry-run`,
+//! from `similar` (Myers' algorithm, GNU diff's hunk format).
 //!
-//! Settings files are small, so a plain longest-common-subsequence table
-//! is fast enough and keeps this free of a dependency. Past a size where
-//! the table would be large, the diff degrades to "every line removed,
-//! every line added", which is still correct, only less helpful.
+//! Lines are compared without their endings: a file that differs only in
+//! `\r\n` against `\n`, or in a last newline, shows its header and no hunk.
 
 /// Lines of context around each change.
 const CONTEXT: usize = 3;
-/// Past this many table cells, the diff replaces the whole file.
-const MAX_TABLE_CELLS: usize = 16_000_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Same(usize, usize),
-    Removed(usize),
-    Added(usize),
-}
 
 /// The diff between `old` and `new` as unified-diff text, empty when they
 /// are the same. `old_label`/`new_label` name the two sides.
@@ -23,115 +13,24 @@ pub fn unified(old: &str, new: &str, old_label: &str, new_label: &str) -> String
     if old == new {
         return String::new();
     }
-    let old_lines: Vec<&str> = old.lines().collect();
-    let new_lines: Vec<&str> = new.lines().collect();
-    let steps = steps(&old_lines, &new_lines);
-    let mut out = format!("--- {old_label}\n+++ {new_label}\n");
-    let changes: Vec<usize> = steps
-        .iter()
-        .enumerate()
-        .filter(|(_, step)| !matches!(step, Step::Same(..)))
-        .map(|(index, _)| index)
-        .collect();
-    let mut index = 0;
-    while index < changes.len() {
-        // A hunk runs from the first change to the last change that is
-        // within 2 * CONTEXT unchanged lines of the one before it.
-        let first = changes[index];
-        let mut last = first;
-        while index + 1 < changes.len() && changes[index + 1] - last <= 2 * CONTEXT + 1 {
-            index += 1;
-            last = changes[index];
-        }
-        index += 1;
-        let start = first.saturating_sub(CONTEXT);
-        let end = (last + CONTEXT + 1).min(steps.len());
-        let hunk = &steps[start..end];
-        let (old_start, new_start) = position_before(&steps, start);
-        let old_count = hunk
-            .iter()
-            .filter(|step| !matches!(step, Step::Added(_)))
-            .count();
-        let new_count = hunk
-            .iter()
-            .filter(|step| !matches!(step, Step::Removed(_)))
-            .count();
-        out.push_str(&format!(
-            "@@ -{} +{} @@\n",
-            range(old_start, old_count),
-            range(new_start, new_count)
-        ));
-        for step in hunk {
-            match *step {
-                Step::Same(old_index, _) => out.push_str(&format!(" {}\n", old_lines[old_index])),
-                Step::Removed(old_index) => out.push_str(&format!("-{}\n", old_lines[old_index])),
-                Step::Added(new_index) => out.push_str(&format!("+{}\n", new_lines[new_index])),
-            }
-        }
+    let (old, new) = (normalized(old), normalized(new));
+    let text = similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(CONTEXT)
+        .missing_newline_hint(false)
+        .header(old_label, new_label)
+        .to_string();
+    if text.is_empty() {
+        // The file is rewritten though no line changes: say so with the
+        // header alone (similar prints nothing without a hunk).
+        return format!("--- {old_label}\n+++ {new_label}\n");
     }
-    out
+    text
 }
 
-/// `start,count` in unified-diff form (1-based; an empty side names the line before).
-fn range(start: usize, count: usize) -> String {
-    if count == 0 {
-        format!("{start},0")
-    } else if count == 1 {
-        format!("{}", start + 1)
-    } else {
-        format!("{},{count}", start + 1)
-    }
-}
-
-/// How many old and new lines come before step `at`.
-fn position_before(steps: &[Step], at: usize) -> (usize, usize) {
-    steps[..at]
-        .iter()
-        .fold((0, 0), |(old, new), step| match step {
-            Step::Same(..) => (old + 1, new + 1),
-            Step::Removed(_) => (old + 1, new),
-            Step::Added(_) => (old, new + 1),
-        })
-}
-
-fn steps(old: &[&str], new: &[&str]) -> Vec<Step> {
-    let (rows, columns) = (old.len(), new.len());
-    if (rows + 1).saturating_mul(columns + 1) > MAX_TABLE_CELLS {
-        return (0..rows)
-            .map(Step::Removed)
-            .chain((0..columns).map(Step::Added))
-            .collect();
-    }
-    // common[i][j]: length of the longest common subsequence of old[i..] and new[j..].
-    let width = columns + 1;
-    let mut common = vec![0u32; (rows + 1) * width];
-    for i in (0..rows).rev() {
-        for j in (0..columns).rev() {
-            common[i * width + j] = if old[i] == new[j] {
-                common[(i + 1) * width + j + 1] + 1
-            } else {
-                common[(i + 1) * width + j].max(common[i * width + j + 1])
-            };
-        }
-    }
-    let mut steps = Vec::with_capacity(rows + columns);
-    let (mut i, mut j) = (0, 0);
-    while i < rows && j < columns {
-        if old[i] == new[j] {
-            steps.push(Step::Same(i, j));
-            i += 1;
-            j += 1;
-        } else if common[(i + 1) * width + j] >= common[i * width + j + 1] {
-            steps.push(Step::Removed(i));
-            i += 1;
-        } else {
-            steps.push(Step::Added(j));
-            j += 1;
-        }
-    }
-    steps.extend((i..rows).map(Step::Removed));
-    steps.extend((j..columns).map(Step::Added));
-    steps
+/// Every line of `text` ended by one `\n`.
+fn normalized(text: &str) -> String {
+    text.lines().flat_map(|line| [line, "\n"]).collect()
 }
 
 #[cfg(test)]
@@ -174,5 +73,14 @@ mod tests {
         let diff = unified(&old, &new, "a", "b");
         assert_eq!(diff.matches("@@ -").count(), 2, "{diff}");
         assert!(diff.contains("-19\n+nineteen\n"));
+    }
+
+    #[test]
+    fn line_endings_and_a_last_newline_are_no_change() {
+        assert_eq!(unified("a\r\nb", "a\nb\n", "a", "b"), "--- a\n+++ b\n");
+        assert_eq!(
+            unified("a\nb", "a\nc", "a", "b"),
+            "--- a\n+++ b\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n"
+        );
     }
 }

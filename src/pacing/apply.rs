@@ -156,28 +156,12 @@ pub fn load_inputs(
     // The session's last half hour call by call (its cycles, its last sleep);
     // before that, one row per ten minutes with the sleep decided in them,
     // so a session's history costs the hook at most a day's 144 rows more
-    // however fast its cycles come.
+    // however fast its cycles come. Whole ten minutes come from the
+    // store's running sums (`tool_call_buckets`), the part-filled ten
+    // minutes at either end from the calls themselves: the rows are the
+    // same as folding every call, without reading every call.
     let detailed_from = now_ms - CALLS_IN_FULL_MS;
-    let mut older = connection.prepare_cached(
-        "SELECT at, delay_ms FROM tool_calls
-         WHERE session_id = ?1 AND at >= ?2 AND at < ?3
-         ORDER BY at",
-    )?;
-    let mut calls: Vec<ToolCall> = Vec::new();
-    let mut rows = older.query(params![session_id, now_ms - HISTORY_MS, detailed_from])?;
-    while let Some(row) = rows.next()? {
-        let (at_ms, delay_ms): (i64, i64) = (row.get(0)?, row.get(1)?);
-        match calls.last_mut() {
-            Some(bucket)
-                if bucket.at_ms.div_euclid(THINNED_STEP_MS)
-                    == at_ms.div_euclid(THINNED_STEP_MS) =>
-            {
-                bucket.delay_ms += delay_ms;
-            }
-            _ => calls.push(ToolCall { at_ms, delay_ms }),
-        }
-    }
-    drop(rows);
+    let mut calls = older_calls(connection, session_id, now_ms - HISTORY_MS, detailed_from)?;
     let mut statement = connection.prepare_cached(
         "SELECT at, delay_ms FROM tool_calls
          WHERE session_id = ?1 AND at >= ?2 AND at <= ?3
@@ -214,6 +198,60 @@ pub fn load_inputs(
         calls,
         others,
     })
+}
+
+/// The session's calls in `[from_ms, to_ms)`, one row per ten minutes
+/// (`THINNED_STEP_MS`, the store's bucket): the first call's time and the
+/// delays of all of them, oldest first.
+fn older_calls(
+    connection: &Connection,
+    session_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> anyhow::Result<Vec<ToolCall>> {
+    const _: () = assert!(THINNED_STEP_MS == crate::store::TOOL_CALL_BUCKET_MS);
+    let step = THINNED_STEP_MS;
+    // Whole buckets lie in [first_whole, end_whole); the rest of the span,
+    // at most a bucket at each end, is read call by call.
+    let first_whole = from_ms.div_euclid(step) + i64::from(from_ms.rem_euclid(step) != 0);
+    let end_whole = to_ms.div_euclid(step).max(first_whole);
+    let mut calls: Vec<ToolCall> = Vec::new();
+    let mut fold = |at_ms: i64, delay_ms: i64| match calls.last_mut() {
+        Some(bucket) if bucket.at_ms.div_euclid(step) == at_ms.div_euclid(step) => {
+            bucket.delay_ms += delay_ms;
+        }
+        _ => calls.push(ToolCall { at_ms, delay_ms }),
+    };
+    let mut each_call = connection.prepare_cached(
+        "SELECT at, delay_ms FROM tool_calls
+         WHERE session_id = ?1 AND at >= ?2 AND at < ?3
+         ORDER BY at",
+    )?;
+    let mut read_calls = |from: i64, to: i64, fold: &mut dyn FnMut(i64, i64)| {
+        if from >= to {
+            return Ok(());
+        }
+        let mut rows = each_call.query(params![session_id, from, to])?;
+        while let Some(row) = rows.next()? {
+            fold(row.get(0)?, row.get(1)?);
+        }
+        anyhow::Ok(())
+    };
+    read_calls(from_ms, (first_whole * step).min(to_ms), &mut fold)
+        .context("cannot read the session's tool calls")?;
+    let mut buckets = connection.prepare_cached(
+        "SELECT first_at, delay_ms FROM tool_call_buckets
+         WHERE session_id = ?1 AND bucket >= ?2 AND bucket < ?3
+         ORDER BY bucket",
+    )?;
+    let mut rows = buckets.query(params![session_id, first_whole, end_whole])?;
+    while let Some(row) = rows.next()? {
+        fold(row.get(0)?, row.get(1)?);
+    }
+    drop(rows);
+    read_calls((end_whole * step).max(from_ms), to_ms, &mut fold)
+        .context("cannot read the session's tool calls")?;
+    Ok(calls)
 }
 
 /// When the session's current turn began (its last prompt, else its start),
@@ -555,6 +593,104 @@ mod tests {
                 },
             ]
         );
+    }
+
+    /// The older calls from the buckets are the rows folding every call
+    /// gives, for any span, after delays are set and after a prune.
+    #[test]
+    fn older_calls_from_the_buckets_equal_folding_every_call() {
+        use rand::{Rng, SeedableRng};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db"), Duration::from_secs(1)).unwrap();
+        let mut random = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let now: i64 = 1_000 * 3_600_000 + 123_456;
+        let mut calls: Vec<(String, i64)> = Vec::new();
+        for _ in 0..3_000 {
+            let session = ["s", "t"][random.gen_range(0..2)].to_string();
+            // Some on the same millisecond, some on a bucket's edge.
+            let at = match random.gen_range(0..10) {
+                0 => (now - random.gen_range(0..30 * 3_600_000)).div_euclid(600_000) * 600_000,
+                1 => calls.last().map_or(now, |call| call.1),
+                _ => now - random.gen_range(0..30 * 3_600_000),
+            };
+            calls.push((session, at));
+        }
+        store
+            .write(|transaction| {
+                for (session, at) in &calls {
+                    transaction.execute(
+                        "INSERT INTO tool_calls (session_id, at, tool_name) VALUES (?1, ?2, 'Bash')",
+                        params![session, at],
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        for _ in 0..300 {
+            let (session, at) = &calls[random.gen_range(0..calls.len())];
+            let decision = Decision {
+                delay_ms: random.gen_range(0..90_000),
+                ..policy::decide(&PolicyInput {
+                    now_ms: *at,
+                    snapshots: &[],
+                    calls: &[],
+                    other_sessions: &[],
+                    tool_duration_ms: None,
+                    cache_ttl_seconds: 300,
+                    settings: &PacingSettings::from_config(&Config::default()),
+                })
+            };
+            record(&mut store, session, *at, &decision).unwrap();
+        }
+        let folded = |store: &Store, session: &str, from: i64, to: i64| {
+            let mut statement = store
+                .connection()
+                .prepare(
+                    "SELECT at, delay_ms FROM tool_calls
+                     WHERE session_id = ?1 AND at >= ?2 AND at < ?3 ORDER BY at",
+                )
+                .unwrap();
+            let mut rows = statement.query(params![session, from, to]).unwrap();
+            let mut calls: Vec<ToolCall> = Vec::new();
+            while let Some(row) = rows.next().unwrap() {
+                let (at_ms, delay_ms): (i64, i64) = (row.get(0).unwrap(), row.get(1).unwrap());
+                match calls.last_mut() {
+                    Some(last) if last.at_ms.div_euclid(600_000) == at_ms.div_euclid(600_000) => {
+                        last.delay_ms += delay_ms
+                    }
+                    _ => calls.push(ToolCall { at_ms, delay_ms }),
+                }
+            }
+            calls
+        };
+        let check = |store: &Store, random: &mut rand_chacha::ChaCha8Rng| {
+            for _ in 0..200 {
+                let session = ["s", "t"][random.gen_range(0..2)];
+                let from = now - random.gen_range(0..31 * 3_600_000);
+                let to = match random.gen_range(0..4) {
+                    0 => from + random.gen_range(0..600_000),
+                    1 => from.div_euclid(600_000) * 600_000 + 600_000,
+                    _ => from + random.gen_range(0..31 * 3_600_000),
+                };
+                let from = if random.gen_range(0..4) == 0 {
+                    from.div_euclid(600_000) * 600_000
+                } else {
+                    from
+                };
+                assert_eq!(
+                    older_calls(store.connection(), session, from, to).unwrap(),
+                    folded(store, session, from, to),
+                    "{session} [{from}, {to})"
+                );
+            }
+        };
+        check(&store, &mut random);
+        store
+            .write(|transaction| {
+                crate::sessions::prune(transaction, now, 3_600_000, 20 * 3_600_000 + 1234)
+            })
+            .unwrap();
+        check(&store, &mut random);
     }
 
     #[test]
