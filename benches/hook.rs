@@ -168,7 +168,7 @@ fn measure(
 ) -> Figures {
     let hook = pace_maker::install::merge::hook_command(
         &binary.display().to_string(),
-        pace_maker::hook::event::EventKind::PostToolUse,
+        pace_maker::event::EventKind::PostToolUse,
     );
     let user_home = sandbox.join("home");
     let claude = user_home.join(".claude");

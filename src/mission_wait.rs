@@ -26,12 +26,7 @@ pub fn current_wait(
     connection: &rusqlite::Connection,
     now_ms: i64,
 ) -> rusqlite::Result<Option<MissionWait>> {
-    let text: Option<String> = connection
-        .query_row(
-            "SELECT value FROM meta WHERE key = ?1",
-            [META_MISSION_WAIT],
-            |row| row.get(0),
-        )
+    let text = crate::store::meta(connection, META_MISSION_WAIT)
         .ok()
         .flatten();
     Ok(text

@@ -141,10 +141,7 @@ pub fn run(home: &ToolHome, args: &MissionRunArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
         let outcome = sleep_until(&store, until_ms);
-        store.write(|transaction| {
-            transaction.execute("DELETE FROM meta WHERE key = ?1", [META_MISSION_WAIT])?;
-            Ok(())
-        })?;
+        store.write(|transaction| store::delete_meta(transaction, META_MISSION_WAIT))?;
         if let Some(why) = outcome? {
             say(&format!("stopped waiting: {why}"));
             return Ok(code);
