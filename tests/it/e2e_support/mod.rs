@@ -7,10 +7,11 @@
 //! - `sandbox`: folders, environment, running `pace-maker` and `claude`.
 //! - `plugin`: the repository's marketplace, copied for `claude plugin`.
 //!
-//! [`scenario`] ties them together. Where the CLI cannot be installed or a
-//! namespace cannot be made (no npm, not root), a scenario says
-//! `skipped: <why>` on the terminal and passes, except under `CI=true`,
-//! where the same condition fails it: CI must really run them.
+//! [`scenario`] ties them together. The scenarios are `#[ignore]`d, so a
+//! plain `cargo test` reports them as ignored rather than passing them
+//! unrun; `--include-ignored` (as `.ci/run` does) runs them, and then a CLI
+//! that cannot be installed or a namespace that cannot be made (no npm,
+//! not root) fails the scenario: a test that was asked for never skips.
 
 pub mod claude_cli;
 pub mod http;
@@ -26,43 +27,30 @@ use std::time::Instant;
 
 pub use claude_cli::ClaudeCli;
 
-/// Whether this is a CI run (`CI=true`), where nothing may be skipped.
-pub fn is_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| value == "true" || value == "1")
-}
-
 /// Writes to the terminal even while libtest captures test output
 /// (capture covers the print macros only, not the stderr handle).
 pub fn say(text: &str) {
     let _ = writeln!(std::io::stderr(), "{text}");
 }
 
-/// Skips a scenario loudly, or fails it under CI.
-fn skip(name: &str, why: &str) {
-    if is_ci() {
-        panic!("e2e {name}: {why} (CI=true: the end-to-end tests must run, not skip)");
-    }
-    say(&format!(
-        "\n*** e2e {name}: skipped: {why}\n*** (the end-to-end tests need npm, Linux and root; CI runs them)\n"
-    ));
+/// Fails a scenario that cannot run, saying why.
+fn cannot_run(name: &str, why: &str) -> ! {
+    panic!("e2e {name}: {why} (the end-to-end tests need npm, Linux and root; a plain `cargo test` leaves them ignored)");
 }
 
 /// Runs one scenario on its own thread inside a fresh loopback-only network
-/// namespace, with the pinned CLI. Returns `None` when it was skipped.
+/// namespace, with the pinned CLI, and returns what it returned.
 /// Prints the scenario's duration.
 pub fn scenario<T: Send + 'static>(
     name: &'static str,
     body: impl FnOnce(&'static ClaudeCli) -> T + Send + 'static,
-) -> Option<T> {
+) -> T {
     let cli = match claude_cli::claude_cli() {
         Ok(cli) => cli,
-        Err(why) => {
-            skip(
-                name,
-                &format!("the Claude Code CLI is not available: {why}"),
-            );
-            return None;
-        }
+        Err(why) => cannot_run(
+            name,
+            &format!("the Claude Code CLI is not available: {why}"),
+        ),
     };
     let started = Instant::now();
     let outcome = namespace::run_isolated(name, move || {
@@ -76,14 +64,11 @@ pub fn scenario<T: Send + 'static>(
                 started.elapsed().as_secs_f64(),
                 cli.version.trim_end_matches(" (Claude Code)")
             ));
-            Some(value)
+            value
         }
-        Err(error) => {
-            skip(
-                name,
-                &format!("cannot create a network namespace ({error}; it needs CAP_SYS_ADMIN)"),
-            );
-            None
-        }
+        Err(error) => cannot_run(
+            name,
+            &format!("cannot create a network namespace ({error}; it needs CAP_SYS_ADMIN)"),
+        ),
     }
 }
