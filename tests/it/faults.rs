@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::measured::{self, Measured};
+use crate::support::refused_url;
 use crate::usage::sandbox::{self, UsageSandbox, NEVER_EXPIRES_MS, TOKEN};
 use crate::usage::server::{Reply, Server};
 use pace_maker::clock;
@@ -236,7 +237,7 @@ fn a_storm_of_500s_gets_one_request_per_backoff_growing_to_the_maximum() {
 #[test]
 fn a_panic_inside_a_hook_is_logged_and_the_hook_exits_zero_silently() {
     let sandbox = UsageSandbox::new();
-    let mut command = hook_command(&sandbox, "http://127.0.0.1:9", "post-tool-use");
+    let mut command = hook_command(&sandbox, &refused_url(), "post-tool-use");
     command.env(pace_maker::paths::ENV_TEST_PANIC, "hook");
     let hook = measured::run(&mut command, sandbox::post_tool_use_payload().as_bytes());
     hook.assert_quiet_success("a panicking hook");
@@ -255,7 +256,7 @@ fn a_panic_inside_the_status_line_still_prints_a_line_and_exits_zero() {
     let sandbox = UsageSandbox::new();
     let input = sandbox::fixture("statusline-inputs-oauth.jsonl");
     let second = input.lines().nth(1).unwrap();
-    let mut command = sandbox.command("http://127.0.0.1:9");
+    let mut command = sandbox.command(&refused_url());
     command
         .args(["statusline", "--chain", "echo mine"])
         .env(pace_maker::paths::ENV_TEST_PANIC, "statusline");
@@ -309,14 +310,14 @@ fn pace_on_a_reset(resets_at: serde_json::Value, what: &str) {
             "seven_day": {"used_percentage": 90, "resets_at": resets_at},
         }
     });
-    let mut statusline = sandbox.command("http://127.0.0.1:9");
+    let mut statusline = sandbox.command(&refused_url());
     statusline.arg("statusline");
     let line = measured::run(&mut statusline, input.to_string().as_bytes());
     assert!(line.succeeded(), "{what}: {}", line.stderr_text());
     assert_eq!(line.stderr_text(), "", "{what}");
     assert_eq!(line.stdout_text().lines().count(), 1, "{what}");
 
-    let mut hook = hook_command(&sandbox, "http://127.0.0.1:9", "post-tool-use");
+    let mut hook = hook_command(&sandbox, &refused_url(), "post-tool-use");
     hook.env("PACE_MAKER_PACING_ENABLED", "true")
         .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "2");
     let hook = measured::run(&mut hook, sandbox::post_tool_use_payload().as_bytes());
@@ -400,7 +401,7 @@ fn wrapped(wrapper: &[&str], inner: &Command) -> Command {
 #[test]
 fn a_store_deleted_mid_run_is_recreated_and_every_hook_exits_zero() {
     let sandbox = UsageSandbox::new();
-    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("the first hook");
+    post_tool_use(&sandbox, &refused_url()).assert_quiet_success("the first hook");
     let path = store_path(&sandbox);
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let deleter = {
@@ -423,7 +424,7 @@ fn a_store_deleted_mid_run_is_recreated_and_every_hook_exits_zero() {
             .map(|_| {
                 scope.spawn(|| {
                     (0..25)
-                        .map(|_| post_tool_use(&sandbox, "http://127.0.0.1:9"))
+                        .map(|_| post_tool_use(&sandbox, &refused_url()))
                         .collect()
                 })
             })
@@ -445,9 +446,9 @@ fn a_store_deleted_mid_run_is_recreated_and_every_hook_exits_zero() {
         assert_within(hook, QUICK_HOOK_DEADLINE, &what);
     }
     // Recovered by itself: the next hook finds (or makes) a sound store and counts.
-    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("a hook after");
+    post_tool_use(&sandbox, &refused_url()).assert_quiet_success("a hook after");
     let before = tool_calls_in(&path);
-    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("another hook after");
+    post_tool_use(&sandbox, &refused_url()).assert_quiet_success("another hook after");
     assert_eq!(tool_calls_in(&path), before + 1);
     assert_eq!(integrity_of(&path), "ok");
 }
@@ -456,7 +457,7 @@ fn a_store_deleted_mid_run_is_recreated_and_every_hook_exits_zero() {
 fn a_read_only_store_fails_hooks_open_and_loses_nothing() {
     let sandbox = UsageSandbox::new();
     for _ in 0..3 {
-        post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("before");
+        post_tool_use(&sandbox, &refused_url()).assert_quiet_success("before");
     }
     let path = store_path(&sandbox);
     let tool_home = sandbox.tool_home().display().to_string();
@@ -476,7 +477,7 @@ fn a_read_only_store_fails_hooks_open_and_loses_nothing() {
         let what = format!("read-only hook {number}");
         let mut command = wrapped(
             &read_only,
-            &hook_command(&sandbox, "http://127.0.0.1:9", "post-tool-use"),
+            &hook_command(&sandbox, &refused_url(), "post-tool-use"),
         );
         let hook = measured::run(&mut command, sandbox::post_tool_use_payload().as_bytes());
         hook.assert_quiet_success(&what);
@@ -494,7 +495,7 @@ fn a_read_only_store_fails_hooks_open_and_loses_nothing() {
         "a write in the read-only namespace worked"
     );
     // Doctor, run where the store is read-only, says so.
-    let mut doctor = wrapped(&read_only, &sandbox.command("http://127.0.0.1:9"));
+    let mut doctor = wrapped(&read_only, &sandbox.command(&refused_url()));
     doctor.arg("doctor");
     let report = measured::run(&mut doctor, b"");
     assert!(
@@ -508,7 +509,7 @@ fn a_read_only_store_fails_hooks_open_and_loses_nothing() {
         "nothing lost, nothing half-written"
     );
     assert_eq!(integrity_of(&path), "ok");
-    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("writable again");
+    post_tool_use(&sandbox, &refused_url()).assert_quiet_success("writable again");
     assert_eq!(tool_calls_in(&path), 4);
 }
 
@@ -521,7 +522,7 @@ fn sixteen_hooks_meeting_a_garbage_store_move_it_aside_once_and_doctor_tells() {
         .map(|index| (index.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
     std::fs::write(&path, &garbage).unwrap();
-    for (number, hook) in post_tool_uses_at_once(&sandbox, "http://127.0.0.1:9", 16)
+    for (number, hook) in post_tool_uses_at_once(&sandbox, &refused_url(), 16)
         .iter()
         .enumerate()
     {
@@ -556,7 +557,7 @@ fn sixteen_hooks_meeting_a_garbage_store_move_it_aside_once_and_doctor_tells() {
         .meta(pace_maker::store::META_STORE_RECOVERED)
         .unwrap();
     assert!(note.is_some_and(|note| note.contains(".corrupt-")));
-    let mut doctor = sandbox.command("http://127.0.0.1:9");
+    let mut doctor = sandbox.command(&refused_url());
     doctor.arg("doctor");
     let report = measured::run(&mut doctor, b"");
     let text = report.stdout_text();
@@ -656,7 +657,7 @@ fn a_full_disk_fails_hooks_open_and_the_store_recovers_when_space_returns() {
     let hook = |what: &str| {
         let mut command = wrapped(
             &enter,
-            &hook_command(&sandbox, "http://127.0.0.1:9", "post-tool-use"),
+            &hook_command(&sandbox, &refused_url(), "post-tool-use"),
         );
         let hook = measured::run(&mut command, sandbox::post_tool_use_payload().as_bytes());
         hook.assert_quiet_success(what);
@@ -686,14 +687,14 @@ fn a_file_size_limit_fails_hooks_open_instead_of_killing_them() {
     use std::os::unix::process::CommandExt;
     let sandbox = UsageSandbox::new();
     for _ in 0..3 {
-        post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("before");
+        post_tool_use(&sandbox, &refused_url()).assert_quiet_success("before");
     }
     let path = store_path(&sandbox);
     // Any write past 4 KiB fails. SIGXFSZ keeps its default (terminate):
     // the hook itself must ignore it so writes fail with EFBIG instead.
     for number in 0..5 {
         let what = format!("hook {number} under a 4 KiB file size limit");
-        let mut command = hook_command(&sandbox, "http://127.0.0.1:9", "post-tool-use");
+        let mut command = hook_command(&sandbox, &refused_url(), "post-tool-use");
         // SAFETY: setrlimit and signal are async-signal-safe.
         unsafe {
             command.pre_exec(|| {
@@ -715,7 +716,7 @@ fn a_file_size_limit_fails_hooks_open_instead_of_killing_them() {
     let during = tool_calls_in(&path);
     assert!(during >= 3, "recorded calls were lost: {during}");
     assert_eq!(integrity_of(&path), "ok");
-    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("without the limit");
+    post_tool_use(&sandbox, &refused_url()).assert_quiet_success("without the limit");
     assert_eq!(tool_calls_in(&path), during + 1);
 }
 
@@ -749,7 +750,7 @@ fn store_ahead_of_pace(sandbox: &UsageSandbox) {
 fn kill_mid_sleep(signal: libc::c_int, what: &str) {
     let sandbox = UsageSandbox::new();
     store_ahead_of_pace(&sandbox);
-    let mut command = hook_command(&sandbox, "http://127.0.0.1:9", "post-tool-use");
+    let mut command = hook_command(&sandbox, &refused_url(), "post-tool-use");
     command
         .env("PACE_MAKER_PACING_ENABLED", "true")
         .env("PACE_MAKER_PACING_MAX_DELAY_SECONDS", "30");
@@ -788,7 +789,7 @@ fn kill_mid_sleep(signal: libc::c_int, what: &str) {
     );
     assert_eq!(integrity_of(&store_path(&sandbox)), "ok", "{what}");
     // The next call goes on normally (no sleep here: pacing off).
-    let next = post_tool_use(&sandbox, "http://127.0.0.1:9");
+    let next = post_tool_use(&sandbox, &refused_url());
     next.assert_quiet_success(what);
     assert_eq!(
         count(&sandbox, "SELECT count(*) FROM tool_calls"),
@@ -923,7 +924,7 @@ fn a_clock_that_jumped_forward_sees_old_figures_as_stale_and_polls_once() {
 #[test]
 fn a_store_damaged_inside_is_moved_aside_by_the_next_hooks_and_doctor_tells() {
     let sandbox = UsageSandbox::new();
-    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("the first hook");
+    post_tool_use(&sandbox, &refused_url()).assert_quiet_success("the first hook");
     let path = store_path(&sandbox);
     {
         let store = sandbox.store();
@@ -949,7 +950,7 @@ fn a_store_damaged_inside_is_moved_aside_by_the_next_hooks_and_doctor_tells() {
             file.write_all(&[0xA5; 4096]).unwrap();
         }
     }
-    for (number, hook) in post_tool_uses_at_once(&sandbox, "http://127.0.0.1:9", 8)
+    for (number, hook) in post_tool_uses_at_once(&sandbox, &refused_url(), 8)
         .iter()
         .enumerate()
     {
@@ -973,9 +974,9 @@ fn a_store_damaged_inside_is_moved_aside_by_the_next_hooks_and_doctor_tells() {
         8,
         "every hook recorded in the new store"
     );
-    post_tool_use(&sandbox, "http://127.0.0.1:9").assert_quiet_success("a later hook");
+    post_tool_use(&sandbox, &refused_url()).assert_quiet_success("a later hook");
     assert_eq!(tool_calls_in(&path), 9, "and the ones after");
-    let mut doctor = sandbox.command("http://127.0.0.1:9");
+    let mut doctor = sandbox.command(&refused_url());
     doctor.arg("doctor");
     let text = measured::run(&mut doctor, b"").stdout_text();
     assert!(text.contains("recovered"), "doctor: {text}");

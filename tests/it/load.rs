@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::measured::{self, quantile, Measured};
-use crate::support::{self, fixture_lines, kebab, Sandbox};
+use crate::support::{self, fixture_lines, kebab, refused_url, Sandbox};
 use pace_maker::dashboard::data;
 use pace_maker::store::Store;
 
@@ -82,7 +82,7 @@ fn hook_command(sandbox: &Sandbox, event: &str) -> Command {
         .env("PACE_MAKER_HOME", sandbox.tool_home())
         .env("CLAUDE_CONFIG_DIR", sandbox.home().join(".claude"))
         // Never contacted (no credentials); a closed loopback port if it were.
-        .env("PACE_MAKER_API_BASE", "http://127.0.0.1:9")
+        .env("PACE_MAKER_API_BASE", &refused_url())
         .current_dir(sandbox.dir.path());
     command
 }

@@ -211,7 +211,8 @@ fn a_file_replaced_under_the_same_name_counts_only_its_new_content() {
     sandbox.scan();
     assert_eq!(inputs(&sandbox.totals().0), 112);
     // Rewritten in place with the same length: caught by the bytes before the read point.
-    std::thread::sleep(Duration::from_millis(20));
+    // The rewrite gets a later mtime, set outright rather than waited for.
+    let scanned_mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
     write(
         &path,
         &format!(
@@ -221,6 +222,12 @@ fn a_file_replaced_under_the_same_name_counts_only_its_new_content() {
             reply("w", 99)
         ),
     );
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(scanned_mtime + Duration::from_secs(1))
+        .unwrap();
     let summary = sandbox.scan();
     assert_eq!(summary.files_reset, 1);
     assert_eq!(

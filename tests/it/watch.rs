@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::Sandbox;
+use crate::support::{refused_url, Sandbox};
 
 const ENTER_ALTERNATE_SCREEN: &str = "\x1b[?1049h";
 const LEAVE_ALTERNATE_SCREEN: &str = "\x1b[?1049l";
@@ -91,7 +91,7 @@ impl PtySession {
             .env("TERM", "xterm-256color")
             // No credentials in the sandbox, so no request; and were one
             // made, it would go to a closed loopback port.
-            .env("PACE_MAKER_API_BASE", "http://127.0.0.1:9")
+            .env("PACE_MAKER_API_BASE", &refused_url())
             .envs(envs.iter().copied())
             .current_dir(sandbox.dir.path())
             .stdin(Stdio::from(slave.try_clone().unwrap()))

@@ -3,7 +3,9 @@
 
 pub mod measured;
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use assert_cmd::Command;
 
@@ -46,6 +48,56 @@ pub fn clock_env() -> Vec<(String, String)> {
     std::env::vars()
         .filter(|(name, _)| name == "LD_PRELOAD" || name.starts_with("FAKETIME"))
         .collect()
+}
+
+/// A port on 127.0.0.1 that refuses connections for as long as the test
+/// process runs: a socket bound to it (so no other socket can take it by
+/// binding port 0) that never listens, so a connection gets a reset at once.
+pub fn refused_port() -> u16 {
+    static BOUND: OnceLock<(OwnedFd, u16)> = OnceLock::new();
+    BOUND.get_or_init(bound_but_not_listening).1
+}
+
+/// `http://127.0.0.1:<refused_port>`: a usage API base where nothing answers.
+pub fn refused_url() -> String {
+    format!("http://127.0.0.1:{}", refused_port())
+}
+
+fn bound_but_not_listening() -> (OwnedFd, u16) {
+    let length = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: socket returns a new descriptor (or -1, checked) that nothing
+    // else owns; bind and getsockname read and write a `sockaddr_in` of the
+    // length given.
+    unsafe {
+        let raw = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(raw >= 0, "socket: {}", std::io::Error::last_os_error());
+        let socket = OwnedFd::from_raw_fd(raw);
+        let mut address: libc::sockaddr_in = std::mem::zeroed();
+        address.sin_family = libc::AF_INET as libc::sa_family_t;
+        address.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let bound = libc::bind(
+            socket.as_raw_fd(),
+            std::ptr::addr_of!(address).cast(),
+            length,
+        );
+        assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+        let mut named_length = length;
+        let named = libc::getsockname(
+            socket.as_raw_fd(),
+            std::ptr::addr_of_mut!(address).cast(),
+            &mut named_length,
+        );
+        assert_eq!(named, 0, "getsockname: {}", std::io::Error::last_os_error());
+        (socket, u16::from_be(address.sin_port))
+    }
+}
+
+#[test]
+fn the_refused_port_refuses() {
+    let port = refused_port();
+    assert_ne!(port, 0);
+    let error = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
 }
 
 pub struct Sandbox {

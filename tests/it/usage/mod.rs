@@ -17,6 +17,7 @@ use pace_maker::usage::credentials::CredentialsError;
 use pace_maker::usage::poll::{self, ApiState, ApiStatus, Gate, Mode, PollFailure, Refresh};
 use pace_maker::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowReading};
 
+use crate::support::refused_url;
 use sandbox::{contains, UsageSandbox, NEVER_EXPIRES_MS, TOKEN};
 use server::{Reply, Server};
 
@@ -548,7 +549,7 @@ fn the_statusline_records_the_oauth_fixture_with_its_figures_and_resets() {
         .nth(1)
         .unwrap()
         .to_string();
-    let mut command = sandbox.command("http://127.0.0.1:9");
+    let mut command = sandbox.command(&refused_url());
     command.arg("statusline");
     let output = run_with_stdin(command, &second);
     assert!(output.status.success());
@@ -597,7 +598,7 @@ fn the_statusline_shows_both_windows_with_their_pace() {
     let sandbox = UsageSandbox::new();
     // Half of each window gone; target 95: the pace line is at 47.5.
     let input = statusline_input(60.0, 9_000, 20.0, 302_400);
-    let mut command = sandbox.command("http://127.0.0.1:9");
+    let mut command = sandbox.command(&refused_url());
     command.arg("statusline");
     let output = run_with_stdin(command, &input);
     assert_eq!(
@@ -611,7 +612,7 @@ fn a_passed_reset_reads_as_a_fresh_window_everywhere() {
     let sandbox = UsageSandbox::new();
     // The 5-hour window reset a minute ago at 100 %: it is a fresh 0 % window.
     let input = statusline_input(100.0, -60, 20.0, 302_400);
-    let mut command = sandbox.command("http://127.0.0.1:9");
+    let mut command = sandbox.command(&refused_url());
     command.arg("statusline");
     let output = run_with_stdin(command, &input);
     let line = String::from_utf8(output.stdout).unwrap();
@@ -627,7 +628,7 @@ fn a_passed_reset_reads_as_a_fresh_window_everywhere() {
 fn bad_stdin_prints_a_minimal_line_and_exits_zero() {
     for input in ["", "not json at all", "[1,2,3]", "{\"rate_limits\": 5}"] {
         let sandbox = UsageSandbox::new();
-        let mut command = sandbox.command("http://127.0.0.1:9");
+        let mut command = sandbox.command(&refused_url());
         command.arg("statusline");
         let output = run_with_stdin(command, input);
         assert!(output.status.success());
@@ -663,7 +664,7 @@ fn an_api_key_login_shows_what_is_known_from_the_api() {
 fn chain_keeps_every_line_of_the_users_status_line_ours_on_the_first() {
     let sandbox = UsageSandbox::new();
     let input = statusline_input(60.0, 9_000, 20.0, 302_400);
-    let mut command = sandbox.command("http://127.0.0.1:9");
+    let mut command = sandbox.command(&refused_url());
     command.args([
         "statusline",
         "--chain",
@@ -695,7 +696,7 @@ fn a_slow_chained_command_shows_its_last_output_and_leaves_nothing_running() {
         pid = pid_file.display()
     );
     let run = || {
-        let mut command = sandbox.command("http://127.0.0.1:9");
+        let mut command = sandbox.command(&refused_url());
         command
             .args(["statusline", "--chain", &chain])
             // Long enough for a loaded machine's shell to start its
@@ -731,7 +732,7 @@ fn a_slow_chained_command_shows_its_last_output_and_leaves_nothing_running() {
         "the slow command's child still runs: {state}"
     );
     // Another command does not get this one's output.
-    let mut command = sandbox.command("http://127.0.0.1:9");
+    let mut command = sandbox.command(&refused_url());
     command
         .args(["statusline", "--chain", "sleep 30"])
         .env("PACE_MAKER_STATUSLINE_CHAIN_TIMEOUT_MS", "200");
@@ -758,7 +759,7 @@ fn a_project_may_not_set_the_chain_timeout() {
         "[statusline]\nchain_timeout_ms = 10000\n",
     )
     .unwrap();
-    let mut command = sandbox.command("http://127.0.0.1:9");
+    let mut command = sandbox.command(&refused_url());
     command.args(["statusline", "--chain", "sleep 4; echo late"]);
     let started = Instant::now();
     let output = run_with_stdin(command, "{}");
@@ -775,7 +776,7 @@ fn a_project_may_not_set_the_chain_timeout() {
 #[test]
 fn a_chained_command_that_hangs_is_cut_at_its_deadline() {
     let sandbox = UsageSandbox::new();
-    let mut command = sandbox.command("http://127.0.0.1:9");
+    let mut command = sandbox.command(&refused_url());
     command.args(["statusline", "--chain", "sleep 30"]);
     let started = Instant::now();
     let output = run_with_stdin(command, "{}");
@@ -980,7 +981,7 @@ fn the_token_is_nowhere_but_in_claude_codes_own_file() {
     // Expired credentials, and a 401 remembered across runs.
     sandbox.write_credentials(TOKEN, clock::now_ms());
     reset();
-    let mut command = sandbox.command("http://127.0.0.1:9");
+    let mut command = sandbox.command(&refused_url());
     command
         .args(["usage", "refresh"])
         .env("PACE_MAKER_LOG", "trace");
@@ -1026,7 +1027,7 @@ fn a_broken_store_still_shows_the_inputs_figures() {
     std::fs::create_dir_all(sandbox.user_home()).unwrap();
     std::fs::write(sandbox.tool_home(), "not a folder").unwrap();
     let input = statusline_input(60.0, 9_000, 20.0, 302_400);
-    let mut command = sandbox.command("http://127.0.0.1:9");
+    let mut command = sandbox.command(&refused_url());
     command.arg("statusline");
     let output = run_with_stdin(command, &input);
     assert!(output.status.success());
