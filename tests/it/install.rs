@@ -215,7 +215,7 @@ fn every_hook_command_as_written_runs_through_sh_with_a_fixture_payload_and_exit
             .env("CLAUDE_PROJECT_DIR", "/home/dev/project")
             .env("CLAUDECODE", "1")
             // Nothing may leave the machine, even if a hook wanted to poll.
-            .env("PACE_MAKER_API_BASE", &refused_url())
+            .env("PACE_MAKER_API_BASE", refused_url())
             .current_dir(sandbox.dir.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

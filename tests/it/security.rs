@@ -47,7 +47,7 @@ fn permissive(sandbox: &Sandbox) -> assert_cmd::Command {
         .env("HOME", sandbox.home())
         .env("PACE_MAKER_HOME", sandbox.tool_home())
         .env("CLAUDE_CONFIG_DIR", sandbox.home().join(".claude"))
-        .env("PACE_MAKER_API_BASE", &refused_url())
+        .env("PACE_MAKER_API_BASE", refused_url())
         .env("PACE_MAKER_LOG", "trace")
         .current_dir(sandbox.dir.path());
     // SAFETY: umask is async-signal-safe.
@@ -356,7 +356,7 @@ fn purge_of_a_project_folder_used_as_the_tool_home_refuses_and_deletes_nothing()
     sandbox
         .command()
         .env("PACE_MAKER_HOME", &project)
-        .env("PACE_MAKER_API_BASE", &refused_url())
+        .env("PACE_MAKER_API_BASE", refused_url())
         .args(["hook", "post-tool-use"])
         .write_stdin(post_tool_use_payload())
         .assert()
@@ -404,7 +404,7 @@ fn purge_deletes_pace_makers_files_and_backups_and_never_follows_a_symlink() {
     sandbox.command().arg("install").assert().success();
     sandbox
         .command()
-        .env("PACE_MAKER_API_BASE", &refused_url())
+        .env("PACE_MAKER_API_BASE", refused_url())
         .env("PACE_MAKER_LOG", "trace")
         .args(["hook", "post-tool-use"])
         .write_stdin(post_tool_use_payload())
@@ -533,7 +533,7 @@ fn a_home_without_the_marker_is_purged_only_when_it_looks_like_pace_makers() {
     sandbox
         .command()
         .env("PACE_MAKER_HOME", &adopted)
-        .env("PACE_MAKER_API_BASE", &refused_url())
+        .env("PACE_MAKER_API_BASE", refused_url())
         .args(["hook", "post-tool-use"])
         .write_stdin(post_tool_use_payload())
         .assert()
@@ -637,7 +637,7 @@ fn doctor_store_check_in_namespace(sandbox: &Sandbox, script: &str) -> serde_jso
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", sandbox.home())
         .env("PACE_MAKER_HOME", sandbox.tool_home())
-        .env("PACE_MAKER_API_BASE", &refused_url())
+        .env("PACE_MAKER_API_BASE", refused_url())
         .current_dir(sandbox.dir.path())
         .stdin(std::process::Stdio::null())
         .output()
@@ -666,7 +666,7 @@ fn doctor_store_check_in_namespace(sandbox: &Sandbox, script: &str) -> serde_jso
 fn doctor_store_check(sandbox: &Sandbox) -> serde_json::Value {
     let output = sandbox
         .command()
-        .env("PACE_MAKER_API_BASE", &refused_url())
+        .env("PACE_MAKER_API_BASE", refused_url())
         .args(["doctor", "--json"])
         .output()
         .unwrap();
@@ -685,7 +685,7 @@ fn doctor_fails_the_store_check_on_a_read_only_tool_home_and_says_why() {
     let sandbox = Sandbox::new();
     sandbox
         .command()
-        .env("PACE_MAKER_API_BASE", &refused_url())
+        .env("PACE_MAKER_API_BASE", refused_url())
         .args(["hook", "post-tool-use"])
         .write_stdin(post_tool_use_payload())
         .assert()

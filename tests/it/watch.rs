@@ -91,7 +91,7 @@ impl PtySession {
             .env("TERM", "xterm-256color")
             // No credentials in the sandbox, so no request; and were one
             // made, it would go to a closed loopback port.
-            .env("PACE_MAKER_API_BASE", &refused_url())
+            .env("PACE_MAKER_API_BASE", refused_url())
             .envs(envs.iter().copied())
             .current_dir(sandbox.dir.path())
             .stdin(Stdio::from(slave.try_clone().unwrap()))
