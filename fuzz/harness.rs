@@ -1,6 +1,6 @@
 //! What each fuzz target feeds its bytes through, shared by the libFuzzer
 //! targets in `fuzz_targets/` and by the normal test suite
-//! (`tests/fuzz_seeds.rs`), which replays the committed seeds and every
+//! (`tests/it/fuzz_seeds.rs`), which replays the committed seeds and every
 //! crash found so far through the same functions on every `cargo test`.
 //!
 //! A parser is not fuzzed alone: what it yields goes on through the pure

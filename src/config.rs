@@ -1211,10 +1211,47 @@ mod tests {
     #[test]
     fn default_file_parses_to_defaults() {
         let text = default_file_text();
+        // As written, every key is commented out: the file changes nothing.
         let table: toml::Table = text.parse().unwrap();
         assert!(table
             .values()
             .all(|v| v.as_table().is_some_and(|t| t.is_empty())));
+        // Uncommented, it names every key once, in order, each at its default.
+        let is_key = |name: &str| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        let uncommented: Vec<&str> = text
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest) if rest.split_once(" = ").is_some_and(|(name, _)| is_key(name)) => rest,
+                _ => line,
+            })
+            .collect();
+        let uncommented = uncommented.join("\n");
+        let table: toml::Table = uncommented.parse().unwrap();
+        let defaults = Config::default();
+        let mut keys = Vec::new();
+        for (section, inner) in &table {
+            for (name, value) in inner.as_table().unwrap() {
+                let key = format!("{section}.{name}");
+                assert_eq!(Some(value), defaults.get(&key).as_ref(), "{key}");
+                keys.push(key);
+            }
+        }
+        assert_eq!(keys, Config::keys());
+        let parsed: Config = toml::from_str(&uncommented).unwrap();
+        assert_eq!(parsed, defaults);
+        // A value the file shows, read as a person reads it.
+        assert!(
+            text.contains(&format!(
+                "# target_percent = {:?}\n",
+                defaults.pacing.target_percent
+            )),
+            "{text}"
+        );
     }
 
     #[test]
