@@ -17,7 +17,8 @@
 //! further than `--max-wait-hours`, or when the kill switch or `off` is set
 //! (checked every second of the wait).
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
@@ -59,13 +60,13 @@ pub fn run(home: &ToolHome, args: &MissionRunArgs) -> anyhow::Result<ExitCode> {
     let mut arguments: Vec<String> = rest.to_vec();
     let mut waits = 0u32;
     loop {
-        let started = SystemTime::now();
+        let before = transcripts(&cwd);
         let status = std::process::Command::new(program)
             .args(&arguments)
             .status()
             .with_context(|| format!("cannot run {program}"))?;
         let code = exit_code(&status);
-        let end = how_it_ended(&cwd, started);
+        let end = how_it_ended(&cwd, &before);
         let Some(reset_s) = end.usage_limit else {
             note_open_criteria(home, &config, &project_dir);
             return Ok(code);
@@ -253,24 +254,33 @@ fn resume_arguments(original: &[String], session_id: Option<&str>) -> Vec<String
     kept
 }
 
-/// How the newest session of `cwd` started since `started` ended: its
-/// transcript is the newest `.jsonl` in the project's folder under each
-/// Claude folder, and its last assistant entry says whether it was a
-/// usage limit.
-fn how_it_ended(cwd: &Path, started: SystemTime) -> RunEnd {
-    let since = started - Duration::from_secs(2);
-    let newest = paths::claude_dirs()
+/// The transcripts of `cwd`'s sessions under each Claude folder, with
+/// their modification time and size.
+fn transcripts(cwd: &Path) -> HashMap<PathBuf, (SystemTime, u64)> {
+    paths::claude_dirs()
         .into_iter()
         .map(|dir| dir.join("projects").join(project_folder_name(cwd)))
         .filter_map(|folder| std::fs::read_dir(folder).ok())
         .flat_map(|entries| entries.flatten())
         .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "jsonl"))
         .filter_map(|entry| {
-            let modified = entry.metadata().ok()?.modified().ok()?;
-            (modified >= since).then_some((modified, entry.path()))
+            let metadata = entry.metadata().ok()?;
+            Some((entry.path(), (metadata.modified().ok()?, metadata.len())))
         })
-        .max_by_key(|(modified, _)| *modified)
-        .map(|(_, path)| path);
+        .collect()
+}
+
+/// How the session the run wrote ended: its transcript is the newest
+/// `.jsonl` in the project's folder that is new or changed since `before`
+/// (compared by the files' own times and sizes, never by the clock, which
+/// may disagree with the file system's), and its last assistant entry says
+/// whether it was a usage limit.
+fn how_it_ended(cwd: &Path, before: &HashMap<PathBuf, (SystemTime, u64)>) -> RunEnd {
+    let newest = transcripts(cwd)
+        .into_iter()
+        .filter(|(path, seen)| before.get(path) != Some(seen))
+        .max_by_key(|(_, (modified, _))| *modified)
+        .map(|(path, _)| path);
     let Some(path) = newest else {
         return RunEnd {
             session_id: None,
