@@ -474,6 +474,7 @@ fn momentum_blocks_the_first_stop_until_the_open_criterion_is_ticked() {
 /// when it waits, sleeps, and resumes the session, which then finishes the
 /// epic's open criterion with no person acting.
 #[test]
+#[ignore = "end to end: the real Claude Code CLI as root; run with --include-ignored (CI does)"]
 fn a_mission_waits_out_a_usage_limit_and_then_finishes_its_criteria() {
     scenario("mission-lockout", |cli| {
         let mut sandbox = sandbox(cli, under_pace());
