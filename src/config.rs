@@ -551,10 +551,20 @@ impl Loaded {
             (paths::ENV_API_BASE, "usage.api_base"),
             (paths::ENV_LOG, "log.level"),
         ];
-        for key in Config::keys() {
-            let name = env_name(&key);
-            if let Some(raw) = paths::env(&name) {
-                self.apply(&key, parse_value(&raw), Source::Environment, &name);
+        // Every hook loads the config, and listing the keys serializes the
+        // whole default config: look for them only when a variable that
+        // could name one is set (usually none is).
+        let candidate = std::env::vars_os().any(|(name, _)| {
+            name.to_str().is_some_and(|name| {
+                name.starts_with(paths::ENV_CONFIG_PREFIX) && !NOT_KEY_VARIABLES.contains(&name)
+            })
+        });
+        if candidate {
+            for key in Config::keys() {
+                let name = env_name(&key);
+                if let Some(raw) = paths::env(&name) {
+                    self.apply(&key, parse_value(&raw), Source::Environment, &name);
+                }
             }
         }
         for (name, key) in special {
@@ -801,6 +811,16 @@ pub fn toml_error_text(text: &str, error: &toml::de::Error) -> String {
         None => error.message().to_string(),
     }
 }
+
+/// The tool's variables that share the config prefix but name no key.
+const NOT_KEY_VARIABLES: [&str; 6] = [
+    paths::ENV_HOME,
+    paths::ENV_DISABLE,
+    paths::ENV_API_BASE,
+    paths::ENV_LOG,
+    paths::ENV_TEST_PANIC,
+    paths::ENV_TEST_NOW_MS,
+];
 
 /// The environment variable that overrides a key.
 pub fn env_name(key: &str) -> String {
@@ -1113,6 +1133,16 @@ pub fn unset_in_file(path: &Path, key: &str) -> anyhow::Result<Unset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_variable_skipped_as_not_a_key_names_a_key() {
+        for key in Config::keys() {
+            assert!(
+                !NOT_KEY_VARIABLES.contains(&env_name(&key).as_str()),
+                "{key}"
+            );
+        }
+    }
 
     #[test]
     fn a_misspelt_or_shortened_key_finds_its_neighbour() {

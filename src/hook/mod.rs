@@ -28,7 +28,9 @@ pub enum Reply {
     Json(serde_json::Value),
 }
 
-/// Runs one hook. Never fails: errors are logged and become `Reply::Nothing`.
+/// Runs one hook in a process that exits next (its store is left open for
+/// the exit to release: [`Store::close_at_exit`]). Never fails: errors are
+/// logged and become `Reply::Nothing`.
 pub fn run(event_name: &str, home: &ToolHome, config: &Config, stdin: &mut dyn Read) -> Reply {
     let started = std::time::Instant::now();
     let Some(kind) = EventKind::parse(event_name) else {
@@ -92,7 +94,9 @@ fn run_kind(
         now_ms,
         started,
     };
-    respond(&mut context, &event)
+    let reply = respond(&mut context, &event);
+    store.close_at_exit();
+    reply
 }
 
 /// The most a hook streams through past `hooks.max_stdin_bytes`.
