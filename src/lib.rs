@@ -25,8 +25,8 @@
 //! - `controls`: the on/off/pause switch. Uses `store`, `clock`.
 //! - `sessions`: sessions, tool calls, hook events. Uses `store`, `event`.
 //! - `usage`: the usage API (`api`, `poll`, `credentials`), the status
-//!   line's readings and the snapshots they make. Uses `store`, `config`,
-//!   `controls`, `clock`, `paths`, `subprocess`.
+//!   line's readings and the snapshots they make. Uses `sessions`, `store`,
+//!   `config`, `controls`, `clock`, `paths`, `subprocess`.
 //! - `local_usage`: what the transcripts on this machine say was used, and
 //!   the estimate from it. Uses `usage`, `store`, `config`, `paths`.
 //!

@@ -461,6 +461,35 @@ pub fn set_model_if_unknown(
     )
 }
 
+/// Whether a session is stored with a model other than `model` (`false`
+/// for a session not stored).
+pub fn model_differs(
+    connection: &Connection,
+    session_id: &str,
+    model: &str,
+) -> rusqlite::Result<bool> {
+    Ok(connection
+        .query_row(
+            "SELECT model IS NOT ?2 FROM sessions WHERE id = ?1",
+            params![session_id, model],
+            |row| row.get::<_, bool>(0),
+        )
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Stores a session's model (the status line's, after `/model`).
+pub fn set_model(
+    transaction: &Transaction<'_>,
+    session_id: &str,
+    model: &str,
+) -> rusqlite::Result<usize> {
+    transaction.execute(
+        "UPDATE sessions SET model = ?2 WHERE id = ?1",
+        params![session_id, model],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
