@@ -435,6 +435,65 @@ pub fn newest_calls(
     rows.collect()
 }
 
+/// A session's tool calls in `[from_ms, to_ms)`, oldest first: when each
+/// was made and the delay decided after it.
+pub fn calls(
+    connection: &Connection,
+    session_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut each_call = connection.prepare_cached(
+        "SELECT at, delay_ms FROM tool_calls
+         WHERE session_id = ?1 AND at >= ?2 AND at < ?3
+         ORDER BY at",
+    )?;
+    let rows = each_call.query_map(params![session_id, from_ms, to_ms], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })?;
+    rows.collect()
+}
+
+/// A session's tool calls in `[from_ms, through_ms]` (the end included),
+/// oldest first: when each was made and the delay decided after it.
+pub fn calls_through(
+    connection: &Connection,
+    session_id: &str,
+    from_ms: i64,
+    through_ms: i64,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT at, delay_ms FROM tool_calls
+         WHERE session_id = ?1 AND at >= ?2 AND at <= ?3
+         ORDER BY at",
+    )?;
+    let rows = statement.query_map(params![session_id, from_ms, through_ms], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })?;
+    rows.collect()
+}
+
+/// A session's running sums of its calls (`tool_call_buckets`, one row per
+/// [`crate::store::TOOL_CALL_BUCKET_MS`]) for the buckets in
+/// `[first_bucket, end_bucket)`, oldest first: the first call's time in
+/// each and the sum of the delays decided in it.
+pub fn call_buckets(
+    connection: &Connection,
+    session_id: &str,
+    first_bucket: i64,
+    end_bucket: i64,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut buckets = connection.prepare_cached(
+        "SELECT first_at, delay_ms FROM tool_call_buckets
+         WHERE session_id = ?1 AND bucket >= ?2 AND bucket < ?3
+         ORDER BY bucket",
+    )?;
+    let rows = buckets.query_map(params![session_id, first_bucket, end_bucket], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })?;
+    rows.collect()
+}
+
 /// A session's stored model (if any) and its transcript path.
 pub fn model_and_transcript(
     connection: &Connection,
