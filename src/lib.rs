@@ -39,10 +39,13 @@
 //! - `momentum`: epic specs, the transcript's tail, the Stop verdict, the
 //!   criteria's checks. Uses `sessions`, `hook_context`, `event`, `store`,
 //!   `config`, `clock`, `fsutil`, `subprocess`.
+//! - `retention`: the store's retention sweep, each table's old rows
+//!   deleted by the table's owner. Uses `sessions`, `usage`, `pacing`,
+//!   `store`.
 //! - `hook`: `pace-maker hook <event>`; turns pacing's and momentum's
 //!   decisions into Claude Code's replies. Uses `pacing`, `momentum`,
-//!   `sessions`, `usage`, `controls`, `hook_context`, `event`, `store`,
-//!   `config`, `clock`, `paths`.
+//!   `retention`, `sessions`, `usage`, `controls`, `hook_context`, `event`,
+//!   `store`, `config`, `clock`, `paths`.
 //!
 //! Around it:
 //! - `install`: the settings merge (pure), the settings files around it,
@@ -93,6 +96,7 @@ pub mod mission_wait;
 pub mod momentum;
 pub mod pacing;
 pub mod paths;
+pub mod retention;
 pub mod sessions;
 pub mod simulate;
 pub mod store;
