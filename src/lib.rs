@@ -64,18 +64,17 @@
 //!
 //! # Tables and their owners
 //!
-//! Each table's SQL lives in one module; everyone else calls it.
-//! `store` creates them all (its migrations) and owns `meta`;
-//! `controls`: `controls`; `sessions`: `sessions`, `tool_calls`,
-//! `hook_events`, `hook_inputs`; `usage::poll`: `api_state`;
-//! `usage::snapshot`: `usage_snapshots`; `pacing::decisions`:
+//! Each table's SQL lives in one module; everyone else calls it
+//! (`src/table_owners.rs` is a test that fails on SQL naming a table
+//! outside its owner). `store` creates them all (its migrations) and owns
+//! `meta`; `controls`: `controls`; `sessions`: `sessions`, `tool_calls`,
+//! `tool_call_buckets`, `hook_events`, `hook_inputs`; `usage::poll`:
+//! `api_state`; `usage::snapshot`: `usage_snapshots`; `pacing::decisions`:
 //! `pacing_decisions`; `momentum`: `epics`; `momentum::check_store`:
 //! `epic_checks`, `check_results`; `local_usage::ledger`:
 //! `transcript_files`, `transcript_chunks`; `local_usage::estimate`:
-//! `usage_calibration`. Two exceptions are left: `sessions::prune`, the
-//! retention sweep, deletes old rows of `usage_snapshots` and
-//! `pacing_decisions` too, and `pacing::apply` reads the session's own
-//! `tool_calls` for the policy's input (the hook's hottest query).
+//! `usage_calibration`. The retention sweep (`retention`) asks each owner
+//! to delete its old rows.
 
 pub mod chart;
 pub mod cli;
@@ -105,6 +104,8 @@ pub mod usage;
 
 #[cfg(test)]
 mod import_graph;
+#[cfg(test)]
+mod table_owners;
 
 use std::io::Write;
 use std::process::ExitCode;
