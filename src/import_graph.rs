@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 type ModPath = Vec<String>;
 
 /// Every `.rs` file under `dir`, by the module path it defines.
-fn files(src: &Path) -> BTreeMap<ModPath, PathBuf> {
+pub(crate) fn files(src: &Path) -> BTreeMap<ModPath, PathBuf> {
     let mut out = BTreeMap::new();
     let mut folders = vec![src.to_path_buf()];
     while let Some(folder) = folders.pop() {
@@ -98,14 +98,14 @@ fn code_only(text: &str) -> String {
 }
 
 /// `r"`, `r#"`, `br"` ...: the number of `#`s.
-fn raw_string_start(rest: &str) -> Option<usize> {
+pub(crate) fn raw_string_start(rest: &str) -> Option<usize> {
     let rest = rest.strip_prefix('b').unwrap_or(rest).strip_prefix('r')?;
     let hashes = rest.len() - rest.trim_start_matches('#').len();
     rest[hashes..].starts_with('"').then_some(hashes)
 }
 
 /// `'x'`, `'\n'`, `'\u{1F600}'`: the literal's length; `None` for a lifetime.
-fn char_literal(rest: &str) -> Option<usize> {
+pub(crate) fn char_literal(rest: &str) -> Option<usize> {
     let inner = rest.strip_prefix('\'')?;
     if let Some(escaped) = inner.strip_prefix('\\') {
         return Some(3 + escaped.find('\'')?);

@@ -25,8 +25,8 @@
 //! - `controls`: the on/off/pause switch. Uses `store`, `clock`.
 //! - `sessions`: sessions, tool calls, hook events. Uses `store`, `event`.
 //! - `usage`: the usage API (`api`, `poll`, `credentials`), the status
-//!   line's readings and the snapshots they make. Uses `store`, `config`,
-//!   `controls`, `clock`, `paths`, `subprocess`.
+//!   line's readings and the snapshots they make. Uses `sessions`, `store`,
+//!   `config`, `controls`, `clock`, `paths`, `subprocess`.
 //! - `local_usage`: what the transcripts on this machine say was used, and
 //!   the estimate from it. Uses `usage`, `store`, `config`, `paths`.
 //!
@@ -39,10 +39,13 @@
 //! - `momentum`: epic specs, the transcript's tail, the Stop verdict, the
 //!   criteria's checks. Uses `sessions`, `hook_context`, `event`, `store`,
 //!   `config`, `clock`, `fsutil`, `subprocess`.
+//! - `retention`: the store's retention sweep, each table's old rows
+//!   deleted by the table's owner. Uses `sessions`, `usage`, `pacing`,
+//!   `store`.
 //! - `hook`: `pace-maker hook <event>`; turns pacing's and momentum's
 //!   decisions into Claude Code's replies. Uses `pacing`, `momentum`,
-//!   `sessions`, `usage`, `controls`, `hook_context`, `event`, `store`,
-//!   `config`, `clock`, `paths`.
+//!   `retention`, `sessions`, `usage`, `controls`, `hook_context`, `event`,
+//!   `store`, `config`, `clock`, `paths`.
 //!
 //! Around it:
 //! - `install`: the settings merge (pure), the settings files around it,
@@ -61,18 +64,17 @@
 //!
 //! # Tables and their owners
 //!
-//! Each table's SQL lives in one module; everyone else calls it.
-//! `store` creates them all (its migrations) and owns `meta`;
-//! `controls`: `controls`; `sessions`: `sessions`, `tool_calls`,
-//! `hook_events`, `hook_inputs`; `usage::poll`: `api_state`;
-//! `usage::snapshot`: `usage_snapshots`; `pacing::decisions`:
+//! Each table's SQL lives in one module; everyone else calls it
+//! (`src/table_owners.rs` is a test that fails on SQL naming a table
+//! outside its owner). `store` creates them all (its migrations) and owns
+//! `meta`; `controls`: `controls`; `sessions`: `sessions`, `tool_calls`,
+//! `tool_call_buckets`, `hook_events`, `hook_inputs`; `usage::poll`:
+//! `api_state`; `usage::snapshot`: `usage_snapshots`; `pacing::decisions`:
 //! `pacing_decisions`; `momentum`: `epics`; `momentum::check_store`:
 //! `epic_checks`, `check_results`; `local_usage::ledger`:
 //! `transcript_files`, `transcript_chunks`; `local_usage::estimate`:
-//! `usage_calibration`. Two exceptions are left: `sessions::prune`, the
-//! retention sweep, deletes old rows of `usage_snapshots` and
-//! `pacing_decisions` too, and `pacing::apply` reads the session's own
-//! `tool_calls` for the policy's input (the hook's hottest query).
+//! `usage_calibration`. The retention sweep (`retention`) asks each owner
+//! to delete its old rows.
 
 pub mod chart;
 pub mod cli;
@@ -93,6 +95,7 @@ pub mod mission_wait;
 pub mod momentum;
 pub mod pacing;
 pub mod paths;
+pub mod retention;
 pub mod sessions;
 pub mod simulate;
 pub mod store;
@@ -101,6 +104,8 @@ pub mod usage;
 
 #[cfg(test)]
 mod import_graph;
+#[cfg(test)]
+mod table_owners;
 
 use std::io::Write;
 use std::process::ExitCode;

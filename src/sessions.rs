@@ -162,7 +162,9 @@ pub struct Pruned {
     pub rows: usize,
 }
 
-/// Deletes sessions idle longer than `idle_ms` and history older than `history_ms`.
+/// Closes sessions idle longer than `idle_ms` and deletes the sessions,
+/// tool calls and hook events older than `history_ms` (this module's part
+/// of the retention sweep, `retention::prune`).
 pub fn prune(
     transaction: &Transaction<'_>,
     now_ms: i64,
@@ -181,18 +183,8 @@ pub fn prune(
         "DELETE FROM sessions WHERE last_activity_at < ?1",
         [history_cutoff],
     )?;
-    let mut rows = 0;
-    for (table, column) in [
-        ("tool_calls", "at"),
-        ("hook_events", "at"),
-        ("usage_snapshots", "taken_at"),
-        ("pacing_decisions", "decided_at"),
-    ] {
-        rows += transaction.execute(
-            &format!("DELETE FROM {table} WHERE {column} < ?1"),
-            [history_cutoff],
-        )?;
-    }
+    let mut rows = transaction.execute("DELETE FROM tool_calls WHERE at < ?1", [history_cutoff])?;
+    rows += transaction.execute("DELETE FROM hook_events WHERE at < ?1", [history_cutoff])?;
     // The calls' running sums per ten minutes (store migration 8) follow:
     // the buckets before the cut go, the one it falls in is summed again
     // from the calls left in it.
@@ -208,27 +200,6 @@ pub fn prune(
         [cut_bucket, crate::store::TOOL_CALL_BUCKET_MS],
     )?;
     Ok(Pruned { sessions, rows })
-}
-
-/// Key in `meta` holding the time of the last prune.
-pub const LAST_PRUNE_KEY: &str = "last_prune_ms";
-
-/// Prunes if the last prune is older than `interval_ms`; cheap otherwise.
-pub fn prune_if_due(
-    transaction: &Transaction<'_>,
-    now_ms: i64,
-    interval_ms: i64,
-    idle_ms: i64,
-    history_ms: i64,
-) -> rusqlite::Result<Option<Pruned>> {
-    let last: Option<i64> =
-        crate::store::meta(transaction, LAST_PRUNE_KEY)?.and_then(|value| value.parse().ok());
-    if last.is_some_and(|last| now_ms - last < interval_ms && last <= now_ms) {
-        return Ok(None);
-    }
-    let pruned = prune(transaction, now_ms, idle_ms, history_ms)?;
-    crate::store::set_meta(transaction, LAST_PRUNE_KEY, &now_ms.to_string())?;
-    Ok(Some(pruned))
 }
 
 /// A session as `status` shows it.
@@ -435,6 +406,65 @@ pub fn newest_calls(
     rows.collect()
 }
 
+/// A session's tool calls in `[from_ms, to_ms)`, oldest first: when each
+/// was made and the delay decided after it.
+pub fn calls(
+    connection: &Connection,
+    session_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut each_call = connection.prepare_cached(
+        "SELECT at, delay_ms FROM tool_calls
+         WHERE session_id = ?1 AND at >= ?2 AND at < ?3
+         ORDER BY at",
+    )?;
+    let rows = each_call.query_map(params![session_id, from_ms, to_ms], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })?;
+    rows.collect()
+}
+
+/// A session's tool calls in `[from_ms, through_ms]` (the end included),
+/// oldest first: when each was made and the delay decided after it.
+pub fn calls_through(
+    connection: &Connection,
+    session_id: &str,
+    from_ms: i64,
+    through_ms: i64,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT at, delay_ms FROM tool_calls
+         WHERE session_id = ?1 AND at >= ?2 AND at <= ?3
+         ORDER BY at",
+    )?;
+    let rows = statement.query_map(params![session_id, from_ms, through_ms], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })?;
+    rows.collect()
+}
+
+/// A session's running sums of its calls (`tool_call_buckets`, one row per
+/// [`crate::store::TOOL_CALL_BUCKET_MS`]) for the buckets in
+/// `[first_bucket, end_bucket)`, oldest first: the first call's time in
+/// each and the sum of the delays decided in it.
+pub fn call_buckets(
+    connection: &Connection,
+    session_id: &str,
+    first_bucket: i64,
+    end_bucket: i64,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut buckets = connection.prepare_cached(
+        "SELECT first_at, delay_ms FROM tool_call_buckets
+         WHERE session_id = ?1 AND bucket >= ?2 AND bucket < ?3
+         ORDER BY bucket",
+    )?;
+    let rows = buckets.query_map(params![session_id, first_bucket, end_bucket], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })?;
+    rows.collect()
+}
+
 /// A session's stored model (if any) and its transcript path.
 pub fn model_and_transcript(
     connection: &Connection,
@@ -457,6 +487,35 @@ pub fn set_model_if_unknown(
 ) -> rusqlite::Result<usize> {
     transaction.execute(
         "UPDATE sessions SET model = ?2 WHERE id = ?1 AND model IS NULL",
+        params![session_id, model],
+    )
+}
+
+/// Whether a session is stored with a model other than `model` (`false`
+/// for a session not stored).
+pub fn model_differs(
+    connection: &Connection,
+    session_id: &str,
+    model: &str,
+) -> rusqlite::Result<bool> {
+    Ok(connection
+        .query_row(
+            "SELECT model IS NOT ?2 FROM sessions WHERE id = ?1",
+            params![session_id, model],
+            |row| row.get::<_, bool>(0),
+        )
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Stores a session's model (the status line's, after `/model`).
+pub fn set_model(
+    transaction: &Transaction<'_>,
+    session_id: &str,
+    model: &str,
+) -> rusqlite::Result<usize> {
+    transaction.execute(
+        "UPDATE sessions SET model = ?2 WHERE id = ?1",
         params![session_id, model],
     )
 }
@@ -522,10 +581,15 @@ mod tests {
             .unwrap();
         let now = 131 * hour;
         let pruned = store
-            .write(|tx| prune_if_due(tx, now, hour, 24 * hour, 60 * hour))
-            .unwrap()
+            .write(|tx| prune(tx, now, 24 * hour, 60 * hour))
             .unwrap();
-        assert_eq!(pruned.sessions, 1);
+        assert_eq!(
+            pruned,
+            Pruned {
+                sessions: 1,
+                rows: 1
+            }
+        );
         assert!(get(store.connection(), "old").unwrap().is_none());
         assert_eq!(
             get(store.connection(), "idle")
@@ -539,11 +603,6 @@ mod tests {
             .unwrap()
             .unwrap()
             .ended_at_ms
-            .is_none());
-        // Not due again within the interval.
-        assert!(store
-            .write(|tx| prune_if_due(tx, now + 1000, hour, 24 * hour, 60 * hour))
-            .unwrap()
             .is_none());
     }
 }

@@ -245,7 +245,7 @@ fn record(
                 }
             }
             if matches!(event, Event::SessionStart { .. } | Event::SessionEnd { .. }) {
-                let pruned = sessions::prune_if_due(
+                let pruned = crate::retention::prune_if_due(
                     transaction,
                     now_ms,
                     store_config.prune_interval_minutes as i64 * 60_000,

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 use super::policy::{self, Decision, PacingSettings, PolicyInput, Skip, ToolCall, Verdict};
 use crate::config::Config;
@@ -162,21 +162,11 @@ pub fn load_inputs(
     // same as folding every call, without reading every call.
     let detailed_from = now_ms - CALLS_IN_FULL_MS;
     let mut calls = older_calls(connection, session_id, now_ms - HISTORY_MS, detailed_from)?;
-    let mut statement = connection.prepare_cached(
-        "SELECT at, delay_ms FROM tool_calls
-         WHERE session_id = ?1 AND at >= ?2 AND at <= ?3
-         ORDER BY at",
-    )?;
     calls.extend(
-        statement
-            .query_map(params![session_id, detailed_from, now_ms], |row| {
-                Ok(ToolCall {
-                    at_ms: row.get(0)?,
-                    delay_ms: row.get(1)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()
-            .context("cannot read the session's tool calls")?,
+        crate::sessions::calls_through(connection, session_id, detailed_from, now_ms)
+            .context("cannot read the session's tool calls")?
+            .into_iter()
+            .map(|(at_ms, delay_ms)| ToolCall { at_ms, delay_ms }),
     );
     // The session's first cycle began at its prompt (or its start): that
     // moment, as a call without delay, lets the policy measure the first
@@ -222,33 +212,22 @@ fn older_calls(
         }
         _ => calls.push(ToolCall { at_ms, delay_ms }),
     };
-    let mut each_call = connection.prepare_cached(
-        "SELECT at, delay_ms FROM tool_calls
-         WHERE session_id = ?1 AND at >= ?2 AND at < ?3
-         ORDER BY at",
-    )?;
-    let mut read_calls = |from: i64, to: i64, fold: &mut dyn FnMut(i64, i64)| {
+    let read_calls = |from: i64, to: i64, fold: &mut dyn FnMut(i64, i64)| {
         if from >= to {
             return Ok(());
         }
-        let mut rows = each_call.query(params![session_id, from, to])?;
-        while let Some(row) = rows.next()? {
-            fold(row.get(0)?, row.get(1)?);
+        for (at_ms, delay_ms) in crate::sessions::calls(connection, session_id, from, to)? {
+            fold(at_ms, delay_ms);
         }
         anyhow::Ok(())
     };
     read_calls(from_ms, (first_whole * step).min(to_ms), &mut fold)
         .context("cannot read the session's tool calls")?;
-    let mut buckets = connection.prepare_cached(
-        "SELECT first_at, delay_ms FROM tool_call_buckets
-         WHERE session_id = ?1 AND bucket >= ?2 AND bucket < ?3
-         ORDER BY bucket",
-    )?;
-    let mut rows = buckets.query(params![session_id, first_whole, end_whole])?;
-    while let Some(row) = rows.next()? {
-        fold(row.get(0)?, row.get(1)?);
+    let buckets = crate::sessions::call_buckets(connection, session_id, first_whole, end_whole)
+        .context("cannot read the session's tool calls")?;
+    for (first_at_ms, delay_ms) in buckets {
+        fold(first_at_ms, delay_ms);
     }
-    drop(rows);
     read_calls((end_whole * step).max(from_ms), to_ms, &mut fold)
         .context("cannot read the session's tool calls")?;
     Ok(calls)
@@ -498,6 +477,7 @@ fn log(session_id: &str, decision: &Decision) {
 mod tests {
     use super::*;
     use crate::usage::snapshot::{SnapshotSource, WindowReading};
+    use rusqlite::params;
 
     #[test]
     fn inputs_keep_two_hours_in_full_thin_the_rest_and_read_the_sessions_calls_and_the_others_last_hour(

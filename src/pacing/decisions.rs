@@ -133,6 +133,15 @@ pub fn latest_since(
         .optional()
 }
 
+/// Deletes the decisions made before `cutoff_ms` (the retention sweep,
+/// `retention::prune`); returns how many.
+pub fn prune_before(transaction: &Transaction<'_>, cutoff_ms: i64) -> rusqlite::Result<usize> {
+    transaction.execute(
+        "DELETE FROM pacing_decisions WHERE decided_at < ?1",
+        [cutoff_ms],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

@@ -586,6 +586,15 @@ pub fn window_readings_since(
     rows.collect()
 }
 
+/// Deletes the snapshots taken before `cutoff_ms` (the retention sweep,
+/// `retention::prune`); returns how many.
+pub fn prune_before(transaction: &Transaction<'_>, cutoff_ms: i64) -> rusqlite::Result<usize> {
+    transaction.execute(
+        "DELETE FROM usage_snapshots WHERE taken_at < ?1",
+        [cutoff_ms],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

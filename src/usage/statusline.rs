@@ -15,7 +15,6 @@
 //! command around them (stdin, `--chain`, printing) is
 //! `commands::statusline`.
 
-use rusqlite::OptionalExtension;
 use serde_json::Value;
 
 use super::snapshot::{
@@ -162,15 +161,9 @@ pub fn record(store: &mut Store, reading: &StatuslineReading) -> rusqlite::Resul
     // The model is written only when it changed (`/model`), so a refresh
     // costs a read, not a write.
     let model_due = match &reading.session_model {
-        Some((session, model)) => store
-            .connection()
-            .query_row(
-                "SELECT model IS NOT ?2 FROM sessions WHERE id = ?1",
-                rusqlite::params![session, model],
-                |row| row.get::<_, bool>(0),
-            )
-            .optional()?
-            .unwrap_or(false),
+        Some((session, model)) => {
+            crate::sessions::model_differs(store.connection(), session, model)?
+        }
         None => false,
     };
     if !snapshot_due && !ttl_due && !model_due {
@@ -178,10 +171,7 @@ pub fn record(store: &mut Store, reading: &StatuslineReading) -> rusqlite::Resul
     }
     store.write(|transaction| {
         if let (true, Some((session, model))) = (model_due, &reading.session_model) {
-            transaction.execute(
-                "UPDATE sessions SET model = ?2 WHERE id = ?1",
-                rusqlite::params![session, model],
-            )?;
+            crate::sessions::set_model(transaction, session, model)?;
         }
         if let (true, Some(snapshot)) = (snapshot_due, &reading.snapshot) {
             snapshot::insert(transaction, snapshot)?;
