@@ -78,26 +78,6 @@ fn api_state(sandbox: &UsageSandbox) -> ApiState {
     ApiState::read(sandbox.store().connection()).unwrap()
 }
 
-/// An official snapshot an hour old: stale, so the next hook polls.
-fn store_stale_snapshot(sandbox: &UsageSandbox) {
-    let stale = UsageSnapshot {
-        source: SnapshotSource::Api,
-        taken_at_ms: clock::now_ms() - 60 * MINUTE_MS,
-        five_hour: Some(WindowReading {
-            percent: 10.0,
-            resets_at_s: None,
-        }),
-        seven_day: None,
-        seven_day_opus: None,
-        seven_day_sonnet: None,
-        raw_json: None,
-    };
-    sandbox
-        .store()
-        .write(|transaction| snapshot::insert(transaction, &stale))
-        .unwrap();
-}
-
 /// Every line of the sandbox's log files.
 fn log_text(sandbox: &UsageSandbox) -> String {
     UsageSandbox::files_under(&sandbox.tool_home().join("logs"))
@@ -121,7 +101,7 @@ fn assert_within(measured: &Measured, deadline: Duration, what: &str) {
 /// backoff, and the next hook sends nothing and is quick.
 fn assert_one_failed_poll_then_quiet(reply: Reply, what: &str) {
     let sandbox = with_token();
-    store_stale_snapshot(&sandbox);
+    sandbox.store_stale_snapshot();
     let server = Server::always(reply);
     let first = post_tool_use(&sandbox, &server.base());
     first.assert_quiet_success(what);
@@ -193,7 +173,7 @@ fn a_usage_api_that_trickles_bytes_is_cut_at_the_total_deadline() {
 #[test]
 fn a_storm_of_500s_gets_one_request_per_backoff_growing_to_the_maximum() {
     let sandbox = with_token();
-    store_stale_snapshot(&sandbox);
+    sandbox.store_stale_snapshot();
     let server = Server::always(Reply::json(500, "<html>overloaded</html>"));
     let rounds = 6;
     for round in 1..=rounds {

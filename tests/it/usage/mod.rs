@@ -500,23 +500,7 @@ fn sixteen_hooks(sandbox: &UsageSandbox, base: &str) {
 #[test]
 fn sixteen_hooks_with_a_stale_cache_make_exactly_one_request() {
     let sandbox = with_token();
-    // A stale snapshot from an hour ago.
-    let stale = UsageSnapshot {
-        source: SnapshotSource::Api,
-        taken_at_ms: clock::now_ms() - 3_600_000,
-        five_hour: Some(WindowReading {
-            percent: 10.0,
-            resets_at_s: None,
-        }),
-        seven_day: None,
-        seven_day_opus: None,
-        seven_day_sonnet: None,
-        raw_json: None,
-    };
-    sandbox
-        .store()
-        .write(|transaction| snapshot::insert(transaction, &stale))
-        .unwrap();
+    sandbox.store_stale_snapshot();
     let server = Server::always(Reply::json(200, full_body()).after(Duration::from_millis(300)));
     sixteen_hooks(&sandbox, &server.base());
     assert_eq!(server.count(), 1);

@@ -69,6 +69,27 @@ impl UsageSandbox {
         config
     }
 
+    /// Writes an official snapshot an hour old (10 % of the 5-hour
+    /// window): stale, so the next hook polls.
+    pub fn store_stale_snapshot(&self) {
+        use pace_maker::usage::snapshot::{self, SnapshotSource, UsageSnapshot, WindowReading};
+        let stale = UsageSnapshot {
+            source: SnapshotSource::Api,
+            taken_at_ms: pace_maker::clock::now_ms() - 3_600_000,
+            five_hour: Some(WindowReading {
+                percent: 10.0,
+                resets_at_s: None,
+            }),
+            seven_day: None,
+            seven_day_opus: None,
+            seven_day_sonnet: None,
+            raw_json: None,
+        };
+        self.store()
+            .write(|transaction| snapshot::insert(transaction, &stale))
+            .unwrap();
+    }
+
     pub fn store(&self) -> Store {
         Store::open(
             &self.tool_home().join("pace-maker.db"),
