@@ -56,6 +56,10 @@ pub const STORE_FILE: &str = "pace-maker.db";
 pub const LOG_FOLDER: &str = "logs";
 /// Install's copies of the settings files it changed, inside the tool home.
 pub const BACKUP_FOLDER: &str = "backups";
+/// The PostToolUse fast path's folder inside the tool home: the sessions'
+/// no-delay passes and the calls spooled under them
+/// (`pacing::pass`, `pacing::spool`).
+pub const FAST_FOLDER: &str = "fast";
 /// What each install remembers for its uninstall, inside the tool home.
 pub const RECEIPTS_FILE: &str = "installs.json";
 /// The last output of the `statusline --chain` command, inside the tool home.
@@ -130,6 +134,10 @@ impl ToolHome {
 
     pub fn log_dir(&self) -> PathBuf {
         self.root.join(LOG_FOLDER)
+    }
+
+    pub fn fast_dir(&self) -> PathBuf {
+        self.root.join(FAST_FOLDER)
     }
 
     /// Creates the tool home (0700) if it is missing.
@@ -380,6 +388,15 @@ pub fn is_own_log_file(name: &str) -> bool {
     name.starts_with(LOG_PREFIX)
 }
 
+/// Whether `name`, inside the tool home's [`FAST_FOLDER`], is a pass
+/// (`pass-<digest>`, or its atomic write's temporary file) or a spooled
+/// call (`call-….json`, or its temporary `.call-…`).
+pub fn is_own_fast_file(name: &str) -> bool {
+    ["pass-", "call-", ".call-", ".pass-"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+}
+
 /// Whether `name`, inside the tool home's [`BACKUP_FOLDER`], is a backup
 /// install wrote: `<path>.<16 hex digits>.<stamp>` (see
 /// [`crate::install::settings_file::backup`]).
@@ -450,6 +467,7 @@ pub fn home_entries(root: &Path) -> std::io::Result<HomeEntries> {
         let folder_rule: Option<fn(&str) -> bool> = match name.as_str() {
             LOG_FOLDER => Some(is_own_log_file),
             BACKUP_FOLDER => Some(is_own_backup_file),
+            FAST_FOLDER => Some(is_own_fast_file),
             _ => None,
         };
         if let (Some(is_own), true) = (folder_rule, kind.is_dir()) {

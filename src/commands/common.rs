@@ -14,7 +14,8 @@ pub fn load_config(home: &ToolHome) -> Config {
     loaded.config
 }
 
-/// Opens the store for a command.
+/// Opens the store for a command, with the calls spooled under no-delay
+/// passes filed in it.
 pub fn open_store(home: &ToolHome, config: &Config) -> anyhow::Result<Store> {
-    Store::open_home(home, config)
+    crate::pacing::spool::open_home(home, config)
 }

@@ -14,14 +14,14 @@ use crate::store::Store;
 
 pub fn on(home: &ToolHome) -> anyhow::Result<ExitCode> {
     let mut store = open(home)?;
-    set(&mut store, Control::On)?;
+    set(home, &mut store, Control::On)?;
     println!("pace-maker is on");
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn off(home: &ToolHome) -> anyhow::Result<ExitCode> {
     let mut store = open(home)?;
-    set(&mut store, Control::Off)?;
+    set(home, &mut store, Control::Off)?;
     println!("pace-maker is off: hooks do nothing until `pace-maker on`");
     Ok(ExitCode::SUCCESS)
 }
@@ -43,7 +43,7 @@ pub fn pause(home: &ToolHome, duration: &str) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let until_ms = now_ms + seconds * 1000;
-    set(&mut store, Control::Paused { until_ms })?;
+    set(home, &mut store, Control::Paused { until_ms })?;
     println!(
         "pace-maker paused for {} (until {}): no delays, no stop blocks",
         clock::human_duration(seconds),
@@ -57,6 +57,8 @@ pub fn resume(home: &ToolHome) -> anyhow::Result<ExitCode> {
     let mut store = open(home)?;
     let was = read(&store, now_ms)?;
     controls::end_pause(&mut store, now_ms).context("cannot change the switch in the store")?;
+    crate::pacing::pass::revoke_all(&home.fast_dir())
+        .with_context(|| format!("cannot end the passes in {}", home.fast_dir().display()))?;
     match was {
         Control::Off => println!(
             "pace-maker is off, and `resume` only ends a pause: hooks do nothing until `pace-maker on`"
@@ -76,6 +78,11 @@ fn read(store: &Store, now_ms: i64) -> anyhow::Result<Control> {
     controls::read(store.connection(), now_ms).context("cannot read the switch in the store")
 }
 
-fn set(store: &mut Store, control: Control) -> anyhow::Result<()> {
-    controls::set(store, control, clock::now_ms()).context("cannot change the switch in the store")
+/// Changes the switch and ends every session's no-delay pass, so the next
+/// tool call of each session meets the new switch.
+fn set(home: &ToolHome, store: &mut Store, control: Control) -> anyhow::Result<()> {
+    controls::set(store, control, clock::now_ms())
+        .context("cannot change the switch in the store")?;
+    crate::pacing::pass::revoke_all(&home.fast_dir())
+        .with_context(|| format!("cannot end the passes in {}", home.fast_dir().display()))
 }

@@ -242,9 +242,20 @@ fn from_store(
 ) -> anyhow::Result<Stored> {
     let busy = BUSY_TIMEOUT.min(Duration::from_millis(config.store.busy_timeout_ms));
     let mut store = Store::open(&home.store_file(), busy)?;
-    if let Err(error) = statusline::record(&mut store, reading) {
+    if let Err(error) = crate::pacing::spool::drain(&mut store, &home.fast_dir()) {
+        tracing::warn!("statusline: cannot file the spooled calls: {error:#}");
+    }
+    match statusline::record(&mut store, reading) {
+        // New figures end every session's no-delay pass: the next tool
+        // call decides on them.
+        Ok(recorded) if recorded.new_figures => {
+            if let Err(error) = crate::pacing::pass::revoke_all(&home.fast_dir()) {
+                tracing::warn!("statusline: cannot end the no-delay passes: {error}");
+            }
+        }
+        Ok(_) => {}
         // Showing the line matters more than this one record.
-        tracing::warn!("statusline: cannot record the reading: {error}");
+        Err(error) => tracing::warn!("statusline: cannot record the reading: {error}"),
     }
     let connection = store.connection();
     let stored = match reading.snapshot {

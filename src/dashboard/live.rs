@@ -133,6 +133,11 @@ fn spawn_refresher(home: &ToolHome, config: &Config) {
                 }
             };
             loop {
+                // Calls taken under a no-delay pass reach the store here,
+                // so the dashboard's next frame shows them.
+                if let Err(error) = crate::pacing::spool::drain(&mut store, &home.fast_dir()) {
+                    tracing::warn!("watch: cannot file the spooled calls: {error:#}");
+                }
                 poll::refresh_if_stale(&config, &mut store, crate::clock::now_ms());
                 std::thread::sleep(REFRESH_CHECK_INTERVAL);
             }

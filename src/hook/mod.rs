@@ -65,7 +65,25 @@ fn run_kind(
     let event = Event::from_wire(kind, wire, project_env)?;
 
     let now_ms = crate::clock::now_ms();
-    let mut store = Store::open_home(home, config)?;
+    if let Event::PostToolUse {
+        session,
+        tool_name,
+        duration_ms,
+    } = &event
+    {
+        if took_a_pass(
+            home,
+            config,
+            session,
+            tool_name,
+            *duration_ms,
+            &seen,
+            now_ms,
+        ) {
+            return Ok(Reply::Nothing);
+        }
+    }
+    let mut store = crate::pacing::spool::open_home(home, config)?;
     let control = match bookkeeping(&mut store, config, &event, &seen, now_ms) {
         Ok(Some(control)) => control,
         Ok(None) => return Ok(duplicate(kind)),
@@ -97,6 +115,52 @@ fn run_kind(
     let reply = respond(&mut context, &event);
     store.close_at_exit();
     reply
+}
+
+/// The fast path of a PostToolUse: when the session holds a no-delay pass
+/// (`pacing::pass`), the call goes to the spool and the store is not
+/// opened. False means the full path: no pass, or the spool refused it.
+fn took_a_pass(
+    home: &ToolHome,
+    config: &Config,
+    session: &crate::event::SessionContext,
+    tool_name: &str,
+    duration_ms: Option<u64>,
+    seen: &Seen,
+    now_ms: i64,
+) -> bool {
+    use crate::pacing::{pass, spool};
+    if !config.pacing.enabled {
+        return false;
+    }
+    let fast_dir = home.fast_dir();
+    let Some(pass) = pass::read(&fast_dir, &session.session_id) else {
+        return false;
+    };
+    if !pass.holds(now_ms, pass::fingerprint(config)) {
+        return false;
+    }
+    let call = spool::SpooledCall {
+        at_ms: now_ms,
+        digest: seen.digest,
+        program: seen.program.clone(),
+        session_id: session.session_id.clone(),
+        transcript_path: session.transcript_path.clone(),
+        cwd: session.cwd.clone(),
+        project_dir: session.project_dir.clone(),
+        tool_name: tool_name.to_string(),
+        duration_ms,
+        pass_granted_at_ms: pass.granted_at_ms,
+        pass_until_ms: pass.until_ms,
+        pass_window: pass.window,
+    };
+    match spool::write(&fast_dir, &call) {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::debug!("the spool refused the call ({error}): the full path takes it");
+            false
+        }
+    }
 }
 
 /// The most a hook streams through past `hooks.max_stdin_bytes`.

@@ -64,6 +64,11 @@ pub fn post_tool_use(
         &mut |store| crate::local_usage::estimate::current(store, config, now_ms),
     )?;
     record(context.store, &session.session_id, now_ms, &decision)?;
+    super::pass::keep(
+        &context.home.fast_dir(),
+        &session.session_id,
+        super::pass::grant(&decision, now_ms, super::pass::fingerprint(config)),
+    );
     log(&session.session_id, &decision);
     if decision.delay_ms <= 0 {
         return Ok(None);

@@ -496,6 +496,9 @@ pub struct Machine {
     local: Vec<(i64, f64)>,
     last_statusline_ms: i64,
     last_estimate_ms: i64,
+    /// The no-delay passes the machine's sessions hold (the hook keeps
+    /// them in the tool home's files).
+    passes: std::collections::HashMap<String, crate::pacing::pass::Pass>,
 }
 
 impl Machine {
@@ -583,6 +586,7 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
             local: vec![(start_ms, 0.0)],
             last_statusline_ms: i64::MIN / 2,
             last_estimate_ms: i64::MIN / 2,
+            passes: Default::default(),
         })
         .collect();
     // Readings from before the run, on every machine.
@@ -834,7 +838,7 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                     // The status line carries the 5-hour and weekly windows only.
                     snapshot.seven_day_opus = None;
                     if let Some(store) = &mut machine.store {
-                        statusline::record(
+                        let recorded = statusline::record(
                             store,
                             &StatuslineReading {
                                 snapshot: Some(snapshot.clone()),
@@ -843,6 +847,11 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                             },
                         )
                         .expect("the store takes a status line");
+                        // As the status line command does: new figures end
+                        // the machine's no-delay passes.
+                        if recorded.new_figures {
+                            machine.passes.clear();
+                        }
                     }
                     machine.snapshots.push(snapshot);
                 }
@@ -918,6 +927,7 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                     store,
                     snapshots,
                     local,
+                    passes,
                     ..
                 } = machine;
                 let mut view = View {
@@ -935,6 +945,7 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                         weekly_per_unit: account.weekly_per_unit,
                         estimate_error: reporting.estimate_error,
                         estimate: reporting.estimate,
+                        passes,
                     }),
                 };
                 let delay_ms = pacer.delay_ms(&mut view).max(0);

@@ -10,7 +10,7 @@
 //! sources reported so far, never the true utilization.
 
 use crate::config::Config;
-use crate::pacing::apply;
+use crate::pacing::{apply, pass};
 use crate::store::Store;
 use crate::usage::snapshot::{SnapshotSource, UsageSnapshot, WindowKind, WindowReading};
 
@@ -44,6 +44,8 @@ pub struct HookSide<'a> {
     pub estimate_error: f64,
     /// Whether the local estimate is available at all.
     pub estimate: bool,
+    /// The no-delay passes of the machine's sessions.
+    pub passes: &'a mut std::collections::HashMap<String, pass::Pass>,
 }
 
 /// A pacing policy under test.
@@ -72,10 +74,13 @@ pub fn by_name(name: &str) -> Option<Box<dyn Pacer>> {
     }
 }
 
-/// Ours, on the hook's own path: the decision comes from
-/// `pacing::apply::decide` over the machine's store (inputs, thinning,
-/// estimate gating, the cache TTL the status line stored), and is recorded
-/// with `pacing::apply::record`, exactly as `hook post-tool-use` does.
+/// Ours, on the hook's own path: a call under the session's no-delay pass
+/// takes it (`pacing::pass`, recorded as the spool's drain records it);
+/// any other decision comes from `pacing::apply::decide` over the
+/// machine's store (inputs, thinning, estimate gating, the cache TTL the
+/// status line stored), is recorded with `pacing::apply::record` and
+/// grants the next pass, exactly as `hook post-tool-use` does. The hook
+/// keeps passes in files, the simulator in each machine's memory.
 #[derive(Debug, Default)]
 pub struct PaceMaker {
     pub config: Config,
@@ -98,12 +103,24 @@ impl Pacer for PaceMaker {
             weekly_per_unit,
             estimate_error,
             estimate,
+            passes,
         }) = view.hook.as_mut()
         else {
             return 0;
         };
         let (local, weekly_per_unit, estimate_error, estimate) =
             (*local, *weekly_per_unit, *estimate_error, *estimate);
+        let fingerprint = pass::fingerprint(&self.config);
+        if let Some(held) = passes.get(view.session_id) {
+            if held.holds(now_ms, fingerprint) {
+                store
+                    .write(|transaction| {
+                        pass::record_call(transaction, view.session_id, now_ms, held)
+                    })
+                    .expect("the simulated store records");
+                return 0;
+            }
+        }
         let mut estimator = |store: &mut Store| {
             if estimate {
                 super::estimate::store_estimate(
@@ -128,6 +145,10 @@ impl Pacer for PaceMaker {
         .expect("the simulated store answers");
         apply::record(store, view.session_id, now_ms, &decision)
             .expect("the simulated store records");
+        match pass::grant(&decision, now_ms, fingerprint) {
+            Some(granted) => passes.insert(view.session_id.to_string(), granted),
+            None => passes.remove(view.session_id),
+        };
         decision.delay_ms
     }
 }

@@ -141,15 +141,31 @@ pub fn should_record(previous: Option<&UsageSnapshot>, reading: &UsageSnapshot) 
     }
 }
 
-/// Stores what the input said, when it says something new. Returns whether
-/// a snapshot row was written.
-pub fn record(store: &mut Store, reading: &StatuslineReading) -> rusqlite::Result<bool> {
-    let snapshot_due = match &reading.snapshot {
-        Some(new) => should_record(
-            snapshot::latest(store.connection(), SnapshotSource::Statusline)?.as_ref(),
-            new,
-        ),
-        None => false,
+/// What [`record`] stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// A snapshot row was written.
+    pub snapshot: bool,
+    /// Its figures differ from the status line's reading before: the
+    /// no-delay passes end (`pacing::pass`).
+    pub new_figures: bool,
+}
+
+/// Stores what the input said, when it says something new.
+pub fn record(store: &mut Store, reading: &StatuslineReading) -> rusqlite::Result<Recorded> {
+    let (snapshot_due, new_figures) = match &reading.snapshot {
+        Some(new) => {
+            let previous = snapshot::latest(store.connection(), SnapshotSource::Statusline)?;
+            (
+                should_record(previous.as_ref(), new),
+                previous.is_none_or(|previous| !previous.same_figures(new)),
+            )
+        }
+        None => (false, false),
+    };
+    let recorded = Recorded {
+        snapshot: snapshot_due,
+        new_figures,
     };
     let ttl_text = reading
         .prompt_cache_ttl_s
@@ -167,7 +183,7 @@ pub fn record(store: &mut Store, reading: &StatuslineReading) -> rusqlite::Resul
         None => false,
     };
     if !snapshot_due && !ttl_due && !model_due {
-        return Ok(false);
+        return Ok(recorded);
     }
     store.write(|transaction| {
         if let (true, Some((session, model))) = (model_due, &reading.session_model) {
@@ -181,7 +197,7 @@ pub fn record(store: &mut Store, reading: &StatuslineReading) -> rusqlite::Resul
         }
         Ok(())
     })?;
-    Ok(snapshot_due)
+    Ok(recorded)
 }
 
 /// Points above (positive) or below the simple pace line: the target
@@ -535,9 +551,21 @@ mod tests {
         let mut store =
             Store::open(&dir.path().join("db"), std::time::Duration::from_secs(1)).unwrap();
         let second = FIXTURE.lines().nth(1).unwrap().as_bytes();
-        assert!(record(&mut store, &parse_input(second, 1_000)).unwrap());
-        assert!(!record(&mut store, &parse_input(second, 2_000)).unwrap());
-        assert!(record(&mut store, &parse_input(second, 61_000)).unwrap());
+        assert!(
+            record(&mut store, &parse_input(second, 1_000))
+                .unwrap()
+                .snapshot
+        );
+        assert!(
+            !record(&mut store, &parse_input(second, 2_000))
+                .unwrap()
+                .snapshot
+        );
+        assert!(
+            record(&mut store, &parse_input(second, 61_000))
+                .unwrap()
+                .snapshot
+        );
         assert_eq!(
             store
                 .meta(META_PROMPT_CACHE_TTL_SECONDS)

@@ -506,6 +506,9 @@ fn the_simulator_and_the_hook_decide_the_same_delay_on_the_same_store() {
     let copy = sandbox.dir.path().join("copy.db");
     let mut now = start + 20_000;
     let mut delays = Vec::new();
+    // The simulator keeps the session's no-delay pass in memory, the hook
+    // in its tool home.
+    let mut passes = std::collections::HashMap::new();
     for _ in 0..12 {
         // The simulator, on a copy of the store as it stands.
         let _ = std::fs::remove_file(&copy);
@@ -543,6 +546,7 @@ fn the_simulator_and_the_hook_decide_the_same_delay_on_the_same_store() {
                 weekly_per_unit: 0.05,
                 estimate_error: 0.0,
                 estimate: false,
+                passes: &mut passes,
             }),
         };
         let simulated = PaceMaker::default().delay_ms(&mut view);
@@ -556,5 +560,190 @@ fn the_simulator_and_the_hook_decide_the_same_delay_on_the_same_store() {
     assert!(
         delays.iter().any(|&delay| delay > 0),
         "the mission is ahead of pace: {delays:?}"
+    );
+}
+
+/// The tool home's fast folder: passes and spooled calls.
+fn fast_files(sandbox: &Sandbox, prefix: &str) -> Vec<String> {
+    std::fs::read_dir(sandbox.tool_home().join("fast"))
+        .map(|entries| {
+            entries
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with(prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Tool calls in the store as it stands, without filing the spool.
+fn calls_in_store(sandbox: &Sandbox) -> i64 {
+    rusqlite::Connection::open(sandbox.store_path())
+        .unwrap()
+        .query_row("SELECT count(*) FROM tool_calls", [], |row| row.get(0))
+        .unwrap()
+}
+
+/// A session far under its targets (10 % with 4 h to the 5-hour reset).
+fn session_well_under(sandbox: &Sandbox, start: i64) {
+    let resets_at_s = start / 1000 + 4 * 3600;
+    let statusline = format!(
+        r#"{{"session_id":"{SESSION}","rate_limits":{{"five_hour":{{"used_percentage":10,"resets_at":{resets_at_s}}},"seven_day":{{"used_percentage":10,"resets_at":{}}}}}}}"#,
+        resets_at_s + 4 * 86_400
+    );
+    at(sandbox, start, &["statusline"], statusline);
+    at(
+        sandbox,
+        start,
+        &["hook", "session-start"],
+        payload("SessionStart"),
+    );
+}
+
+/// Well under every target, a decision grants the session a minute's
+/// pass: the calls of that minute go to the spool, not the store, and the
+/// next reader (here `status`) files them with their decision.
+#[test]
+fn under_a_pass_calls_are_spooled_and_the_next_reader_files_them() {
+    let sandbox = Sandbox::new();
+    let start = now_ms() / 1000 * 1000;
+    session_well_under(&sandbox, start);
+    at(
+        &sandbox,
+        start + 1000,
+        &["hook", "post-tool-use"],
+        post_tool_use(),
+    );
+    assert_eq!(calls_in_store(&sandbox), 1, "the first call decides");
+    assert_eq!(fast_files(&sandbox, "pass-").len(), 1, "and grants a pass");
+    for second in [5, 20, 60] {
+        at(
+            &sandbox,
+            start + second * 1000,
+            &["hook", "post-tool-use"],
+            post_tool_use(),
+        );
+    }
+    assert_eq!(calls_in_store(&sandbox), 1, "the store was not written");
+    assert_eq!(
+        fast_files(&sandbox, "call-").len(),
+        3,
+        "three calls spooled"
+    );
+
+    let status = sandbox
+        .command()
+        .args(["status", "--json"])
+        .env("PACE_MAKER_TEST_NOW_MS", (start + 61_000).to_string())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let status: serde_json::Value = serde_json::from_slice(&status).unwrap();
+    let session = status["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|session| session["id"] == SESSION)
+        .expect("the session");
+    assert_eq!(session["tool_calls"], 4, "status sees every call");
+    assert!(
+        fast_files(&sandbox, "call-").is_empty(),
+        "the spool is filed"
+    );
+    let decided = decisions(&sandbox);
+    assert_eq!(decided.len(), 4, "one decision per call");
+    assert!(decided.iter().all(|decision| decision.delay_ms == 0));
+    for decision in &decided[1..] {
+        assert!(decision.reason.contains("pass"), "{}", decision.reason);
+        assert_eq!(decision.window.as_deref(), decided[0].window.as_deref());
+    }
+}
+
+/// A pass lasts a minute; other pacing settings do not take it; a change
+/// of the switch ends every pass; a decision ahead of pace grants none.
+#[test]
+fn a_pass_ends_with_its_minute_other_settings_the_switch_or_a_delay() {
+    let sandbox = Sandbox::new();
+    let start = now_ms() / 1000 * 1000;
+    session_well_under(&sandbox, start);
+    at(
+        &sandbox,
+        start + 1000,
+        &["hook", "post-tool-use"],
+        post_tool_use(),
+    );
+    // Past the minute: the full path decides (and grants a new pass).
+    at(
+        &sandbox,
+        start + 61_000,
+        &["hook", "post-tool-use"],
+        post_tool_use(),
+    );
+    assert_eq!(calls_in_store(&sandbox), 2);
+    // Other pacing settings: the full path.
+    sandbox
+        .command()
+        .args(["hook", "post-tool-use"])
+        .env("PACE_MAKER_TEST_NOW_MS", (start + 62_000).to_string())
+        .env("PACE_MAKER_PACING_TARGET_PERCENT", "90")
+        .write_stdin(post_tool_use())
+        .assert()
+        .success()
+        .stderr("");
+    assert_eq!(calls_in_store(&sandbox), 3);
+    assert!(fast_files(&sandbox, "call-").is_empty());
+    // The switch: every pass ends.
+    assert_eq!(fast_files(&sandbox, "pass-").len(), 1);
+    at(&sandbox, start + 63_000, &["pause", "10m"], String::new());
+    assert!(
+        fast_files(&sandbox, "pass-").is_empty(),
+        "pause ends the pass"
+    );
+    at(&sandbox, start + 64_000, &["resume"], String::new());
+    at(
+        &sandbox,
+        start + 65_000,
+        &["hook", "post-tool-use"],
+        post_tool_use(),
+    );
+    assert_eq!(
+        calls_in_store(&sandbox),
+        4,
+        "no pass after the switch moved"
+    );
+    assert_eq!(fast_files(&sandbox, "pass-").len(), 1);
+    at(&sandbox, start + 66_000, &["off"], String::new());
+    assert!(
+        fast_files(&sandbox, "pass-").is_empty(),
+        "off ends the pass"
+    );
+    at(&sandbox, start + 67_000, &["on"], String::new());
+
+    // Ahead of pace: no pass, and the one held is removed.
+    at(
+        &sandbox,
+        start + 68_000,
+        &["hook", "post-tool-use"],
+        post_tool_use(),
+    );
+    assert_eq!(fast_files(&sandbox, "pass-").len(), 1);
+    let resets_at_s = start / 1000 + 2 * 3600;
+    let ahead = format!(
+        r#"{{"session_id":"{SESSION}","rate_limits":{{"five_hour":{{"used_percentage":80,"resets_at":{resets_at_s}}},"seven_day":{{"used_percentage":30,"resets_at":{}}}}}}}"#,
+        resets_at_s + 4 * 86_400
+    );
+    at(&sandbox, start + 129_000, &["statusline"], ahead);
+    at(
+        &sandbox,
+        start + 130_000,
+        &["hook", "post-tool-use"],
+        post_tool_use(),
+    );
+    let last = decisions(&sandbox).pop().unwrap();
+    assert!(last.delay_ms > 0, "ahead of pace: {}", last.reason);
+    assert!(
+        fast_files(&sandbox, "pass-").is_empty(),
+        "no pass ahead of pace"
     );
 }

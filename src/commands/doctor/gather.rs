@@ -196,7 +196,8 @@ fn open_store(
     project_dir: &Path,
     now_ms: i64,
 ) -> Result<StoreFacts, String> {
-    let mut store = Store::open_home(home, config).map_err(|error| format!("{error:#}"))?;
+    let mut store =
+        crate::pacing::spool::open_home(home, config).map_err(|error| format!("{error:#}"))?;
     let writable = prove_write(home, &mut store);
     let read = || -> rusqlite::Result<StoreFacts> {
         let connection = store.connection();

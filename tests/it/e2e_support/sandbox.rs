@@ -355,6 +355,7 @@ impl ClaudeSandbox {
     /// The store, when a hook has created it.
     pub fn store(&self) -> Option<rusqlite::Connection> {
         let path = self.tool_home.join("pace-maker.db");
+        crate::support::drain_spool(&self.tool_home);
         path.exists()
             .then(|| rusqlite::Connection::open(&path).expect("open the store"))
     }

@@ -100,6 +100,21 @@ fn the_refused_port_refuses() {
     assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
 }
 
+/// Files the calls spooled in `tool_home` (`pacing::spool`) in its store,
+/// when it has one, as every command that opens the store does first.
+pub fn drain_spool(tool_home: &std::path::Path) {
+    let path = tool_home.join(pace_maker::paths::STORE_FILE);
+    if path.exists() {
+        let mut store = pace_maker::store::Store::open(&path, std::time::Duration::from_secs(5))
+            .expect("store opens");
+        pace_maker::pacing::spool::drain(
+            &mut store,
+            &tool_home.join(pace_maker::paths::FAST_FOLDER),
+        )
+        .expect("the spool drains");
+    }
+}
+
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }
@@ -144,7 +159,10 @@ impl Sandbox {
             .assert()
     }
 
+    /// The store, with the calls hooks spooled under a no-delay pass
+    /// filed first, as every reader of the tool opens it.
     pub fn store(&self) -> rusqlite::Connection {
+        drain_spool(&self.tool_home());
         rusqlite::Connection::open(self.store_path()).expect("store opens")
     }
 
