@@ -131,21 +131,38 @@ fn tool_home(root: &Path, name: &str, session: &str, calls: i64) -> PathBuf {
     home
 }
 
-/// The decisions pacing recorded in a tool home, and how many delayed.
-fn decisions(home: &Path) -> (i64, i64) {
-    let store = Store::open(
+/// The decisions pacing recorded in a tool home, how many delayed, and how
+/// many of them were calls taken under a no-delay pass (filed from the
+/// spool here, as any reader of the store files them).
+fn decisions(home: &Path) -> (i64, i64, usize) {
+    let mut store = Store::open(
         &home.join(pace_maker::paths::STORE_FILE),
         Duration::from_secs(5),
     )
     .expect("store");
-    store
+    let spooled =
+        pace_maker::pacing::spool::drain(&mut store, &home.join(pace_maker::paths::FAST_FOLDER))
+            .expect("the spool drains");
+    let (decided, delayed) = store
         .connection()
         .query_row(
             "SELECT count(*), count(*) FILTER (WHERE delay_ms > 0) FROM pacing_decisions",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
-        .expect("decisions")
+        .expect("decisions");
+    (decided, delayed, spooled)
+}
+
+/// Which way the hook goes.
+#[derive(Clone, Copy, PartialEq)]
+enum Way {
+    /// The session holds its no-delay pass, as it does well under every
+    /// target: the call is spooled, the store not opened.
+    Pass,
+    /// The pass is removed before each spawn (untimed): every hook opens
+    /// the store and decides, as it does near a target.
+    Full,
 }
 
 /// Runs `sh -c script` as Claude Code runs a hook; checks that it printed
@@ -185,6 +202,7 @@ fn measure(
     sandbox: &Path,
     payload: &[u8],
     runs: usize,
+    way: Way,
 ) -> Figures {
     let hook = pace_maker::install::merge::hook_command(
         &binary.display().to_string(),
@@ -202,22 +220,38 @@ fn measure(
         // Nothing may poll beyond this machine.
         ("PACE_MAKER_API_BASE", dead_port),
     ];
+    let fast_dir = tool_home.join(pace_maker::paths::FAST_FOLDER);
+    let mut spawn_hook = || {
+        if way == Way::Full {
+            let _ = std::fs::remove_dir_all(&fast_dir);
+        }
+        spawn_once(&hook, payload, &environment)
+    };
     for _ in 0..10 {
-        spawn_once(&hook, payload, &environment);
+        spawn_hook();
         spawn_once("/bin/true", payload, &environment);
     }
     let mut hooks = Vec::with_capacity(runs);
     let mut baseline = Vec::with_capacity(runs);
     for _ in 0..runs {
-        hooks.push(spawn_once(&hook, payload, &environment));
+        hooks.push(spawn_hook());
         baseline.push(spawn_once("/bin/true", payload, &environment));
     }
-    let (decided, delayed) = decisions(tool_home);
+    let (decided, delayed, spooled) = decisions(tool_home);
     assert_eq!(
         (decided, delayed),
         (runs as i64 + 10, 0),
         "pacing decided once per hook, never a delay"
     );
+    match way {
+        // A pass lasts a minute: a full decision renews it after that.
+        Way::Pass => assert!(
+            spooled * 10 >= (runs + 10) * 9,
+            "only {spooled} of {} calls took the pass",
+            runs + 10
+        ),
+        Way::Full => assert_eq!(spooled, 0, "no call took a pass"),
+    }
     Figures {
         hook: median(&hooks),
         hook_p90: percentile(&hooks, 0.9),
@@ -258,13 +292,24 @@ fn main() {
         "runs: {runs} each, interleaved, both through /bin/sh -c, stdin = the fixture PostToolUse payload"
     );
     let cases = [
-        ("fresh store", 0),
-        ("3,000 calls of the session", HISTORY_CALLS),
+        ("fresh store, under the pass", 0, Way::Pass),
+        (
+            "3,000 calls of the session, under the pass",
+            HISTORY_CALLS,
+            Way::Pass,
+        ),
+        ("fresh store, full decision", 0, Way::Full),
+        (
+            "3,000 calls of the session, full decision",
+            HISTORY_CALLS,
+            Way::Full,
+        ),
     ];
     let mut worst: f64 = 0.0;
-    for (index, (name, calls)) in cases.into_iter().enumerate() {
+    let mut worst_full: f64 = 0.0;
+    for (index, (name, calls, way)) in cases.into_iter().enumerate() {
         let home = tool_home(dir.path(), &format!("tool-home-{index}"), &session, calls);
-        let figures = measure(&binary, &home, dir.path(), &payload, runs);
+        let figures = measure(&binary, &home, dir.path(), &payload, runs, way);
         println!("{name}:");
         println!(
             "  sh -c /bin/true               median {:>7.3} ms  p90 {:>7.3} ms",
@@ -277,14 +322,18 @@ fn main() {
             milliseconds(figures.hook_p90)
         );
         println!("  ratio (hook / true): {:.2}", figures.ratio());
-        worst = worst.max(figures.ratio());
+        match way {
+            Way::Pass => worst = worst.max(figures.ratio()),
+            Way::Full => worst_full = worst_full.max(figures.ratio()),
+        }
     }
     println!(
-        "worst ratio {worst:.2}, goal at most {GOAL_RATIO:.1}: {}",
+        "worst ratio under the pass (a call well under every target) {worst:.2}, goal at most {GOAL_RATIO:.1}: {}",
         if worst <= GOAL_RATIO {
             "met"
         } else {
             "NOT met"
         }
     );
+    println!("worst ratio of a full decision (near a target, or the pass ended): {worst_full:.2}");
 }

@@ -33,9 +33,11 @@
 //! The hook's work and the hook:
 //! - `hook_context`: what the hook hands to the work it calls. Uses
 //!   `config`, `controls`, `paths`, `store`.
-//! - `pacing`: the pacing policy (pure), its PostToolUse application, and
-//!   the decisions kept. Uses `usage`, `local_usage`, `sessions`,
-//!   `hook_context`, `event`, `store`, `config`, `clock`.
+//! - `pacing`: the pacing policy (pure), its PostToolUse application, the
+//!   decisions kept, and the fast path (the no-delay pass and the spool of
+//!   calls taken under it). Uses `usage`, `local_usage`, `sessions`,
+//!   `hook_context`, `event`, `store`, `config`, `clock`, `paths`,
+//!   `fsutil`.
 //! - `momentum`: epic specs, the transcript's tail, the Stop verdict, the
 //!   criteria's checks. Uses `sessions`, `hook_context`, `event`, `store`,
 //!   `config`, `clock`, `fsutil`, `subprocess`.

@@ -337,8 +337,16 @@ fn respond(context: &mut HookContext<'_>, event: &Event) -> anyhow::Result<Reply
             duration_ms,
             ..
         } => {
-            crate::usage::poll::refresh_if_stale(context.config, context.store, context.now_ms);
-            let message = crate::pacing::apply::post_tool_use(context, session, *duration_ms)?;
+            let refresh =
+                crate::usage::poll::refresh_if_stale(context.config, context.store, context.now_ms);
+            let poll_due_ms = refresh.and_then(|refresh| {
+                refresh.next_due_ms(
+                    context.now_ms,
+                    context.config.usage.poll_interval_seconds as i64 * 1000,
+                )
+            });
+            let message =
+                crate::pacing::apply::post_tool_use(context, session, *duration_ms, poll_due_ms)?;
             Ok(message.map_or(Reply::Nothing, |message| {
                 Reply::Json(json!({ "systemMessage": message }))
             }))

@@ -38,10 +38,13 @@ const THINNED_STEP_MS: i64 = 600_000;
 /// Runs pacing for one PostToolUse. Inactive (paused, or `pacing.enabled`
 /// off) means no delay and nothing recorded. Returns the message for the
 /// person when the delay was long enough to explain; the hook shows it.
+/// `poll_due_ms`, when the usage API's next poll is due: a no-delay pass
+/// granted here ends then.
 pub fn post_tool_use(
     context: &mut HookContext<'_>,
     session: &SessionContext,
     tool_duration_ms: Option<u64>,
+    poll_due_ms: Option<i64>,
 ) -> anyhow::Result<Option<String>> {
     if !context.control.is_active() || !context.config.pacing.enabled {
         return Ok(None);
@@ -67,7 +70,12 @@ pub fn post_tool_use(
     super::pass::keep(
         &context.home.fast_dir(),
         &session.session_id,
-        super::pass::grant(&decision, now_ms, super::pass::fingerprint(config)),
+        super::pass::grant(
+            &decision,
+            now_ms,
+            super::pass::fingerprint(config),
+            poll_due_ms,
+        ),
     );
     log(&session.session_id, &decision);
     if decision.delay_ms <= 0 {

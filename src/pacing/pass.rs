@@ -10,6 +10,8 @@
 //! store; the next process that opens the store files it there, with the
 //! pass's decision. The pass ends at the first of:
 //! - [`PASS_MS`] after the decision;
+//! - the usage API's next poll (the call after it polls and decides on
+//!   what the poll brings);
 //! - a change of the pacing settings (the pass carries their fingerprint);
 //! - a change of the switch (`on`, `off`, `pause`, `resume` revoke every
 //!   pass);
@@ -103,8 +105,16 @@ pub fn record_call(
 
 /// The pass a decision at `now_ms` grants, if any: only a decision of no
 /// delay, with no figure to pace on or with its binding window (the one
-/// nearest its target) projected at least [`PASS_MARGIN_PERCENT`] under it.
-pub fn grant(decision: &Decision, now_ms: i64, fingerprint: u64) -> Option<Pass> {
+/// nearest its target) projected at least [`PASS_MARGIN_PERCENT`] under it
+/// on official figures (an estimate moves with every call). It ends
+/// [`PASS_MS`] later, or at `poll_due_ms`, the usage API's next poll, if
+/// that comes first.
+pub fn grant(
+    decision: &Decision,
+    now_ms: i64,
+    fingerprint: u64,
+    poll_due_ms: Option<i64>,
+) -> Option<Pass> {
     if decision.delay_ms != 0 {
         return None;
     }
@@ -112,13 +122,15 @@ pub fn grant(decision: &Decision, now_ms: i64, fingerprint: u64) -> Option<Pass>
     let clear = match decision.reason.verdict {
         Verdict::NoData => true,
         Verdict::OnPace => window.is_some_and(|window| {
-            window.projected_percent + PASS_MARGIN_PERCENT <= window.target_percent
+            window.source.is_official()
+                && window.projected_percent + PASS_MARGIN_PERCENT <= window.target_percent
         }),
         Verdict::Ahead => false,
     };
-    clear.then_some(Pass {
+    let until_ms = poll_due_ms.map_or(now_ms + PASS_MS, |due| due.min(now_ms + PASS_MS));
+    (clear && until_ms > now_ms).then_some(Pass {
         granted_at_ms: now_ms,
-        until_ms: now_ms + PASS_MS,
+        until_ms,
         fingerprint,
         window: window.map(|window| PassWindow {
             kind: window.kind,
@@ -285,7 +297,7 @@ mod tests {
     #[test]
     fn only_a_decision_of_no_delay_well_under_the_target_grants_a_pass() {
         let now = 1_000_000;
-        let granted = grant(&decision(Verdict::OnPace, 0, 90.0), now, 7).expect("5 under");
+        let granted = grant(&decision(Verdict::OnPace, 0, 90.0), now, 7, None).expect("5 under");
         assert_eq!(
             granted,
             Pass {
@@ -300,10 +312,32 @@ mod tests {
                 }),
             }
         );
-        assert!(grant(&decision(Verdict::OnPace, 0, 90.01), now, 7).is_none());
-        assert!(grant(&decision(Verdict::NoData, 0, 0.0), now, 7).is_some());
-        assert!(grant(&decision(Verdict::Ahead, 0, 96.0), now, 7).is_none());
-        assert!(grant(&decision(Verdict::Ahead, 3000, 99.0), now, 7).is_none());
+        assert!(grant(&decision(Verdict::OnPace, 0, 90.01), now, 7, None).is_none());
+        assert!(grant(&decision(Verdict::NoData, 0, 0.0), now, 7, None).is_some());
+        assert!(grant(&decision(Verdict::Ahead, 0, 96.0), now, 7, None).is_none());
+        assert!(grant(&decision(Verdict::Ahead, 3000, 99.0), now, 7, None).is_none());
+        // The next poll ends it sooner; a poll due now grants none.
+        let polled = grant(
+            &decision(Verdict::OnPace, 0, 50.0),
+            now,
+            7,
+            Some(now + 10_000),
+        );
+        assert_eq!(polled.map(|pass| pass.until_ms), Some(now + 10_000));
+        let later = grant(
+            &decision(Verdict::OnPace, 0, 50.0),
+            now,
+            7,
+            Some(now + 600_000),
+        );
+        assert_eq!(later.map(|pass| pass.until_ms), Some(now + PASS_MS));
+        assert!(grant(&decision(Verdict::OnPace, 0, 50.0), now, 7, Some(now)).is_none());
+        // Not on an estimate.
+        let mut estimated = decision(Verdict::OnPace, 0, 50.0);
+        if let Some(window) = estimated.reason.window.as_mut() {
+            window.source = SnapshotSource::Estimate;
+        }
+        assert!(grant(&estimated, now, 7, None).is_none());
     }
 
     #[test]
@@ -339,7 +373,8 @@ mod tests {
             granted_at_ms: 5,
             until_ms: 5 + PASS_MS,
             fingerprint: u64::MAX,
-            window: grant(&decision(Verdict::OnPace, 0, 50.0), 5, 0).and_then(|pass| pass.window),
+            window: grant(&decision(Verdict::OnPace, 0, 50.0), 5, 0, None)
+                .and_then(|pass| pass.window),
         };
         keep(&fast, "session one", Some(pass));
         assert_eq!(read(&fast, "session one"), Some(pass));

@@ -499,6 +499,8 @@ pub struct Machine {
     /// The no-delay passes the machine's sessions hold (the hook keeps
     /// them in the tool home's files).
     passes: std::collections::HashMap<String, crate::pacing::pass::Pass>,
+    /// When the machine's next poll of the usage API comes.
+    next_poll_ms: i64,
 }
 
 impl Machine {
@@ -587,6 +589,7 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
             last_statusline_ms: i64::MIN / 2,
             last_estimate_ms: i64::MIN / 2,
             passes: Default::default(),
+            next_poll_ms: i64::MAX,
         })
         .collect();
     // Readings from before the run, on every machine.
@@ -663,13 +666,10 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
         push(&mut queue, session.start_ms, Event::Request(index));
     }
     let poll_ms = ((reporting.api_poll_seconds * 1000.0) as i64).max(1000);
-    for machine in 0..machine_count {
+    for (index, machine) in machines.iter_mut().enumerate() {
         // Machines poll out of step with each other.
-        push(
-            &mut queue,
-            start_ms + poll_ms * machine as i64 / machine_count as i64,
-            Event::Poll(machine),
-        );
+        machine.next_poll_ms = start_ms + poll_ms * index as i64 / machine_count as i64;
+        push(&mut queue, machine.next_poll_ms, Event::Poll(index));
     }
     let lag_ms = (reporting.report_lag_seconds * 1000.0) as i64;
     let in_outage = |at_ms: i64, statusline: bool| {
@@ -713,6 +713,7 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                     }
                     machine.snapshots.push(snapshot);
                 }
+                machines[index].next_poll_ms = now + poll_ms;
                 push(&mut queue, now + poll_ms, Event::Poll(index));
             }
             Event::Request(index) => {
@@ -928,6 +929,7 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                     snapshots,
                     local,
                     passes,
+                    next_poll_ms,
                     ..
                 } = machine;
                 let mut view = View {
@@ -946,6 +948,7 @@ pub fn run(scenario: &Scenario, pacer: &mut dyn Pacer, options: Options) -> Trac
                         estimate_error: reporting.estimate_error,
                         estimate: reporting.estimate,
                         passes,
+                        poll_due_ms: Some(*next_poll_ms),
                     }),
                 };
                 let delay_ms = pacer.delay_ms(&mut view).max(0);

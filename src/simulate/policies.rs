@@ -46,6 +46,9 @@ pub struct HookSide<'a> {
     pub estimate: bool,
     /// The no-delay passes of the machine's sessions.
     pub passes: &'a mut std::collections::HashMap<String, pass::Pass>,
+    /// When the machine's next poll of the usage API comes (a pass ends
+    /// then, as the hook's does).
+    pub poll_due_ms: Option<i64>,
 }
 
 /// A pacing policy under test.
@@ -104,6 +107,7 @@ impl Pacer for PaceMaker {
             estimate_error,
             estimate,
             passes,
+            poll_due_ms,
         }) = view.hook.as_mut()
         else {
             return 0;
@@ -145,7 +149,7 @@ impl Pacer for PaceMaker {
         .expect("the simulated store answers");
         apply::record(store, view.session_id, now_ms, &decision)
             .expect("the simulated store records");
-        match pass::grant(&decision, now_ms, fingerprint) {
+        match pass::grant(&decision, now_ms, fingerprint, *poll_due_ms) {
             Some(granted) => passes.insert(view.session_id.to_string(), granted),
             None => passes.remove(view.session_id),
         };

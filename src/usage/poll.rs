@@ -379,6 +379,22 @@ pub enum Refresh {
     Failed(PollFailure),
 }
 
+impl Refresh {
+    /// When the next poll can happen at the earliest, if known: a pass
+    /// of no delay (`pacing::pass`) ends then, so the call after it polls
+    /// and decides on what the poll brings.
+    pub fn next_due_ms(&self, now_ms: i64, interval_ms: i64) -> Option<i64> {
+        match self {
+            Refresh::NotNeeded(Gate::Fresh { age_ms }) => Some(now_ms - age_ms + interval_ms),
+            Refresh::NotNeeded(Gate::BackingOff { until_ms })
+            | Refresh::NotNeeded(Gate::Leased { until_ms }) => Some(*until_ms),
+            Refresh::NotNeeded(Gate::TooSoon { next_ms }) => Some(*next_ms),
+            Refresh::NotNeeded(Gate::Poll) | Refresh::Failed(_) => None,
+            Refresh::Polled(_) => Some(now_ms + interval_ms),
+        }
+    }
+}
+
 /// When the freshest official snapshot was taken, ignoring snapshots
 /// dated after `now_ms` (see [`crate::clock::FUTURE_TOLERANCE_MS`]).
 pub fn freshest_official_taken_at(

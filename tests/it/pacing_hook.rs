@@ -547,6 +547,7 @@ fn the_simulator_and_the_hook_decide_the_same_delay_on_the_same_store() {
                 estimate_error: 0.0,
                 estimate: false,
                 passes: &mut passes,
+                poll_due_ms: None,
             }),
         };
         let simulated = PaceMaker::default().delay_ms(&mut view);

@@ -111,12 +111,17 @@ fn everything_under_the_tool_home_is_owner_only_even_under_a_permissive_umask() 
         "config.toml",
         "logs",
         "backups",
+        "fast",
     ] {
         assert!(
             names.iter().any(|name| name == expected),
             "no {expected} in {names:?}"
         );
     }
+    assert!(
+        names.iter().any(|name| name.starts_with("pass-")),
+        "no no-delay pass: {names:?}"
+    );
     assert!(
         names.iter().any(|name| name.starts_with("pace-maker.log")),
         "no log file: {names:?}"
