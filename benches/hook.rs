@@ -221,7 +221,7 @@ fn measure(
         ("PACE_MAKER_API_BASE", dead_port),
     ];
     let fast_dir = tool_home.join(pace_maker::paths::FAST_FOLDER);
-    let mut spawn_hook = || {
+    let spawn_hook = || {
         if way == Way::Full {
             let _ = std::fs::remove_dir_all(&fast_dir);
         }
