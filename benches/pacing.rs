@@ -8,6 +8,8 @@
 //! 2. The whole `pace-maker hook post-tool-use` process on a store holding
 //!    that day, with pacing on (the history is on pace, so no sleep) and
 //!    with pacing off: the difference is what pacing adds to a tool call.
+//!    The session's no-delay pass is removed before each paced spawn
+//!    (untimed), so every paced hook decides.
 //! 3. `simulate --compare` over every built-in scenario, in process.
 
 mod support;
@@ -183,14 +185,19 @@ fn bench_hook() {
     let paced: Vec<(&str, &str)> = base.to_vec();
     let mut unpaced: Vec<(&str, &str)> = base.to_vec();
     unpaced.push(("PACE_MAKER_PACING_ENABLED", "false"));
+    let fast_dir = std::path::Path::new(tool_home).join(pace_maker::paths::FAST_FOLDER);
+    let deciding = || {
+        let _ = std::fs::remove_dir_all(&fast_dir);
+        spawn_hook(binary, &payload, &paced)
+    };
     for _ in 0..10 {
-        spawn_hook(binary, &payload, &paced);
+        deciding();
         spawn_hook(binary, &payload, &unpaced);
     }
     let runs = 200;
     let (mut on, mut off) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
     for _ in 0..runs {
-        on.push(spawn_hook(binary, &payload, &paced));
+        on.push(deciding());
         off.push(spawn_hook(binary, &payload, &unpaced));
     }
     let (on_median, off_median) = (median(&on), median(&off));
