@@ -12,8 +12,9 @@
 //! (10 %, far under the target, so no delay):
 //! - a fresh store: the session's first calls;
 //! - the session's 3,000 earlier calls in the store (one every 12 s over
-//!   the last 10 hours): what a long session's history adds to each call;
-//! each under the session's no-delay pass (the usual case far from a
+//!   the last 10 hours): what a long session's history adds to each call.
+//!
+//! Each under the session's no-delay pass (the usual case far from a
 //! target: the call is spooled, no store opened) and with a full decision
 //! (the pass removed before each spawn, untimed).
 //!
