@@ -773,8 +773,21 @@ pub fn assess(
     // a lull in the delays shows up before the next reading does.
     let age_ms = (now_ms - taken_at_ms).max(0);
     let slept_since = activity(input.calls, taken_at_ms, now_ms).sleep_share();
-    let utilization =
+    let carried =
         (reading.percent + near_per_ms * (1.0 - slept_since) * age_ms as f64).min(100.0);
+    // In the window's last half hour, the requests sent since the reading
+    // (every known session's) at the recent rise per request: when they
+    // reach the target, the window is done.
+    let counted = if kind == WindowKind::FiveHour && left_ms <= NEAR_TERM_MS as f64 {
+        reading.percent + counted_rise(input, start_ms, taken_at_ms, now_ms, burn_per_ms)
+    } else {
+        0.0
+    };
+    let utilization = if counted >= target {
+        carried.max(counted.min(100.0))
+    } else {
+        carried
+    };
     let near_rise = near_per_ms * near_ms;
     let far_ms = left_ms - near_ms;
     // The rise that lands on the target, spread over the far future.
@@ -894,6 +907,42 @@ fn unpaced_rate(
         unpaced,
         active: unpaced / (1.0 - span.idle_share()),
     }
+}
+
+/// The rise of the requests every known session sent between a reading
+/// and now, at the rise per request over the half hour before the reading.
+fn counted_rise(
+    input: &PolicyInput<'_>,
+    start_ms: i64,
+    taken_at_ms: i64,
+    now_ms: i64,
+    burn_per_ms: f64,
+) -> f64 {
+    let from_ms = (taken_at_ms - NEAR_TERM_MS).max(start_ms);
+    let mut before = 0usize;
+    let mut since = 0usize;
+    let sessions = std::iter::once(input.calls).chain(input.other_sessions.iter().copied());
+    for calls in sessions {
+        before += requests_between(calls, from_ms, taken_at_ms);
+        since += requests_between(calls, taken_at_ms, now_ms);
+    }
+    if before == 0 {
+        return 0.0;
+    }
+    let per_request = burn_per_ms * (taken_at_ms - from_ms) as f64 / before as f64;
+    per_request * since as f64
+}
+
+/// How many requests left between two moments: one after each call's
+/// sleep (the current call's request has not left yet).
+fn requests_between(calls: &[ToolCall], from_ms: i64, to_ms: i64) -> usize {
+    calls
+        .iter()
+        .filter(|call| {
+            let sent = call.at_ms + call.delay_ms.max(0);
+            call.at_ms < to_ms && sent > from_ms && sent <= to_ms
+        })
+        .count()
 }
 
 /// The rates measured over a span of readings (percent per ms).
