@@ -38,6 +38,12 @@
 //!   `N` times the share of the time since that the session did not sleep
 //!   (a reading up to a poll interval old still sees a lull in the
 //!   delays).
+//!   In the window's last half hour the requests every known session sent
+//!   since the reading count too, at the rise per request the half hour
+//!   before it showed: when they reach the target, the window is done (a
+//!   5-minute poll with whole-percent steps misses quick cycles of several
+//!   percent just before a reset). They only end the window, never stretch
+//!   cycles: a count off by a request or two would slow work for nothing.
 //! - The projection at reset is `U + N * min(T, 30 min) + F * (rest of T)`.
 //!   `F` is `L` when `L` rests on a span as long as half the far future,
 //!   or asks for a stretch of 1.75 or more; below that it leans toward the
@@ -45,7 +51,12 @@
 //!   not projected over four more hours. Under the target: no delay. Over
 //!   it, every tool cycle is stretched by `(projection - U) / (target - U)`:
 //!   the delay is the session's mean work per cycle times the stretch less
-//!   one; a stretch under 1.2 is noise and is not taken. In a calm stretch
+//!   one; a stretch under 1.2 is noise and is not taken. When `N` kept up
+//!   to the reset would ask for 0.85 or more of the stretch the capped
+//!   sleeps can give at all, `N` is projected to the reset instead: a
+//!   throttled burst lasts longer (the same requests over more time), and
+//!   one found too late rises a few percent an hour under the longest
+//!   sleeps, past the target before the reset. In a calm stretch
 //!   (`D` below `L`) with room for ten minutes of `L` before the target,
 //!   cheap cycles take the delay in proportion `D / L` (at least a
 //!   quarter): sleeping through them buys little budget, and the
@@ -93,6 +104,10 @@ const TRUSTED_STRETCH: (f64, f64) = (1.25, 1.75);
 /// pays a smaller share of the delay only while the window has room for
 /// this much of the long-run rate (see `calm_share`).
 const CALM_GUARD_MS: i64 = 10 * 60 * 1000;
+/// The share of the stretch the capped sleeps can give from which the
+/// near-term rate is projected all the way to the reset (see
+/// `hold_to_reset`).
+const HOLD_SHARE: f64 = 0.85;
 /// The least share of the delay a calm stretch takes.
 const CALM_FLOOR: f64 = 0.25;
 /// A slowdown smaller than this share of a cycle is not taken.
@@ -773,8 +788,20 @@ pub fn assess(
     // a lull in the delays shows up before the next reading does.
     let age_ms = (now_ms - taken_at_ms).max(0);
     let slept_since = activity(input.calls, taken_at_ms, now_ms).sleep_share();
-    let utilization =
-        (reading.percent + near_per_ms * (1.0 - slept_since) * age_ms as f64).min(100.0);
+    let carried = (reading.percent + near_per_ms * (1.0 - slept_since) * age_ms as f64).min(100.0);
+    // In the window's last half hour, the requests sent since the reading
+    // (every known session's) at the recent rise per request: when they
+    // reach the target, the window is done.
+    let counted = if kind == WindowKind::FiveHour && left_ms <= NEAR_TERM_MS as f64 {
+        reading.percent + counted_rise(input, start_ms, taken_at_ms, now_ms, burn_per_ms)
+    } else {
+        0.0
+    };
+    let utilization = if counted >= target {
+        carried.max(counted.min(100.0))
+    } else {
+        carried
+    };
     let near_rise = near_per_ms * near_ms;
     let far_ms = left_ms - near_ms;
     // The rise that lands on the target, spread over the far future.
@@ -797,6 +824,22 @@ pub fn assess(
     let trust = by_span.max(by_stretch);
     let far_per_ms = trust * long_per_ms + (1.0 - trust) * on_pace_per_ms.min(long_per_ms);
     let projected = utilization + near_rise + far_per_ms * far_ms;
+    // A throttled burst lasts longer: its requests are the same, spread
+    // over more time. When the near-term rate kept up to the reset asks
+    // for nearly the most the capped sleeps can stretch a cycle, the burst
+    // may well outlast the window, and the long-run rate's calm stretches
+    // are no relief: it is projected to the reset.
+    let near_to_reset = near_per_ms * left_ms;
+    let projected = if hold_to_reset(
+        near_to_reset,
+        target - utilization,
+        work_ms,
+        longest_sleep_ms(input, work_ms),
+    ) {
+        projected.max(utilization + near_to_reset)
+    } else {
+        projected
+    };
     let elapsed_share = ((now_ms - start_ms) as f64 / length_ms as f64).clamp(0.0, 1.0);
     let needed_delay_ms = if projected <= target {
         0
@@ -896,6 +939,42 @@ fn unpaced_rate(
     }
 }
 
+/// The rise of the requests every known session sent between a reading
+/// and now, at the rise per request over the half hour before the reading.
+fn counted_rise(
+    input: &PolicyInput<'_>,
+    start_ms: i64,
+    taken_at_ms: i64,
+    now_ms: i64,
+    burn_per_ms: f64,
+) -> f64 {
+    let from_ms = (taken_at_ms - NEAR_TERM_MS).max(start_ms);
+    let mut before = 0usize;
+    let mut since = 0usize;
+    let sessions = std::iter::once(input.calls).chain(input.other_sessions.iter().copied());
+    for calls in sessions {
+        before += requests_between(calls, from_ms, taken_at_ms);
+        since += requests_between(calls, taken_at_ms, now_ms);
+    }
+    if before == 0 {
+        return 0.0;
+    }
+    let per_request = burn_per_ms * (taken_at_ms - from_ms) as f64 / before as f64;
+    per_request * since as f64
+}
+
+/// How many requests left between two moments: one after each call's
+/// sleep (the current call's request has not left yet).
+fn requests_between(calls: &[ToolCall], from_ms: i64, to_ms: i64) -> usize {
+    calls
+        .iter()
+        .filter(|call| {
+            let sent = call.at_ms + call.delay_ms.max(0);
+            call.at_ms < to_ms && sent > from_ms && sent <= to_ms
+        })
+        .count()
+}
+
 /// The rates measured over a span of readings (percent per ms).
 #[derive(Debug, Clone, Copy)]
 struct Rates {
@@ -924,6 +1003,38 @@ fn calm_share(recent: f64, long: f64, utilization: f64, target: f64, left_ms: f6
         return 1.0;
     }
     (recent / long).clamp(CALM_FLOOR, 1.0)
+}
+
+/// Whether a window must be paced as if the near-term rate lasted until
+/// its reset: when that rise (`near_to_reset`) over the room left asks for
+/// a stretch of at least `HOLD_SHARE` of the most the capped sleeps give
+/// (`(longest sleep + work) / work`). Past that, waiting for the readings
+/// to confirm the burst leaves too few cycles to hold it before the reset:
+/// a burst at several times the budget late in a window, stretched by the
+/// longest sleep, still rises a few percent an hour. Under it, the
+/// long-run rate's lulls are trusted as before.
+fn hold_to_reset(near_to_reset: f64, room: f64, work_ms: i64, longest_sleep_ms: i64) -> bool {
+    if room <= 0.0 || work_ms <= 0 {
+        return false;
+    }
+    let stretch = near_to_reset / room;
+    let most = (longest_sleep_ms.max(0) + work_ms) as f64 / work_ms as f64;
+    stretch > 1.0 && stretch >= HOLD_SHARE * most
+}
+
+/// The longest sleep a cycle of `work_ms` can take, cycle after cycle:
+/// `max_delay` (or the hook timeout less its margin), and under the
+/// prompt-cache time-to-live less its margin and the cycle's work. (The
+/// current cycle's own cap, `ttl_cap_ms`, also depends on how long this
+/// cycle ran; what the next ones can take is what counts here.)
+fn longest_sleep_ms(input: &PolicyInput<'_>, work_ms: i64) -> i64 {
+    let ttl_ms = input.cache_ttl_seconds as i64 * 1000;
+    let margin_ms = (input.settings.cache_ttl_margin_seconds.max(1) as i64) * 1000;
+    input
+        .settings
+        .longest_delay_ms()
+        .min(ttl_ms - margin_ms - work_ms)
+        .max(0)
 }
 
 /// The longest sleep a window asks for, `left_ms` before its reset.

@@ -473,6 +473,112 @@ fn near_the_reset_the_sleep_leaves_time_for_a_last_cycle_that_fits() {
 }
 
 #[test]
+fn in_the_last_half_hour_the_requests_sent_since_the_reading_can_end_the_window() {
+    // 90 % five minutes ago, ten minutes before the reset, after half an
+    // hour of a request a minute at 0.5 % each. Since that reading the
+    // session sent a request every 10 s: thirty of them, 15 % at the rise
+    // per request the readings showed, past the target. The rate per
+    // minute of work carried forward sees only 2.5 % of it; counting the
+    // requests ends the window: the sleep runs to the reset.
+    let resets = NOW + 10 * MINUTE;
+    let history = five_hour_history(
+        resets,
+        &[
+            (35, 75.0),
+            (30, 77.5),
+            (25, 80.0),
+            (20, 82.5),
+            (15, 85.0),
+            (10, 87.5),
+            (5, 90.0),
+        ],
+    );
+    let mut calls: Vec<ToolCall> = (0..60)
+        .map(|index| ToolCall {
+            at_ms: NOW - 65 * MINUTE + index * MINUTE,
+            delay_ms: 0,
+        })
+        .collect();
+    calls.extend((0..30).map(|index| ToolCall {
+        at_ms: NOW - 5 * MINUTE + index * 10_000,
+        delay_ms: 0,
+    }));
+    calls.push(ToolCall {
+        at_ms: NOW,
+        delay_ms: 0,
+    });
+    let decision = decide_with(&history, &calls, 3600, &only_five_hour());
+    assert_eq!(
+        decision.reason.needed_delay_ms,
+        10 * MINUTE + 1000,
+        "{}",
+        decision.reason
+    );
+    // The same requests two hours before the reset only count through the
+    // rates: the window is not ended.
+    let early = five_hour_history(
+        NOW + 2 * HOUR,
+        &[
+            (35, 45.0),
+            (30, 47.5),
+            (25, 50.0),
+            (20, 52.5),
+            (15, 55.0),
+            (10, 57.5),
+            (5, 60.0),
+        ],
+    );
+    let decision = decide_with(&early, &calls, 3600, &only_five_hour());
+    assert!(
+        decision.reason.needed_delay_ms < 2 * HOUR,
+        "{}",
+        decision.reason
+    );
+}
+
+#[test]
+fn a_burst_the_capped_sleeps_can_barely_hold_is_projected_to_the_reset() {
+    // Three hours into the window: 45 % over the first two and a half,
+    // then 70 %/h for the last half hour, at 80 % now with two hours left.
+    // At 70 %/h until the reset the window needs cycles of 30 s stretched
+    // 9.3-fold, more than 0.85 of what the 240 s sleeps give (9x): the
+    // burst is projected to the reset and the sleep is the longest. The
+    // long-run rate's calm hours would have asked for 2 minutes.
+    let resets = NOW + 2 * HOUR;
+    let history = five_hour_history(
+        resets,
+        &[
+            (60, 40.0),
+            (30, 45.0),
+            (25, 50.8),
+            (20, 56.7),
+            (15, 62.5),
+            (10, 68.3),
+            (5, 74.2),
+            (0, 80.0),
+        ],
+    );
+    let calls = steady_calls(HOUR, 30_000, 0);
+    let decision = decide_with(&history, &calls, 3600, &only_five_hour());
+    assert_eq!(decision.delay_ms, 240_000, "{}", decision.reason);
+    assert!(!decision.reason.holds_pace);
+}
+
+#[test]
+fn the_burst_is_projected_to_the_reset_only_near_what_the_sleeps_can_hold() {
+    // 30 s cycles, 240 s sleeps: at most a 9-fold stretch.
+    assert!(hold_to_reset(135.0, 15.0, 30_000, 240_000));
+    assert!(hold_to_reset(115.0, 15.0, 30_000, 240_000));
+    assert!(!hold_to_reset(114.0, 15.0, 30_000, 240_000));
+    // No room, no work: the ordinary rules decide.
+    assert!(!hold_to_reset(135.0, 0.0, 30_000, 240_000));
+    // With no sleep allowed, any stretch is past what sleeps give; a rise
+    // that fits the room is never projected.
+    assert!(hold_to_reset(16.0, 15.0, 30_000, 0));
+    assert!(!hold_to_reset(14.0, 15.0, 30_000, 0));
+}
+
+#[test]
 fn a_small_change_keeps_the_previous_delay() {
     // The same situation as the 47 s case, the previous call slept 45 s.
     let resets = NOW + 3 * HOUR;
