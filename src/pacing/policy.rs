@@ -40,7 +40,9 @@
 //!   delays).
 //!   In the window's last half hour the requests every known session sent
 //!   since the reading count too, at the rise per request the half hour
-//!   before it showed: when they reach the target, the window is done (a
+//!   before it showed (after a lull, with fewer than three requests there,
+//!   at the window's own rise per request): when they reach the target,
+//!   the window is done (a
 //!   5-minute poll with whole-percent steps misses quick cycles of several
 //!   percent just before a reset). They only end the window, never stretch
 //!   cycles: a count off by a request or two would slow work for nothing.
@@ -793,7 +795,15 @@ pub fn assess(
     // (every known session's) at the recent rise per request: when they
     // reach the target, the window is done.
     let counted = if kind == WindowKind::FiveHour && left_ms <= NEAR_TERM_MS as f64 {
-        reading.percent + counted_rise(input, start_ms, taken_at_ms, now_ms, burn_per_ms)
+        reading.percent
+            + counted_rise(
+                input,
+                start_ms,
+                taken_at_ms,
+                now_ms,
+                burn_per_ms,
+                reading.percent,
+            )
     } else {
         0.0
     };
@@ -947,21 +957,31 @@ fn counted_rise(
     taken_at_ms: i64,
     now_ms: i64,
     burn_per_ms: f64,
+    reading_percent: f64,
 ) -> f64 {
     let from_ms = (taken_at_ms - NEAR_TERM_MS).max(start_ms);
-    let mut before = 0usize;
-    let mut since = 0usize;
+    let (mut before, mut since, mut in_window) = (0usize, 0usize, 0usize);
     let sessions = std::iter::once(input.calls).chain(input.other_sessions.iter().copied());
     for calls in sessions {
         before += requests_between(calls, from_ms, taken_at_ms);
         since += requests_between(calls, taken_at_ms, now_ms);
+        in_window += requests_between(calls, start_ms, taken_at_ms);
     }
-    if before == 0 {
+    let per_request = if before >= MIN_COUNTED_REQUESTS {
+        burn_per_ms * (taken_at_ms - from_ms) as f64 / before as f64
+    } else if in_window >= MIN_COUNTED_REQUESTS {
+        // After a lull the half hour before the reading has next to no
+        // requests to price a burst's by: the window's own rise per
+        // request so far stands in.
+        reading_percent / in_window as f64
+    } else {
         return 0.0;
-    }
-    let per_request = burn_per_ms * (taken_at_ms - from_ms) as f64 / before as f64;
+    };
     per_request * since as f64
 }
+
+/// Fewer requests than this price nothing (`counted_rise`).
+const MIN_COUNTED_REQUESTS: usize = 3;
 
 /// How many requests left between two moments: one after each call's
 /// sleep (the current call's request has not left yet).

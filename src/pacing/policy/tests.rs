@@ -537,6 +537,54 @@ fn in_the_last_half_hour_the_requests_sent_since_the_reading_can_end_the_window(
 }
 
 #[test]
+fn after_a_lull_the_requests_since_the_reading_are_priced_at_the_windows_own_rise() {
+    // 90 % two minutes ago, five minutes before the reset, after a lull
+    // of 50 minutes: the half hour before the reading has no request to
+    // price the new ones by. The window rose 90 % over its 150 requests,
+    // 0.6 % each; the nine sent since the reading make 5.4 %, past the
+    // target: the window is done and the sleep runs to the reset.
+    let resets = NOW + 5 * MINUTE;
+    let history = five_hour_history(resets, &[(200, 60.0), (120, 80.0), (45, 90.0), (2, 90.0)]);
+    let mut calls: Vec<ToolCall> = (0..150)
+        .map(|index| ToolCall {
+            at_ms: NOW - 280 * MINUTE + index * 90_000,
+            delay_ms: 0,
+        })
+        .collect();
+    let burst: Vec<ToolCall> = (0..9)
+        .map(|index| ToolCall {
+            at_ms: NOW - 110_000 + index * 12_000,
+            delay_ms: 0,
+        })
+        .collect();
+    calls.extend(burst.iter().copied());
+    calls.push(ToolCall {
+        at_ms: NOW,
+        delay_ms: 0,
+    });
+    let decision = decide_with(&history, &calls, 3600, &only_five_hour());
+    assert_eq!(
+        decision.reason.needed_delay_ms,
+        5 * MINUTE + 1000,
+        "{}",
+        decision.reason
+    );
+    // Two requests since the reading (1.2 %) leave room: no such sleep.
+    let mut fewer = calls[..150].to_vec();
+    fewer.extend(burst[..2].iter().copied());
+    fewer.push(ToolCall {
+        at_ms: NOW,
+        delay_ms: 0,
+    });
+    let decision = decide_with(&history, &fewer, 3600, &only_five_hour());
+    assert!(
+        decision.reason.needed_delay_ms < 5 * MINUTE,
+        "{}",
+        decision.reason
+    );
+}
+
+#[test]
 fn a_burst_the_capped_sleeps_can_barely_hold_is_projected_to_the_reset() {
     // Three hours into the window: 45 % over the first two and a half,
     // then 70 %/h for the last half hour, at 80 % now with two hours left.
