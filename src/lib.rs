@@ -13,8 +13,9 @@
 //! - `paths`: every path and variable the tool reads; the tool home. Uses `hint`.
 //! - `clock`: now (virtual in test builds), durations. Uses `paths`, `hint`.
 //! - `logging`: the log files; a fail-open process. Uses `paths`.
-//! - `fsutil`, `subprocess`, `chart`: files written safely, programs run
-//!   under a deadline, SVG charts. Use nothing of the crate.
+//! - `fsutil`, `subprocess`, `chart`, `digest`: files written safely,
+//!   programs run under a deadline, SVG charts, FNV-1a digests. Use
+//!   nothing of the crate.
 //! - `event`: the hook's input, Claude Code's wire types (`event::wire`)
 //!   and our events. Uses nothing of the crate.
 //! - `config`: settings. Uses `paths`, `fsutil`, `hint`.
@@ -28,7 +29,8 @@
 //!   line's readings and the snapshots they make. Uses `sessions`, `store`,
 //!   `config`, `controls`, `clock`, `paths`, `subprocess`.
 //! - `local_usage`: what the transcripts on this machine say was used, and
-//!   the estimate from it. Uses `usage`, `store`, `config`, `paths`.
+//!   the estimate from it. Uses `usage`, `store`, `config`, `paths`,
+//!   `digest`.
 //!
 //! The hook's work and the hook:
 //! - `hook_context`: what the hook hands to the work it calls. Uses
@@ -37,7 +39,7 @@
 //!   decisions kept, and the fast path (the no-delay pass and the spool of
 //!   calls taken under it). Uses `usage`, `local_usage`, `sessions`,
 //!   `hook_context`, `event`, `store`, `config`, `clock`, `paths`,
-//!   `fsutil`.
+//!   `fsutil`, `digest`.
 //! - `momentum`: epic specs, the transcript's tail, the Stop verdict, the
 //!   criteria's checks. Uses `sessions`, `hook_context`, `event`, `store`,
 //!   `config`, `clock`, `fsutil`, `subprocess`.
@@ -47,11 +49,12 @@
 //! - `hook`: `pace-maker hook <event>`; turns pacing's and momentum's
 //!   decisions into Claude Code's replies. Uses `pacing`, `momentum`,
 //!   `retention`, `sessions`, `usage`, `controls`, `hook_context`, `event`,
-//!   `store`, `config`, `clock`, `paths`.
+//!   `store`, `config`, `clock`, `paths`, `digest`.
 //!
 //! Around it:
 //! - `install`: the settings merge (pure), the settings files around it,
-//!   the Claude Code plugin's side. Uses `event`, `config`, `fsutil`, `paths`.
+//!   the Claude Code plugin's side. Uses `event`, `config`, `fsutil`, `paths`,
+//!   `digest`.
 //! - `dashboard`: what status, watch and history show, and how. Uses
 //!   `pacing`, `momentum`, `sessions`, `usage`, `local_usage`, `controls`,
 //!   `store`, `config`, `clock`, `paths`, `chart`, `hint`.
@@ -85,6 +88,7 @@ pub mod commands;
 pub mod config;
 pub mod controls;
 pub mod dashboard;
+pub mod digest;
 pub mod event;
 pub mod fsutil;
 pub mod hint;

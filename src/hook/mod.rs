@@ -215,12 +215,11 @@ fn program_identity() -> String {
 /// A digest of one hook input (FNV-1a, 64 bits, over the event's name and
 /// the bytes held): the same for the same event, whichever binary reads it.
 fn input_digest(event: &str, bytes: &[u8]) -> i64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in event.as_bytes().iter().chain([0u8].iter()).chain(bytes) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash as i64
+    crate::digest::Fnv1a::new()
+        .write(event.as_bytes())
+        .write(&[0])
+        .write(bytes)
+        .finish() as i64
 }
 
 /// The reply of a second installation's run of an event: nothing, logged.

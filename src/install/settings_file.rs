@@ -224,12 +224,7 @@ pub fn backup_prefix(settings: &Path) -> String {
     // The end of a long path says most; a file name stays under 255 bytes.
     let skip = readable.chars().count().saturating_sub(120);
     let readable: String = readable.chars().skip(skip).collect();
-    // FNV-1a: stable across Rust versions, unlike the std hasher.
-    let hash = identity
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+    let hash = crate::digest::fnv1a(identity.as_bytes());
     format!("{}.{hash:016x}.", readable.trim_start_matches('.'))
 }
 

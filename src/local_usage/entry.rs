@@ -15,6 +15,8 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use crate::digest::Fnv1a;
+
 /// The marker every line with token usage contains (Claude Code writes compact JSON).
 pub const USAGE_MARKER: &[u8] = br#""usage":{"#;
 
@@ -69,35 +71,21 @@ pub type DedupKey = u128;
 
 /// Hashes a (message.id, requestId) pair.
 pub fn dedup_key(message_id: &str, request_id: Option<&str>) -> DedupKey {
-    let mut low = Fnv::new(0xcbf2_9ce4_8422_2325);
-    let mut high = Fnv::new(0x6c62_272e_07bb_0142);
+    let mut low = Fnv1a::new();
+    let mut high = Fnv1a::with_basis(0x6c62_272e_07bb_0142);
     for hasher in [&mut low, &mut high] {
         hasher.write(message_id.as_bytes());
         match request_id {
             // 0xFF never occurs in UTF-8, so the separator cannot be forged.
             Some(request) => {
-                hasher.write(&[0xFF]);
-                hasher.write(request.as_bytes());
+                hasher.write(&[0xFF]).write(request.as_bytes());
             }
-            None => hasher.write(&[0xFE]),
+            None => {
+                hasher.write(&[0xFE]);
+            }
         }
     }
-    (u128::from(high.0) << 64) | u128::from(low.0)
-}
-
-struct Fnv(u64);
-
-impl Fnv {
-    fn new(basis: u64) -> Self {
-        Self(basis)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
+    (u128::from(high.finish()) << 64) | u128::from(low.finish())
 }
 
 /// A usage entry read from a line, borrowing its strings from the line.

@@ -416,16 +416,7 @@ fn tail_hash(file: &mut File, offset: u64) -> std::io::Result<u64> {
     file.read_exact(&mut bytes[..head_length as usize])?;
     file.seek(SeekFrom::Start(tail_start))?;
     file.read_exact(&mut bytes[head_length as usize..])?;
-    Ok(hash_bytes(&bytes))
-}
-
-fn hash_bytes(bytes: &[u8]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
+    Ok(crate::digest::fnv1a(&bytes))
 }
 
 fn read_job(job_index: usize, job: &Job, buffer: &mut Vec<u8>) -> anyhow::Result<Outcome> {

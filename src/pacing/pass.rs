@@ -27,6 +27,7 @@ use rusqlite::Transaction;
 
 use super::policy::{Decision, Verdict};
 use crate::config::Config;
+use crate::digest::fnv1a;
 use crate::usage::snapshot::WindowKind;
 
 /// How long a pass lasts after the decision that granted it.
@@ -147,15 +148,6 @@ pub fn fingerprint(config: &Config) -> u64 {
     fnv1a(format!("{:?}", config.pacing).as_bytes())
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
-}
-
 /// The file prefix of a session's pass in the tool home's fast folder.
 pub const PASS_PREFIX: &str = "pass-";
 
@@ -180,8 +172,16 @@ pub fn read(fast_dir: &Path, session_id: &str) -> Option<Pass> {
 pub fn keep(fast_dir: &Path, session_id: &str, pass: Option<Pass>) {
     let path = pass_file(fast_dir, session_id);
     let outcome = match pass {
-        Some(pass) => crate::paths::ensure_private_dir(fast_dir)
-            .and_then(|()| write_unsynced(fast_dir, &path, encode(&pass, session_id).as_bytes())),
+        Some(pass) => crate::paths::ensure_private_dir(fast_dir).and_then(|()| {
+            let prefix = format!(
+                ".{}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            );
+            written_temporary(fast_dir, &prefix, encode(&pass, session_id).as_bytes())?
+                .persist(&path)
+                .map(drop)
+                .map_err(|error| error.error)
+        }),
         None => match std::fs::remove_file(&path) {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
             other => other,
@@ -192,23 +192,23 @@ pub fn keep(fast_dir: &Path, session_id: &str, pass: Option<Pass>) {
     }
 }
 
-/// Replaces `path` with `bytes` through a temporary file (random name,
-/// O_EXCL, 0600) and a rename, with no fsync: a pass lost in a crash only
-/// costs a full decision, and a hook should not wait for the disk.
-pub(super) fn write_unsynced(folder: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// `bytes` in a new temporary file of `folder` (`prefix` and a random
+/// name, O_EXCL, 0600), for the caller to rename into place. No fsync: a
+/// pass or a spooled call lost in a crash costs a full decision or one
+/// call, and a hook should not wait for the disk.
+pub(super) fn written_temporary(
+    folder: &Path,
+    prefix: &str,
+    bytes: &[u8],
+) -> std::io::Result<tempfile::NamedTempFile> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
-    let prefix = format!(
-        ".{}",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    );
     let mut file = tempfile::Builder::new()
-        .prefix(&prefix)
+        .prefix(prefix)
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(folder)?;
     file.write_all(bytes)?;
-    file.persist(path).map_err(|error| error.error)?;
-    Ok(())
+    Ok(file)
 }
 
 /// Ends every session's pass: the switch changed.

@@ -76,14 +76,8 @@ impl SpooledCall {
 /// Writes one call to the spool: a temporary file renamed to a name no
 /// other call has (never over one).
 pub fn write(fast_dir: &Path, call: &SpooledCall) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
     let bytes = serde_json::to_vec(call)?;
-    let mut file = tempfile::Builder::new()
-        .prefix(&format!(".{CALL_PREFIX}"))
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(fast_dir)?;
-    file.write_all(&bytes)?;
+    let mut file = super::pass::written_temporary(fast_dir, &format!(".{CALL_PREFIX}"), &bytes)?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| since.subsec_nanos());

@@ -398,6 +398,20 @@ fn at(sandbox: &Sandbox, at_ms: i64, args: &[&str], stdin: String) {
         .stderr("");
 }
 
+/// A status-line input of the session: the 5-hour window at `five` %
+/// resetting at `resets_at_s`, the weekly one at `week` % four days later.
+fn statusline_input(five: u32, week: u32, resets_at_s: i64) -> String {
+    format!(
+        r#"{{"session_id":"{SESSION}","rate_limits":{{"five_hour":{{"used_percentage":{five},"resets_at":{resets_at_s}}},"seven_day":{{"used_percentage":{week},"resets_at":{}}}}}}}"#,
+        resets_at_s + 4 * 86_400
+    )
+}
+
+/// A PostToolUse of the session at the virtual moment `at_ms`.
+fn tool_call_at(sandbox: &Sandbox, at_ms: i64) {
+    at(sandbox, at_ms, &["hook", "post-tool-use"], post_tool_use());
+}
+
 /// A fresh mission on the hook's own path, on a virtual clock: one
 /// status-line reading at 45 % with 3 h to the 5-hour reset (pace 38 %),
 /// then tool cycles of 3 s of work each. The README's rule: the window
@@ -478,10 +492,7 @@ fn the_simulator_and_the_hook_decide_the_same_delay_on_the_same_store() {
     let sandbox = Sandbox::new();
     let start = now_ms() / 1000 * 1000;
     let resets_at_s = start / 1000 + 2 * 3600;
-    let statusline = format!(
-        r#"{{"session_id":"{SESSION}","rate_limits":{{"five_hour":{{"used_percentage":70,"resets_at":{resets_at_s}}},"seven_day":{{"used_percentage":30,"resets_at":{}}}}}}}"#,
-        resets_at_s + 4 * 86_400
-    );
+    let statusline = statusline_input(70, 30, resets_at_s);
     at(&sandbox, start, &["statusline"], statusline);
     at(
         &sandbox,
@@ -584,20 +595,27 @@ fn calls_in_store(sandbox: &Sandbox) -> i64 {
         .unwrap()
 }
 
-/// A session far under its targets (10 % with 4 h to the 5-hour reset).
-fn session_well_under(sandbox: &Sandbox, start: i64) {
+/// A session far under its targets (10 % with 4 h to the 5-hour reset),
+/// and its first tool call, one second in: the decision that grants the
+/// pass. Returns the sandbox and the session's start.
+fn a_session_well_under() -> (Sandbox, i64) {
+    let sandbox = Sandbox::new();
+    let start = now_ms() / 1000 * 1000;
     let resets_at_s = start / 1000 + 4 * 3600;
-    let statusline = format!(
-        r#"{{"session_id":"{SESSION}","rate_limits":{{"five_hour":{{"used_percentage":10,"resets_at":{resets_at_s}}},"seven_day":{{"used_percentage":10,"resets_at":{}}}}}}}"#,
-        resets_at_s + 4 * 86_400
-    );
-    at(sandbox, start, &["statusline"], statusline);
     at(
-        sandbox,
+        &sandbox,
+        start,
+        &["statusline"],
+        statusline_input(10, 10, resets_at_s),
+    );
+    at(
+        &sandbox,
         start,
         &["hook", "session-start"],
         payload("SessionStart"),
     );
+    tool_call_at(&sandbox, start + 1000);
+    (sandbox, start)
 }
 
 /// Well under every target, a decision grants the session a minute's
@@ -605,24 +623,11 @@ fn session_well_under(sandbox: &Sandbox, start: i64) {
 /// next reader (here `status`) files them with their decision.
 #[test]
 fn under_a_pass_calls_are_spooled_and_the_next_reader_files_them() {
-    let sandbox = Sandbox::new();
-    let start = now_ms() / 1000 * 1000;
-    session_well_under(&sandbox, start);
-    at(
-        &sandbox,
-        start + 1000,
-        &["hook", "post-tool-use"],
-        post_tool_use(),
-    );
+    let (sandbox, start) = a_session_well_under();
     assert_eq!(calls_in_store(&sandbox), 1, "the first call decides");
     assert_eq!(fast_files(&sandbox, "pass-").len(), 1, "and grants a pass");
     for second in [5, 20, 60] {
-        at(
-            &sandbox,
-            start + second * 1000,
-            &["hook", "post-tool-use"],
-            post_tool_use(),
-        );
+        tool_call_at(&sandbox, start + second * 1000);
     }
     assert_eq!(calls_in_store(&sandbox), 1, "the store was not written");
     assert_eq!(
@@ -665,22 +670,9 @@ fn under_a_pass_calls_are_spooled_and_the_next_reader_files_them() {
 /// of the switch ends every pass; a decision ahead of pace grants none.
 #[test]
 fn a_pass_ends_with_its_minute_other_settings_the_switch_or_a_delay() {
-    let sandbox = Sandbox::new();
-    let start = now_ms() / 1000 * 1000;
-    session_well_under(&sandbox, start);
-    at(
-        &sandbox,
-        start + 1000,
-        &["hook", "post-tool-use"],
-        post_tool_use(),
-    );
+    let (sandbox, start) = a_session_well_under();
     // Past the minute: the full path decides (and grants a new pass).
-    at(
-        &sandbox,
-        start + 61_000,
-        &["hook", "post-tool-use"],
-        post_tool_use(),
-    );
+    tool_call_at(&sandbox, start + 61_000);
     assert_eq!(calls_in_store(&sandbox), 2);
     // Other pacing settings: the full path.
     sandbox
@@ -702,12 +694,7 @@ fn a_pass_ends_with_its_minute_other_settings_the_switch_or_a_delay() {
         "pause ends the pass"
     );
     at(&sandbox, start + 64_000, &["resume"], String::new());
-    at(
-        &sandbox,
-        start + 65_000,
-        &["hook", "post-tool-use"],
-        post_tool_use(),
-    );
+    tool_call_at(&sandbox, start + 65_000);
     assert_eq!(
         calls_in_store(&sandbox),
         4,
@@ -722,25 +709,12 @@ fn a_pass_ends_with_its_minute_other_settings_the_switch_or_a_delay() {
     at(&sandbox, start + 67_000, &["on"], String::new());
 
     // Ahead of pace: no pass, and the one held is removed.
-    at(
-        &sandbox,
-        start + 68_000,
-        &["hook", "post-tool-use"],
-        post_tool_use(),
-    );
+    tool_call_at(&sandbox, start + 68_000);
     assert_eq!(fast_files(&sandbox, "pass-").len(), 1);
     let resets_at_s = start / 1000 + 2 * 3600;
-    let ahead = format!(
-        r#"{{"session_id":"{SESSION}","rate_limits":{{"five_hour":{{"used_percentage":80,"resets_at":{resets_at_s}}},"seven_day":{{"used_percentage":30,"resets_at":{}}}}}}}"#,
-        resets_at_s + 4 * 86_400
-    );
+    let ahead = statusline_input(80, 30, resets_at_s);
     at(&sandbox, start + 129_000, &["statusline"], ahead);
-    at(
-        &sandbox,
-        start + 130_000,
-        &["hook", "post-tool-use"],
-        post_tool_use(),
-    );
+    tool_call_at(&sandbox, start + 130_000);
     let last = decisions(&sandbox).pop().unwrap();
     assert!(last.delay_ms > 0, "ahead of pace: {}", last.reason);
     assert!(
