@@ -44,18 +44,39 @@ pub(crate) fn files(src: &Path) -> BTreeMap<ModPath, PathBuf> {
     out
 }
 
-/// The source with comments, string and character literals blanked, so
-/// that only code is left to search.
-fn code_only(text: &str) -> String {
+/// A file read as Rust: its string literals (where each starts, its text)
+/// and its code with comments and literals blanked to spaces, at the same
+/// offsets.
+pub(crate) struct Lexed {
+    pub(crate) code: String,
+    pub(crate) strings: Vec<(usize, String)>,
+}
+
+pub(crate) fn lex(text: &str) -> Lexed {
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
+    let mut code = String::with_capacity(text.len());
+    let mut strings = Vec::new();
     let mut at = 0;
-    let is_ident = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_';
+    let blank = |code: &mut String, from: usize, to: usize| {
+        // A space per byte, and the lines kept: offsets and line numbers stay.
+        for character in text[from..to].chars() {
+            if character == '\n' {
+                code.push('\n');
+            } else {
+                code.extend(std::iter::repeat_n(' ', character.len_utf8()));
+            }
+        }
+    };
     while at < bytes.len() {
         let rest = &text[at..];
+        let after_ident =
+            at > 0 && (bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_');
         if rest.starts_with("//") {
-            at += rest.find('\n').unwrap_or(rest.len());
+            let end = at + rest.find('\n').unwrap_or(rest.len());
+            blank(&mut code, at, end);
+            at = end;
         } else if rest.starts_with("/*") {
+            let start = at;
             let mut depth = 0;
             while at < bytes.len() {
                 if text[at..].starts_with("/*") {
@@ -71,41 +92,59 @@ fn code_only(text: &str) -> String {
                     at += 1;
                 }
             }
-        } else if let Some(hashes) =
-            raw_string_start(rest).filter(|_| at == 0 || !is_ident(bytes[at - 1]))
-        {
-            let open = rest.find('"').unwrap() + 1;
+            blank(&mut code, start, at);
+        } else if let Some(hashes) = raw_string_start(rest).filter(|_| !after_ident) {
+            let open = at + rest.find('"').unwrap() + 1;
             let close = format!("\"{}", "#".repeat(hashes));
-            at += open + rest[open..].find(&close).unwrap() + close.len();
-            out.push_str("\"\"");
+            let end = open + text[open..].find(&close).unwrap();
+            strings.push((at, text[open..end].to_string()));
+            blank(&mut code, at, end + close.len());
+            at = end + close.len();
         } else if bytes[at] == b'"' {
+            let start = at;
             at += 1;
+            let mut content = String::new();
             while bytes[at] != b'"' {
-                at += if bytes[at] == b'\\' { 2 } else { 1 };
+                if bytes[at] == b'\\' {
+                    // A line continuation is white space to SQL; other
+                    // escapes are kept as written.
+                    if bytes[at + 1] == b'\n' {
+                        content.push(' ');
+                        at += 2;
+                    } else {
+                        content.push_str(&text[at..at + 2]);
+                        at += 2;
+                    }
+                } else {
+                    let character = text[at..].chars().next().unwrap();
+                    content.push(character);
+                    at += character.len_utf8();
+                }
             }
             at += 1;
-            out.push_str("\"\"");
+            strings.push((start, content));
+            blank(&mut code, start, at);
         } else if let Some(length) = char_literal(rest) {
+            blank(&mut code, at, at + length);
             at += length;
-            out.push_str("' '");
         } else {
             let character = rest.chars().next().unwrap();
-            out.push(character);
+            code.push(character);
             at += character.len_utf8();
         }
     }
-    out
+    Lexed { code, strings }
 }
 
 /// `r"`, `r#"`, `br"` ...: the number of `#`s.
-pub(crate) fn raw_string_start(rest: &str) -> Option<usize> {
+fn raw_string_start(rest: &str) -> Option<usize> {
     let rest = rest.strip_prefix('b').unwrap_or(rest).strip_prefix('r')?;
     let hashes = rest.len() - rest.trim_start_matches('#').len();
     rest[hashes..].starts_with('"').then_some(hashes)
 }
 
 /// `'x'`, `'\n'`, `'\u{1F600}'`: the literal's length; `None` for a lifetime.
-pub(crate) fn char_literal(rest: &str) -> Option<usize> {
+fn char_literal(rest: &str) -> Option<usize> {
     let inner = rest.strip_prefix('\'')?;
     if let Some(escaped) = inner.strip_prefix('\\') {
         return Some(3 + escaped.find('\'')?);
@@ -183,7 +222,7 @@ fn resolve<'a>(path: &[String], files: &'a BTreeMap<ModPath, PathBuf>) -> &'a Mo
 fn edges(files: &BTreeMap<ModPath, PathBuf>) -> BTreeMap<ModPath, BTreeSet<ModPath>> {
     let mut edges: BTreeMap<ModPath, BTreeSet<ModPath>> = BTreeMap::new();
     for (module, path) in files {
-        let code = code_only(&std::fs::read_to_string(path).unwrap());
+        let code = lex(&std::fs::read_to_string(path).unwrap()).code;
         let bytes = code.as_bytes();
         // Inline modules: (start, end, name).
         let mut inline = Vec::new();

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::import_graph::{char_literal, files, raw_string_start};
+use super::import_graph::{files, lex};
 
 /// Each table and the module that owns its SQL.
 const OWNERS: &[(&str, &str)] = &[
@@ -48,98 +48,6 @@ const KEYWORDS: &[&str] = &[
     "TABLE",
     "REFERENCES",
 ];
-
-/// A file read as Rust: its string literals (where each starts, its text)
-/// and its code with comments and literals blanked to spaces, at the same
-/// offsets.
-struct Lexed {
-    code: String,
-    strings: Vec<(usize, String)>,
-}
-
-fn lex(text: &str) -> Lexed {
-    let bytes = text.as_bytes();
-    let mut code = String::with_capacity(text.len());
-    let mut strings = Vec::new();
-    let mut at = 0;
-    let blank = |code: &mut String, from: usize, to: usize| {
-        // A space per byte, and the lines kept: offsets and line numbers stay.
-        for character in text[from..to].chars() {
-            if character == '\n' {
-                code.push('\n');
-            } else {
-                code.extend(std::iter::repeat_n(' ', character.len_utf8()));
-            }
-        }
-    };
-    while at < bytes.len() {
-        let rest = &text[at..];
-        let after_ident =
-            at > 0 && (bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_');
-        if rest.starts_with("//") {
-            let end = at + rest.find('\n').unwrap_or(rest.len());
-            blank(&mut code, at, end);
-            at = end;
-        } else if rest.starts_with("/*") {
-            let start = at;
-            let mut depth = 0;
-            while at < bytes.len() {
-                if text[at..].starts_with("/*") {
-                    depth += 1;
-                    at += 2;
-                } else if text[at..].starts_with("*/") {
-                    depth -= 1;
-                    at += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    at += 1;
-                }
-            }
-            blank(&mut code, start, at);
-        } else if let Some(hashes) = raw_string_start(rest).filter(|_| !after_ident) {
-            let open = at + rest.find('"').unwrap() + 1;
-            let close = format!("\"{}", "#".repeat(hashes));
-            let end = open + text[open..].find(&close).unwrap();
-            strings.push((at, text[open..end].to_string()));
-            blank(&mut code, at, end + close.len());
-            at = end + close.len();
-        } else if bytes[at] == b'"' {
-            let start = at;
-            at += 1;
-            let mut content = String::new();
-            while bytes[at] != b'"' {
-                if bytes[at] == b'\\' {
-                    // A line continuation is white space to SQL; other
-                    // escapes are kept as written.
-                    if bytes[at + 1] == b'\n' {
-                        content.push(' ');
-                        at += 2;
-                    } else {
-                        content.push_str(&text[at..at + 2]);
-                        at += 2;
-                    }
-                } else {
-                    let character = text[at..].chars().next().unwrap();
-                    content.push(character);
-                    at += character.len_utf8();
-                }
-            }
-            at += 1;
-            strings.push((start, content));
-            blank(&mut code, start, at);
-        } else if let Some(length) = char_literal(rest) {
-            blank(&mut code, at, at + length);
-            at += length;
-        } else {
-            let character = rest.chars().next().unwrap();
-            code.push(character);
-            at += character.len_utf8();
-        }
-    }
-    Lexed { code, strings }
-}
 
 /// The spans of the items under `#[cfg(test)]`, and the names of the
 /// `mod name;` files among them.
