@@ -13,7 +13,11 @@
 //!   by the floor, so whole-percent steps and a fresh window cannot fake a
 //!   steep rate. Thirty minutes is the measured trade-off: shorter follows
 //!   a burst's end sooner (calm work is not slowed for a burst that is
-//!   over), longer changes the delay less often.
+//!   over), longer changes the delay less often. For the 5-hour window
+//!   the slope over the last ten minutes (two polls) is measured too, and
+//!   the larger of the two is the recent rate: a burst's start shows there
+//!   first. Not right after a pause longer than the prompt cache lives:
+//!   that rise is the cache rebuilt once, not a new rate.
 //! - Part of that span the account's sessions slept in pace-maker's own
 //!   delays (this session's calls, and the other sessions' recent ones
 //!   when the caller knows them); the part of the span before the first
@@ -33,7 +37,8 @@
 //!   share of the time the sessions were not away (gaps over 15 min). The
 //!   *near-term* rate `N` is the larger of `D` and `A` (right after a lull
 //!   `D` is flat, a burst that starts now shows only at the next reading,
-//!   and the session that just called is working).
+//!   and the session that just called is working): it carries the reading
+//!   forward and decides when a burst is held to the reset (below).
 //! - The utilization now, `U`, is the freshest reading carried forward at
 //!   `N` times the share of the time since that the session did not sleep
 //!   (a reading up to a poll interval old still sees a lull in the
@@ -46,13 +51,20 @@
 //!   5-minute poll with whole-percent steps misses quick cycles of several
 //!   percent just before a reset). They only end the window, never stretch
 //!   cycles: a count off by a request or two would slow work for nothing.
-//! - The projection at reset is `U + N * min(T, 30 min) + F * (rest of T)`.
+//! - The near term, `min(T, 30 min)`, rises at `D`, plus `A - D` (when
+//!   larger) over 6 minutes: room kept for a burst that starts now and
+//!   runs until a reading shows it. Projecting `A` over the whole near
+//!   term slept through the calm ends of windows for bursts that did not
+//!   come.
+//! - The projection at reset is `U + near-term rise + F * (rest of T)`.
 //!   `F` is `L` when `L` rests on a span as long as half the far future,
 //!   or asks for a stretch of 1.75 or more; below that it leans toward the
 //!   rate that lands on the target, so a window's first noisy half hour is
 //!   not projected over four more hours. Under the target: no delay. Over
 //!   it, every tool cycle is stretched by `(projection - U) / (target - U)`:
-//!   the delay is the session's mean work per cycle times the stretch less
+//!   the delay is the session's typical work per cycle (the median of the
+//!   last half hour's cycles: a person's pause is no cycle's work) times
+//!   the stretch less
 //!   one; a stretch under 1.2 is noise and is not taken. When `N` kept up
 //!   to the reset would ask for 0.85 or more of the stretch the capped
 //!   sleeps can give at all, `N` is projected to the reset instead: a
@@ -94,6 +106,13 @@ pub const FIVE_HOUR_LOOKBACK_SECONDS: i64 = 1800;
 /// How far ahead the recent rate is projected; past it, the window's
 /// long-run rate.
 pub const NEAR_TERM_MS: i64 = FIVE_HOUR_LOOKBACK_SECONDS * 1000;
+/// The short span whose rate a burst's start shows in first (two polls
+/// of the usage API); the recent rate is the larger of the two spans'.
+const QUICK_LOOKBACK_MS: i64 = 10 * 60 * 1000;
+/// How long a burst that starts now runs before the readings show it (a
+/// poll and the next decision): the near term keeps room for this much of
+/// the window's active rate over the recent one.
+const UNSEEN_BURST_MS: i64 = 6 * 60 * 1000;
 /// The shortest span the 5-hour window's long-run rate is divided by: a
 /// window's first minutes (a cache rebuilt after the reset, a quick start)
 /// are not taken for its hours.
@@ -420,7 +439,7 @@ pub fn decide(input: &PolicyInput<'_>) -> Decision {
     let settings = input.settings;
     let mut assessments = Vec::with_capacity(2);
     let mut skipped = Vec::new();
-    let work_ms = mean_work_per_cycle(input.calls, input.now_ms);
+    let work_ms = typical_work_per_cycle(input.calls, input.now_ms);
     for kind in WindowKind::EVERY {
         // Another family's window, or the session's own left unused this
         // week (the endpoint reports null), is no part of the decision.
@@ -631,15 +650,27 @@ fn activity(calls: &[ToolCall], from_ms: i64, to_ms: i64) -> Activity {
     activity
 }
 
-/// The session's mean work (model plus tool time) per cycle over the last
-/// half hour, or a default before it has any.
-fn mean_work_per_cycle(calls: &[ToolCall], now_ms: i64) -> i64 {
-    let recent = activity(calls, now_ms - CYCLE_WORK_LOOKBACK_MS, now_ms);
-    if recent.cycles == 0 {
-        DEFAULT_CYCLE_WORK_MS
-    } else {
-        (recent.work_ms / recent.cycles).max(1000)
+/// The session's typical work (model plus tool time) per cycle over the
+/// last half hour: the median of its cycles, or a default before it has
+/// any. Not the mean: a person's pause of a few minutes (shorter than an
+/// idle gap) is no cycle's work, and in the mean one such pause made every
+/// sleep of the next half hour several times longer than pace needs.
+fn typical_work_per_cycle(calls: &[ToolCall], now_ms: i64) -> i64 {
+    let from_ms = now_ms - CYCLE_WORK_LOOKBACK_MS;
+    let mut works: Vec<i64> = calls
+        .windows(2)
+        .filter(|pair| pair[0].at_ms >= from_ms && pair[1].at_ms <= now_ms)
+        .filter_map(|pair| {
+            let gap = pair[1].at_ms - pair[0].at_ms;
+            let work = gap - pair[0].delay_ms.clamp(0, gap);
+            (gap >= PARALLEL_CALL_GAP_MS && work <= IDLE_GAP_MS).then_some(work)
+        })
+        .collect();
+    if works.is_empty() {
+        return DEFAULT_CYCLE_WORK_MS;
     }
+    works.sort_unstable();
+    works[works.len() / 2].max(1000)
 }
 
 fn lookback_ms(kind: WindowKind) -> (i64, i64) {
@@ -754,7 +785,27 @@ pub fn assess(
         lookback,
         min_span,
     );
-    let (burn_per_ms, unpaced_per_ms) = (recent.burn, recent.unpaced);
+    let burn_per_ms = recent.burn;
+    // A burst's start shows in the last two polls' rise before the half
+    // hour's slope follows: the recent rate is the larger of the two. Not
+    // right after a pause longer than the prompt cache lives: that rise is
+    // the cache rebuilt once, not a new rate.
+    let quick_from_ms = taken_at_ms - QUICK_LOOKBACK_MS;
+    let unpaced_per_ms =
+        if kind == WindowKind::FiveHour && !paused_since(input, quick_from_ms, taken_at_ms) {
+            let quick = unpaced_rate(
+                input,
+                kind,
+                official,
+                start_ms,
+                taken_at_ms,
+                QUICK_LOOKBACK_MS,
+                QUICK_LOOKBACK_MS,
+            );
+            recent.unpaced.max(quick.unpaced)
+        } else {
+            recent.unpaced
+        };
     // The window's long-run unpaced rate, since it opened: what the
     // mission does over hours, pauses and lulls included. (The weekly
     // window's day-long lookback is already its long run.)
@@ -812,7 +863,13 @@ pub fn assess(
     } else {
         carried
     };
-    let near_rise = near_per_ms * near_ms;
+    // The near term runs at the recent rate. A burst may start any moment
+    // and run unseen until the readings show it: room is kept for that
+    // much of the active rate over the recent one. (Projecting the active
+    // rate over the whole near term, as before, slept through the calm
+    // end of a window for a burst that did not come.)
+    let near_rise = unpaced_per_ms * near_ms
+        + (active_per_ms - unpaced_per_ms).max(0.0) * near_ms.min(UNSEEN_BURST_MS as f64);
     let far_ms = left_ms - near_ms;
     // The rise that lands on the target, spread over the far future.
     let on_pace_per_ms = ((target - utilization - near_rise) / far_ms.max(1.0)).max(0.0);
@@ -947,6 +1004,23 @@ fn unpaced_rate(
         unpaced,
         active: unpaced / (1.0 - span.idle_share()),
     }
+}
+
+/// Whether any known session paused for longer than the prompt cache
+/// lives (a gap of work, sleep left out) that ended after `from_ms` less
+/// that time-to-live and began before `to_ms`: its next request rebuilt
+/// the cache, a one-off rise.
+fn paused_since(input: &PolicyInput<'_>, from_ms: i64, to_ms: i64) -> bool {
+    let ttl_ms = input.cache_ttl_seconds as i64 * 1000;
+    std::iter::once(input.calls)
+        .chain(input.other_sessions.iter().copied())
+        .any(|calls| {
+            calls.windows(2).any(|pair| {
+                pair[1].at_ms > from_ms - ttl_ms
+                    && pair[0].at_ms < to_ms
+                    && pair[1].at_ms - pair[0].at_ms - pair[0].delay_ms.max(0) > ttl_ms
+            })
+        })
 }
 
 /// The rise of the requests every known session sent between a reading

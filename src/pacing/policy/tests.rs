@@ -405,10 +405,12 @@ fn a_sleep_never_outlasts_the_prompt_cache_and_the_reason_says_pace_is_not_held(
     assert!(!decision.reason.holds_pace);
     assert!(decision.reason.to_string().contains("prompt-cache TTL"));
     assert!(decision.user_message().contains("300 s prompt-cache TTL"));
-    // With a one-hour cache the whole sleep fits: at least 40 %/h against
-    // 3.75 %/h allowed stretches 30 s of work by 10.7x, 290 s.
+    // With a one-hour cache the whole sleep fits, longer than the 5-minute
+    // cache allowed: 40 %/h against 3.75 %/h allowed stretches 30 s of
+    // work by about 10x (less the calm stretch's share: the last hour rose
+    // slower than the window so far).
     let hour_cache = decide_with(&history, &steady_calls(HOUR, 30_000, 0), 3600, &settings);
-    assert!(hour_cache.delay_ms >= 290_000, "{hour_cache:?}");
+    assert!(hour_cache.delay_ms >= 280_000, "{hour_cache:?}");
     assert_eq!(hour_cache.reason.limit, None);
     assert!(hour_cache.reason.holds_pace);
 }
@@ -710,6 +712,96 @@ fn a_sleep_straddling_the_start_of_a_span_counts_for_its_part_inside() {
     assert_eq!(
         (whole.sleep_ms, whole.work_ms, whole.cycles),
         (200_000, 30_000, 1)
+    );
+}
+
+#[test]
+fn a_persons_pause_is_not_a_cycles_work() {
+    // Cycles of 30 s for half an hour, one of them followed by a 10-minute
+    // pause (under the idle gap, so it counts as activity).
+    let mut calls = steady_calls(30 * MINUTE, 30_000, 0);
+    for call in calls
+        .iter_mut()
+        .filter(|call| call.at_ms > NOW - 12 * MINUTE)
+    {
+        call.at_ms += 10 * MINUTE;
+    }
+    calls.retain(|call| call.at_ms <= NOW);
+    calls.last_mut().expect("calls").at_ms = NOW;
+    assert_eq!(typical_work_per_cycle(&calls, NOW), 30_000);
+    // The mean would have spread the pause over every cycle.
+    let mean = activity(&calls, NOW - CYCLE_WORK_LOOKBACK_MS, NOW);
+    assert!(mean.work_ms / mean.cycles > 40_000, "{mean:?}");
+}
+
+/// The 5-hour window two hours in: a steady 12 %/h, then the last two
+/// polls rising 4 % each (a burst starting).
+fn a_burst_starting(resets: i64) -> Vec<UsageSnapshot> {
+    five_hour_history(
+        resets,
+        &[
+            (30, 40.0),
+            (25, 41.0),
+            (20, 42.0),
+            (15, 43.0),
+            (10, 44.0),
+            (5, 48.0),
+            (0, 52.0),
+        ],
+    )
+}
+
+#[test]
+fn a_bursts_start_shows_in_the_last_two_polls_but_a_cache_rebuild_does_not() {
+    let resets = NOW + 3 * HOUR;
+    let history = a_burst_starting(resets);
+    let working = steady_calls(HOUR, 30_000, 0);
+    let burst = decide_with(&history, &working, 300, &only_five_hour());
+    // The same rise right after a 6-minute pause (longer than the 5-minute
+    // cache lives) is the cache rebuilt: the half hour's slope stands.
+    let mut paused = working.clone();
+    paused.retain(|call| call.at_ms <= NOW - 9 * MINUTE || call.at_ms >= NOW - 3 * MINUTE);
+    let rebuild = decide_with(&history, &paused, 300, &only_five_hour());
+    assert!(rebuild.delay_ms > 0, "{rebuild:?}");
+    // 48 %/h over the last 10 minutes against about 22 %/h over the half
+    // hour: the burst sleeps longer at once.
+    assert!(
+        burst.delay_ms > rebuild.delay_ms * 3 / 2,
+        "{burst:?} against {rebuild:?}"
+    );
+}
+
+#[test]
+fn a_calm_end_of_a_window_is_not_paced_as_if_a_burst_ran() {
+    // Half an hour left at 87.5 %: the window averaged 19 %/h, the last
+    // half hour 9 %/h. At 9 %/h it lands at 92 %; the room kept for a
+    // burst that starts now and runs 6 minutes unseen (about 1 %) still
+    // fits. The window's active rate over the whole half hour would not.
+    let resets = NOW + 30 * MINUTE;
+    let history = five_hour_history(
+        resets,
+        &[
+            (240, 10.0),
+            (120, 45.0),
+            (60, 78.0),
+            (30, 83.0),
+            (20, 84.5),
+            (10, 86.0),
+            (0, 87.5),
+        ],
+    );
+    let decision = decide_with(
+        &history,
+        &steady_calls(HOUR, 30_000, 0),
+        300,
+        &only_five_hour(),
+    );
+    assert_eq!(decision.delay_ms, 0, "{}", decision.reason);
+    let window = decision.reason.window.expect("a window");
+    assert!(
+        window.projected_percent > 92.0 && window.projected_percent < 95.0,
+        "{}",
+        decision.reason
     );
 }
 
