@@ -590,7 +590,6 @@ struct Activity {
     work_ms: i64,
     sleep_ms: i64,
     idle_ms: i64,
-    cycles: i64,
 }
 
 impl Activity {
@@ -620,8 +619,7 @@ impl Activity {
 /// clipped to the span: a sleep that began before the span counts for the
 /// part inside it (a reading taken mid-sleep must not carry the session
 /// forward as if it had worked since). Work in a gap longer than
-/// `IDLE_GAP_MS` after the sleep is idle and not counted; a cycle counts
-/// where its call lies in the span.
+/// `IDLE_GAP_MS` after the sleep is idle and not counted.
 fn activity(calls: &[ToolCall], from_ms: i64, to_ms: i64) -> Activity {
     let mut activity = Activity::default();
     let inside = |start: i64, end: i64| (end.min(to_ms) - start.max(from_ms)).max(0);
@@ -643,9 +641,6 @@ fn activity(calls: &[ToolCall], from_ms: i64, to_ms: i64) -> Activity {
             continue;
         }
         activity.work_ms += inside(call.at_ms + sleep, next.at_ms);
-        if gap >= PARALLEL_CALL_GAP_MS && call.at_ms >= from_ms {
-            activity.cycles += 1;
-        }
     }
     activity
 }
